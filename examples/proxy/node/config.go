@@ -1,0 +1,192 @@
+package node
+
+import (
+	"flag"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Config is the node's configuration. Build it with ParseFlags or by hand;
+// zero fields take the defaults ParseFlags documents.
+type Config struct {
+	Manifests             string         // directory of YAML manifests; required
+	NetNS                 string         // name (from `ip netns add`) or path; empty means the current namespace
+	NodeName              string         // this node's name; empty means Local policies match no endpoint
+	ServiceCIDRs          []netip.Prefix // zero means 10.96.0.0/16
+	NodePortMin           uint16         // zero (with NodePortMax) means 30000-32767
+	NodePortMax           uint16
+	ClusterCIDRs          []netip.Prefix // zero means 10.244.0.0/16
+	Zone                  string         // DNS zone; empty means cluster.local
+	DNSListen             string         // empty disables DNS
+	MetricsListen         string         // empty disables metrics
+	LBPool                []AddrRange    // empty means LoadBalancer services get no ingress address
+	StateFile             string         // empty means Manifests/.svcnet-state.json
+	DryRun, Once, Cleanup bool
+}
+
+// AddrRange is an inclusive range of addresses of one family.
+type AddrRange struct{ From, To netip.Addr }
+
+func (r AddrRange) String() string {
+	if r.From == r.To {
+		return r.From.String()
+	}
+	return r.From.String() + "-" + r.To.String()
+}
+
+// Defaults for flags, as Kubernetes sets them.
+const (
+	DefaultServiceCIDR   = "10.96.0.0/16"
+	DefaultClusterCIDR   = "10.244.0.0/16"
+	DefaultNodePortRange = "30000-32767"
+	DefaultZone          = "cluster.local"
+	DefaultDNSListen     = "127.0.0.1:1053"
+	DefaultMetricsListen = "127.0.0.1:10249"
+	StateFileName        = ".svcnet-state.json"
+)
+
+// ParseFlags parses the proxy's command line into a Config.
+func ParseFlags(fs *flag.FlagSet, args []string) (Config, error) {
+	var c Config
+	var svc, cluster, npr, pool string
+	fs.StringVar(&c.Manifests, "manifests", "", "directory of YAML manifests (required)")
+	fs.StringVar(&c.NetNS, "netns", "", "network namespace to program: a name from `ip netns add`, or a path (default: current)")
+	fs.StringVar(&c.NodeName, "node", "", "this node's name (for Local traffic policies and NodePorts)")
+	fs.StringVar(&svc, "service-cidr", DefaultServiceCIDR, "service CIDRs, comma-separated for dual stack")
+	fs.StringVar(&npr, "nodeport-range", DefaultNodePortRange, "node port range")
+	fs.StringVar(&cluster, "cluster-cidr", DefaultClusterCIDR, "pod CIDRs, to tell on- from off-cluster traffic")
+	fs.StringVar(&c.Zone, "zone", DefaultZone, "DNS zone")
+	fs.StringVar(&c.DNSListen, "dns-listen", DefaultDNSListen, "DNS server address, opened inside the target namespace (empty disables)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", DefaultMetricsListen, "metrics and health (empty disables)")
+	fs.StringVar(&pool, "loadbalancer-pool", "", "addresses for LoadBalancer services, CIDRs or start-end ranges, comma-separated")
+	fs.StringVar(&c.StateFile, "state", "", "allocation state (default: DIR/"+StateFileName+")")
+	fs.BoolVar(&c.DryRun, "dry-run", false, "load, allocate, render: print the nftables ruleset and the DNS records, exit")
+	fs.BoolVar(&c.Once, "once", false, "sync once and exit (rules stay)")
+	fs.BoolVar(&c.Cleanup, "cleanup", false, "remove our rules from the namespace and exit")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: unexpected argument %q", ErrBadFlag, fs.Arg(0))
+	}
+	var err error
+	if c.ServiceCIDRs, err = ParsePrefixes(svc); err != nil {
+		return c, fmt.Errorf("--service-cidr: %w", err)
+	}
+	if len(c.ServiceCIDRs) == 0 || len(c.ServiceCIDRs) > 2 || len(c.ServiceCIDRs) == 2 && c.ServiceCIDRs[0].Addr().Is4() == c.ServiceCIDRs[1].Addr().Is4() {
+		return c, fmt.Errorf("--service-cidr %q: %w: want one CIDR or one of each family", svc, ErrBadFlag)
+	}
+	if c.ClusterCIDRs, err = ParsePrefixes(cluster); err != nil {
+		return c, fmt.Errorf("--cluster-cidr: %w", err)
+	}
+	if c.NodePortMin, c.NodePortMax, err = ParsePortRange(npr); err != nil {
+		return c, fmt.Errorf("--nodeport-range: %w", err)
+	}
+	if c.LBPool, err = ParsePool(pool); err != nil {
+		return c, fmt.Errorf("--loadbalancer-pool: %w", err)
+	}
+	if c.Manifests == "" && !c.Cleanup {
+		return c, fmt.Errorf("--manifests: %w: required", ErrBadFlag)
+	}
+	c.setDefaults()
+	return c, nil
+}
+
+func (c *Config) setDefaults() {
+	if len(c.ServiceCIDRs) == 0 {
+		c.ServiceCIDRs = []netip.Prefix{netip.MustParsePrefix(DefaultServiceCIDR)}
+	}
+	if len(c.ClusterCIDRs) == 0 {
+		c.ClusterCIDRs = []netip.Prefix{netip.MustParsePrefix(DefaultClusterCIDR)}
+	}
+	if c.NodePortMin == 0 && c.NodePortMax == 0 {
+		c.NodePortMin, c.NodePortMax = 30000, 32767
+	}
+	if c.Zone == "" {
+		c.Zone = DefaultZone
+	}
+	if c.StateFile == "" && c.Manifests != "" {
+		c.StateFile = filepath.Join(c.Manifests, StateFileName)
+	}
+}
+
+// ParsePrefixes parses a comma-separated list of CIDRs; empty gives none.
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range splitList(s) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q is not a CIDR", ErrBadFlag, f)
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("%w: %q has host bits set (want %s)", ErrBadFlag, f, p.Masked())
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// ParsePortRange parses "min-max" (or a single port).
+func ParsePortRange(s string) (lo, hi uint16, err error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if !ok {
+		b = a
+	}
+	x, err1 := strconv.ParseUint(strings.TrimSpace(a), 10, 16)
+	y, err2 := strconv.ParseUint(strings.TrimSpace(b), 10, 16)
+	if err1 != nil || err2 != nil || x == 0 || x > y {
+		return 0, 0, fmt.Errorf("%w: %q is not a port range like 30000-32767", ErrBadFlag, s)
+	}
+	return uint16(x), uint16(y), nil
+}
+
+// ParsePool parses a comma-separated list of CIDRs and start-end ranges.
+func ParsePool(s string) ([]AddrRange, error) {
+	var out []AddrRange
+	for _, f := range splitList(s) {
+		if a, b, ok := strings.Cut(f, "-"); ok {
+			from, err1 := netip.ParseAddr(strings.TrimSpace(a))
+			to, err2 := netip.ParseAddr(strings.TrimSpace(b))
+			if err1 != nil || err2 != nil || from.Is4() != to.Is4() || to.Less(from) {
+				return nil, fmt.Errorf("%w: %q is not a range like 192.0.2.10-192.0.2.20", ErrBadFlag, f)
+			}
+			out = append(out, AddrRange{from.Unmap(), to.Unmap()})
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q is not a CIDR or range", ErrBadFlag, f)
+		}
+		p = p.Masked()
+		out = append(out, AddrRange{p.Addr(), lastAddr(p)})
+	}
+	return out, nil
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := range b {
+		bits := p.Bits() - i*8
+		switch {
+		case bits <= 0:
+			b[i] = 0xff
+		case bits < 8:
+			b[i] |= 0xff >> bits
+		}
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,99 @@
+package node
+
+import (
+	"context"
+	"net/netip"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+	"github.com/vishvananda/netns"
+)
+
+// TestDNSQueries asks a real server, over UDP and TCP on loopback, what
+// the testdata manifests publish.
+func TestDNSQueries(t *testing.T) {
+	p, err := New(Config{Manifests: "testdata/manifests", StateFile: t.TempDir() + "/state.json",
+		ServiceCIDRs: []netip.Prefix{netip.MustParsePrefix("10.96.0.0/16"), netip.MustParsePrefix("fd00:96::/112")}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	views, problems, err := p.Build()
+	if err != nil || len(problems) != 0 {
+		t.Fatalf("Build: %v %v", problems, err)
+	}
+	v := byName(views)
+	ns, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	m := NewMetrics()
+	srv, err := ListenDNS(ns, "127.0.0.1:0", m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetZone(NewZone("cluster.local", 5, Records("cluster.local", views)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	myIP := v["my-service"].ClusterIPs[0].String()
+	rev, _ := dns.ReverseAddr(myIP)
+	tests := []struct {
+		name  string
+		qname string
+		qtype uint16
+		rcode int
+		want  []string // answer data, sorted
+		extra int
+	}{
+		{"A", "my-service.default.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{myIP}, 0},
+		{"A mixed case", "My-Service.Default.SVC.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{myIP}, 0},
+		{"AAAA NODATA single-stack", "my-service.default.svc.cluster.local.", dns.TypeAAAA, dns.RcodeSuccess, nil, 0},
+		{"SRV named port", "_http._tcp.web.shop.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"0 100 80 web.shop.svc.cluster.local."}, 1},
+		{"SRV unnamed port NXDOMAIN", "_tcp.my-service.default.svc.cluster.local.", dns.TypeSRV, dns.RcodeNameError, nil, 0},
+		{"PTR", rev, dns.TypePTR, dns.RcodeSuccess, []string{"my-service.default.svc.cluster.local."}, 0},
+		{"headless A", "db.shop.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.0.31"}, 0},
+		{"headless hostname", "db-0.db.shop.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.0.31"}, 0},
+		{"headless SRV", "_pg._tcp.db.shop.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"0 100 5432 db-0.db.shop.svc.cluster.local."}, 1},
+		{"headless PTR", "31.0.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, []string{"db-0.db.shop.svc.cluster.local."}, 0},
+		{"ExternalName CNAME", "search.shop.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"search.example.com."}, 0},
+		{"selectorless service", "legacy.shop.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{v["legacy"].ClusterIPs[0].String()}, 0},
+		{"NXDOMAIN", "nope.default.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil, 0},
+		{"empty non-terminal NODATA", "shop.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil, 0},
+		{"outside zone REFUSED", "example.com.", dns.TypeA, dns.RcodeRefused, nil, 0},
+	}
+	for _, netw := range []string{"udp", "tcp"} {
+		c := &dns.Client{Net: netw}
+		for _, tt := range tests {
+			t.Run(netw+"/"+tt.name, func(t *testing.T) {
+				q := new(dns.Msg)
+				q.SetQuestion(tt.qname, tt.qtype)
+				r, _, err := c.Exchange(q, srv.Addr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, rr := range r.Answer {
+					f := strings.SplitN(rr.String(), "\t", 5)
+					got = append(got, f[len(f)-1])
+				}
+				sort.Strings(got)
+				if r.Rcode != tt.rcode || strings.Join(got, ",") != strings.Join(tt.want, ",") || len(r.Extra) != tt.extra {
+					t.Errorf("query %s %s = %s %q (+%d extra); want %s %q (+%d)", tt.qname, dns.TypeToString[tt.qtype],
+						dns.RcodeToString[r.Rcode], got, len(r.Extra), dns.RcodeToString[tt.rcode], tt.want, tt.extra)
+				}
+				if (tt.rcode == dns.RcodeNameError || tt.rcode == dns.RcodeSuccess && len(tt.want) == 0) && (len(r.Ns) != 1 || r.Ns[0].Header().Rrtype != dns.TypeSOA) {
+					t.Errorf("negative answer authority = %v; want the SOA", r.Ns)
+				}
+			})
+		}
+	}
+}

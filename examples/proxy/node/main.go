@@ -1,0 +1,75 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+)
+
+// Main runs the proxy's command line: it parses args, then syncs, runs,
+// cleans up or prints a dry run, and returns the exit code (0 success,
+// 1 failure, 2 usage). Output goes to stdout, logs to stderr.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := ParseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "proxy:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := run(ctx, cfg, stdout, log); err != nil {
+		log.Error("proxy failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
+	if cfg.DryRun {
+		p, err := New(cfg, Options{Log: log})
+		if err != nil {
+			return err
+		}
+		return p.DryRun(stdout)
+	}
+	prog, err := NewDataplane(cfg, log)
+	if err != nil {
+		return err
+	}
+	if cfg.Cleanup {
+		return prog.Cleanup(ctx)
+	}
+	p, err := New(cfg, Options{Log: log, Programmer: prog})
+	if err != nil {
+		return err
+	}
+	if cfg.Once {
+		return p.Sync(ctx)
+	}
+	return p.Run(ctx)
+}
+
+// DryRun loads and allocates without touching the kernel or the state
+// file, and prints the problems, the nftables ruleset and the DNS records.
+func (n *Proxy) DryRun(w io.Writer) error {
+	views, problems, err := n.Build()
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintf(w, "# rejected: %v\n", p)
+	}
+	rules, err := RenderRuleset(views, n.cfg.NodeName, n.cfg.ClusterCIDRs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "# nftables ruleset\n%s\n# DNS records (zone %s)\n%s", rules, n.cfg.Zone, NewZone(n.cfg.Zone, recordTTL, Records(n.cfg.Zone, views)))
+	return nil
+}

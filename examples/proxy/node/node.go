@@ -1,0 +1,366 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/svcnet/svcnet/endpoints"
+)
+
+// Programmer puts services into a network namespace's kernel rules.
+type Programmer interface {
+	// Sync makes the namespace's rules match services exactly.
+	Sync(ctx context.Context, services []ServiceView) error
+	// Cleanup removes every rule the programmer owns.
+	Cleanup(ctx context.Context) error
+}
+
+// Options are a Proxy's collaborators. Zero fields mean: no logging
+// (Log), a fresh Metrics (Metrics), the dataplane in Config.NetNS
+// (Programmer).
+type Options struct {
+	Log        *slog.Logger
+	Metrics    *Metrics
+	Programmer Programmer
+}
+
+// Proxy is the reference node: manifests in, kernel rules and DNS answers
+// out. Build it with New; Sync and Run may not be called concurrently.
+type Proxy struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *Metrics
+	prog    Programmer
+	allocs  *allocs
+
+	mu       sync.Mutex            // protects the fields below
+	goodFile map[string]*Manifests // last error-free parse of each file
+	goodSvc  map[string]Service    // last service version that allocated cleanly
+	views    []ServiceView
+	problems []error
+	zone     *Zone
+	dns      *DNSServer
+}
+
+// New reads the state file and builds the allocators. It does not touch
+// the kernel.
+func New(cfg Config, opts Options) (*Proxy, error) {
+	cfg.setDefaults()
+	n := &Proxy{cfg: cfg, log: opts.Log, metrics: opts.Metrics, prog: opts.Programmer,
+		goodFile: map[string]*Manifests{}, goodSvc: map[string]Service{}}
+	if n.log == nil {
+		n.log = slog.New(slog.DiscardHandler)
+	}
+	if n.metrics == nil {
+		n.metrics = NewMetrics()
+	}
+	st := &State{}
+	if cfg.StateFile != "" && !cfg.DryRun {
+		var err error
+		if st, err = ReadState(cfg.StateFile); err != nil {
+			return nil, err
+		}
+	} else if cfg.StateFile != "" {
+		st, _ = ReadState(cfg.StateFile) // a dry run shows what a restart would keep, if it can
+	}
+	var err error
+	if n.allocs, err = newAllocs(&n.cfg, st); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Metrics returns the node's metrics.
+func (n *Proxy) Metrics() *Metrics { return n.metrics }
+
+// Services returns the services in effect after the last sync, sorted by
+// namespace and name.
+func (n *Proxy) Services() []ServiceView {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.views
+}
+
+// Problems returns what the last sync rejected: *ManifestError values,
+// each of which left a previous good version in effect.
+func (n *Proxy) Problems() []error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.problems
+}
+
+// Zone returns the DNS zone in effect after the last sync.
+func (n *Proxy) Zone() *Zone {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.zone
+}
+
+// Build loads the manifests and resolves every service without touching
+// the kernel or the state file. It returns the problems it found; each
+// left the previous good version of its file or service in effect.
+func (n *Proxy) Build() ([]ServiceView, []error, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	names, err := manifestFiles(n.cfg.Manifests)
+	if err != nil {
+		return nil, nil, err
+	}
+	var problems []error
+	all := &Manifests{}
+	good := map[string]*Manifests{}
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join(n.cfg.Manifests, name))
+		if err != nil {
+			return nil, nil, fmt.Errorf("manifests %q: %w", n.cfg.Manifests, err)
+		}
+		m := LoadManifest(name, data)
+		if len(m.Errors) > 0 {
+			problems = append(problems, m.Errors...)
+			prev, ok := n.goodFile[name]
+			if !ok {
+				// Never good: keep what parsed, as a first start has nothing better.
+				m = &Manifests{Services: m.Services, Pods: m.Pods, Slices: m.Slices, Nodes: m.Nodes}
+			} else {
+				n.log.Warn("manifest invalid, keeping its last good version", "file", name, "errors", len(m.Errors))
+				m = prev
+			}
+		}
+		good[name] = m
+		all.Services = append(all.Services, m.Services...)
+		all.Pods = append(all.Pods, m.Pods...)
+		all.Slices = append(all.Slices, m.Slices...)
+		all.Nodes = append(all.Nodes, m.Nodes...)
+	}
+	all.checkDuplicates()
+	problems = append(problems, all.Errors...)
+	n.goodFile = good
+	views, svcProblems := n.resolve(all)
+	problems = append(problems, svcProblems...)
+	return views, problems, nil
+}
+
+func (n *Proxy) resolve(m *Manifests) ([]ServiceView, []error) {
+	var problems []error
+	zones := map[string]string{}
+	for i := range m.Nodes {
+		zones[m.Nodes[i].Metadata.Name] = m.Nodes[i].Zone()
+	}
+	workloads := make([]endpoints.Workload, 0, len(m.Pods))
+	for i := range m.Pods {
+		workloads = append(workloads, toWorkload(&m.Pods[i], zones))
+	}
+	slices := map[string][]*EndpointSlice{}
+	for i := range m.Slices {
+		s := &m.Slices[i]
+		k := s.Metadata.Namespace + "/" + s.ServiceName()
+		slices[k] = append(slices[k], s)
+	}
+	// Allocate in manifest order, so that of two services asking for one
+	// value the first written gets it, as the first created does in
+	// Kubernetes; a value already held from an earlier sync stays put.
+	sort.SliceStable(m.Services, func(i, j int) bool {
+		a, b := m.Services[i].Source, m.Services[j].Source
+		return a.File < b.File || a.File == b.File && a.Doc < b.Doc
+	})
+	// Deleted services give their values back first, so that a service
+	// written in the same change can take them.
+	seen := map[string]bool{}
+	for i := range m.Services {
+		seen[m.Services[i].Metadata.Namespace+"/"+m.Services[i].Metadata.Name] = true
+	}
+	for _, k := range n.allocs.heldKeys() {
+		if !seen[k] {
+			n.allocs.release(k)
+			delete(n.goodSvc, k)
+		}
+	}
+	var views []ServiceView
+	for i := range m.Services {
+		s := m.Services[i]
+		key := s.Metadata.Namespace + "/" + s.Metadata.Name
+		as, err := n.allocs.assign(&s)
+		if err != nil {
+			problems = append(problems, withSource(s.Source, fmt.Errorf("service %s: %w", key, err)))
+			prev, ok := n.goodSvc[key]
+			if !ok {
+				continue // never allocated: the service does not exist yet
+			}
+			s = prev
+			as = n.allocs.held[key]
+		}
+		n.goodSvc[key] = s
+		var groups []endpoints.Group
+		if len(s.Spec.Selector) > 0 {
+			es := toEndpointsService(&s, as)
+			groups = endpoints.Desired(&es, workloads)
+		} else {
+			groups = sliceGroups(slices[key])
+		}
+		views = append(views, view(&s, as, groups))
+	}
+	sort.Slice(views, func(i, j int) bool { return views[i].Key() < views[j].Key() })
+	return views, problems
+}
+
+// Sync loads the manifests, allocates, computes endpoints, programs the
+// dataplane, swaps the DNS zone and writes the state file. Manifest and
+// per-service problems are logged and counted, not returned: the
+// previous good state serves. The error is for a failure to program or
+// to persist.
+func (n *Proxy) Sync(ctx context.Context) error {
+	start := time.Now()
+	views, problems, err := n.Build()
+	if err != nil {
+		n.metrics.SyncErrors.Inc()
+		return err
+	}
+	for _, p := range problems {
+		n.log.Error("manifest rejected", "err", p)
+	}
+	n.metrics.ManifestErrors.Set(float64(len(problems)))
+	if n.prog != nil {
+		if err := n.prog.Sync(ctx, views); err != nil {
+			n.metrics.SyncErrors.Inc()
+			n.metrics.SetHealthy(false)
+			return fmt.Errorf("dataplane sync: %w", err)
+		}
+	}
+	zone := NewZone(n.cfg.Zone, 5, Records(n.cfg.Zone, views))
+	n.mu.Lock()
+	n.views, n.zone, n.problems = views, zone, problems
+	if n.dns != nil {
+		n.dns.SetZone(zone)
+	}
+	st := n.allocs.state()
+	n.mu.Unlock()
+	if n.cfg.StateFile != "" {
+		if err := WriteState(n.cfg.StateFile, st); err != nil {
+			n.metrics.SyncErrors.Inc()
+			return err
+		}
+	}
+	eps := 0
+	for i := range views {
+		for _, g := range views[i].Groups {
+			eps += len(g.Endpoints)
+		}
+	}
+	n.metrics.Services.Set(float64(len(views)))
+	n.metrics.Endpoints.Set(float64(eps))
+	n.metrics.SyncDuration.Observe(time.Since(start).Seconds())
+	n.metrics.SetHealthy(true)
+	n.log.Info("synced", "services", len(views), "endpoints", eps, "problems", len(problems), "took", time.Since(start).Round(time.Microsecond))
+	return nil
+}
+
+// Run syncs, then serves DNS and metrics and re-syncs on every manifest
+// change until ctx is done. A failed sync is retried on the next change
+// and every few seconds; the last good rules keep serving meanwhile.
+func (n *Proxy) Run(ctx context.Context) error {
+	if n.cfg.DNSListen != "" {
+		ns, err := OpenNetNS(n.cfg.NetNS)
+		if err != nil {
+			return err
+		}
+		n.dns, err = ListenDNS(ns, n.cfg.DNSListen, n.metrics, n.log)
+		ns.Close()
+		if err != nil {
+			return err
+		}
+		n.log.Info("dns listening", "addr", n.dns.Addr(), "netns", n.cfg.NetNS, "zone", n.cfg.Zone)
+	}
+	w := &Watcher{Dir: n.cfg.Manifests}
+	w.Prime()
+	if err := n.Sync(ctx); err != nil {
+		n.log.Error("sync", "err", err)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	if n.dns != nil {
+		g.Go(func() error { return n.dns.Serve(ctx) })
+	}
+	if n.cfg.MetricsListen != "" {
+		l, err := net.Listen("tcp", n.cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics listen %q: %w", n.cfg.MetricsListen, err)
+		}
+		srv := &http.Server{Handler: n.metrics.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			return srv.Close()
+		})
+	}
+	changes := make(chan struct{}, 1)
+	g.Go(func() error {
+		w.Run(ctx, func() {
+			select {
+			case changes <- struct{}{}:
+			default:
+			}
+		})
+		return nil
+	})
+	g.Go(func() error {
+		retry := time.NewTicker(5 * time.Second)
+		defer retry.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-changes:
+			case <-retry.C:
+				if !n.needsRetry() {
+					continue
+				}
+			}
+			if err := n.Sync(ctx); err != nil && ctx.Err() == nil {
+				n.log.Error("sync", "err", err)
+			}
+		}
+	})
+	return g.Wait()
+}
+
+func (n *Proxy) needsRetry() bool {
+	return !n.metrics.healthy.Load()
+}
+
+// DNSAddr is the DNS server's address once Run has opened it.
+func (n *Proxy) DNSAddr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.dns == nil {
+		return ""
+	}
+	return n.dns.Addr()
+}
+
+// String returns the zone's records in presentation format, sorted.
+func (z *Zone) String() string {
+	var b []byte
+	for _, rr := range z.Records() {
+		b = append(b, rr.String()...)
+		b = append(b, '\n')
+	}
+	return string(b)
+}
+
+var _ dns.Handler = (*DNSServer)(nil)
