@@ -1,0 +1,23 @@
+// Package endpoints decides which workloads serve a service and packs them
+// into endpoint slices the way the Kubernetes EndpointSlice controller does.
+//
+// [Desired] applies the Kubernetes rules: same namespace, selector match (a
+// service without a selector gets no managed endpoints), terminal workloads
+// and workloads without an IP left out, terminating ones kept; serving is
+// readiness, terminating is deletion, ready is publishNotReadyAddresses or
+// serving and not terminating. Named target ports resolve by name and
+// protocol per workload; endpoints are grouped by IP family and exact port
+// set.
+//
+// [Reconcile] turns desired groups and the slices that exist into a [Plan]
+// with the controller's minimal-churn algorithm. Invariants: the planned
+// slices hold exactly the desired endpoints, none exceeds
+// [Config.MaxEndpointsPerSlice], reconciling again after applying a plan
+// yields an empty plan, and the same input always gives the same plan.
+//
+// Usage:
+//
+//	groups := endpoints.Desired(&svc, workloads)
+//	plan := endpoints.Reconcile(endpoints.Config{}, &svc, groups, existing)
+//	// write plan.Create, plan.Update, plan.Delete
+package endpoints

@@ -1,0 +1,123 @@
+package endpoints
+
+import "net/netip"
+
+// Protocol is a transport protocol name as Kubernetes spells it.
+// The zero value means TCP, as a Kubernetes port with no protocol does.
+type Protocol string
+
+// Protocols Kubernetes accepts on service and container ports.
+const (
+	TCP  Protocol = "TCP"
+	UDP  Protocol = "UDP"
+	SCTP Protocol = "SCTP"
+)
+
+func (p Protocol) orTCP() Protocol {
+	if p == "" {
+		return TCP
+	}
+	return p
+}
+
+// Phase is a workload's lifecycle phase. The zero value is an unknown,
+// non-terminal phase.
+type Phase string
+
+// Terminal phases leave a workload out of every endpoint set.
+const (
+	Succeeded Phase = "Succeeded"
+	Failed    Phase = "Failed"
+)
+
+// TargetPort is a service port's target: a number or a container port name.
+// The zero value means "same as the service port", as in Kubernetes.
+type TargetPort struct {
+	Number uint16 // used when Name is empty; zero means the service port
+	Name   string // a named container port, looked up by name and protocol
+}
+
+// ServicePort is one port of a service. The zero value is an unnamed TCP
+// port 0 and is invalid.
+type ServicePort struct {
+	Name        string   // zero means unnamed (allowed only for single-port services)
+	Protocol    Protocol // zero means TCP
+	Port        uint16   // the service port
+	TargetPort  TargetPort
+	AppProtocol string // zero means none
+}
+
+// Service is the part of a Kubernetes Service the controller reads.
+// The zero value is a service without a selector: it gets no managed
+// endpoints.
+type Service struct {
+	Namespace string
+	Name      string
+	// Selector is the Service's label map. Nil or empty means the service
+	// has no selector and its endpoints are managed by someone else.
+	Selector map[string]string
+	Ports    []ServicePort
+	// Families lists the IP families (4 or 6) the service uses, in order.
+	// Zero (nil) means IPv4 only.
+	Families []int
+	// PublishNotReadyAddresses marks every endpoint ready. Zero means false.
+	PublishNotReadyAddresses bool
+	// Labels are copied onto every slice. Zero means none.
+	Labels map[string]string
+}
+
+// ContainerPort is a port a workload's container exposes. The zero value
+// is an unnamed TCP port 0.
+type ContainerPort struct {
+	Name     string
+	Protocol Protocol // zero means TCP
+	Number   uint16
+}
+
+// Workload is the part of a pod the controller reads. The zero value is a
+// workload without IPs and is never an endpoint.
+type Workload struct {
+	Namespace string
+	Name      string
+	Labels    map[string]string
+	IPs       []netip.Addr // zero means none: not an endpoint
+	Node      string       // zero means unscheduled
+	Zone      string       // the node's zone; zero means unknown
+	Hostname  string       // zero means none
+	Subdomain string       // zero means none
+	Phase     Phase
+	Ready     bool // the pod's Ready condition
+	Deleting  bool // a deletion timestamp is set
+	// Ports lists container ports, including those of restartable
+	// (sidecar) init containers. Zero means none.
+	Ports []ContainerPort
+}
+
+// Conditions are an endpoint's conditions. The zero value is not ready,
+// not serving, not terminating.
+type Conditions struct {
+	Ready, Serving, Terminating bool
+}
+
+// Ref names the workload behind an endpoint. The zero value means none.
+type Ref struct {
+	Namespace, Name string
+}
+
+// Endpoint is one address of a slice. The zero value is invalid (no address).
+type Endpoint struct {
+	Address    netip.Addr
+	Conditions Conditions
+	Hostname   string // zero means none
+	NodeName   string // zero means unknown
+	Zone       string // zero means unknown
+	TargetRef  Ref
+}
+
+// Port is one resolved slice port. The zero value is an unnamed TCP port 0.
+type Port struct {
+	Name        string
+	Protocol    Protocol
+	Port        uint16
+	AppProtocol string
+}
