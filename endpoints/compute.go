@@ -131,6 +131,7 @@ func Desired(s *Service, workloads []Workload) []Group {
 				NodeName:   w.Node,
 				Zone:       w.Zone,
 				TargetRef:  Ref{Namespace: w.Namespace, Name: w.Name},
+				Hints:      hintsFor(s, w),
 			})
 		}
 	}

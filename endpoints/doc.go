@@ -15,6 +15,12 @@
 // [Config.MaxEndpointsPerSlice], reconciling again after applying a plan
 // yields an empty plan, and the same input always gives the same plan.
 //
+// Topology: a service's [TrafficDistribution] gives each ready endpoint a
+// hint for its own zone (and node with [PreferSameNode]); [AppendUsable] is
+// the proxy side, picking endpoints for a node and zone with kube-proxy's
+// fallback rules. A [Tracker] turns slice updates and deletions into
+// per-service-port deltas for a dataplane.
+//
 // Usage:
 //
 //	groups := endpoints.Desired(&svc, workloads)

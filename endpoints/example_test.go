@@ -28,3 +28,32 @@ func Example() {
 	//   10.0.0.1 {Ready:true Serving:true Terminating:false}
 	//   10.0.0.2 {Ready:false Serving:true Terminating:true}
 }
+
+func ExampleTracker() {
+	svc := endpoints.Ref{Namespace: "ns", Name: "web"}
+	ports := []endpoints.Port{{Name: "http", Protocol: endpoints.TCP, Port: 8080}}
+	ep := func(a string, ready bool) endpoints.Endpoint {
+		return endpoints.Endpoint{Address: netip.MustParseAddr(a), Conditions: endpoints.Conditions{Ready: ready, Serving: ready}}
+	}
+	tr := endpoints.NewTracker()
+	tr.Update(svc, &endpoints.Slice{Name: "web-1", Family: 4, Ports: ports, Endpoints: []endpoints.Endpoint{ep("10.0.0.1", true), ep("10.0.0.2", true)}})
+	tr.Changes() // the proxy programs the first state
+	tr.Update(svc, &endpoints.Slice{Name: "web-1", Family: 4, Ports: ports, Endpoints: []endpoints.Endpoint{ep("10.0.0.1", false), ep("10.0.0.3", true)}})
+	for _, c := range tr.Changes() {
+		fmt.Println(c.Port.Service.Name, c.Port.Port, "added", len(c.Added), "removed", c.Removed[0].AddrPort, "updated", c.Updated[0].AddrPort)
+	}
+	// Output:
+	// web http added 1 removed 10.0.0.2:8080 updated 10.0.0.1:8080
+}
+
+func ExampleAppendUsable() {
+	eps := []endpoints.Endpoint{
+		{Address: netip.MustParseAddr("10.0.0.1"), Zone: "a", Hints: endpoints.Hints{ForZone: "a"}, Conditions: endpoints.Conditions{Ready: true, Serving: true}},
+		{Address: netip.MustParseAddr("10.0.0.2"), Zone: "b", Hints: endpoints.Hints{ForZone: "b"}, Conditions: endpoints.Conditions{Ready: true, Serving: true}},
+	}
+	for _, e := range endpoints.AppendUsable(nil, eps, "node-1", "b", endpoints.Cluster) {
+		fmt.Println(e.Address)
+	}
+	// Output:
+	// 10.0.0.2
+}

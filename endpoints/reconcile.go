@@ -184,14 +184,48 @@ func keyOf(e *Endpoint) epKey {
 	return epKey{addr: e.Address, ref: e.TargetRef, host: e.Hostname}
 }
 
+// finder returns a lookup from an existing endpoint's identity to its index
+// in eps. [Desired] sorts endpoints by address, and a binary search over
+// them costs no allocation, where a map of every endpoint made a 10,000
+// endpoint reconcile cost ~1.5 MB; groups built by hand and not sorted
+// get the map.
+func finder(eps []Endpoint) func(*Endpoint) (int, bool) {
+	byAddr := func(a Endpoint, b netip.Addr) int { return a.Address.Compare(b) }
+	if slices.IsSortedFunc(eps, func(a, b Endpoint) int { return a.Address.Compare(b.Address) }) {
+		// Slices are packed from runs of sorted endpoints, so the entry
+		// after the last one found is the usual answer: try it before
+		// searching.
+		next := 0
+		return func(e *Endpoint) (int, bool) {
+			k := keyOf(e)
+			i := next
+			if i >= len(eps) || eps[i].Address != e.Address {
+				i, _ = slices.BinarySearchFunc(eps, e.Address, byAddr)
+			}
+			for ; i < len(eps) && eps[i].Address == e.Address; i++ {
+				if keyOf(&eps[i]) == k {
+					next = i + 1
+					return i, true
+				}
+			}
+			return 0, false
+		}
+	}
+	want := make(map[epKey]int, len(eps))
+	for i := range eps {
+		want[keyOf(&eps[i])] = i
+	}
+	return func(e *Endpoint) (int, bool) {
+		i, ok := want[keyOf(e)]
+		return i, ok
+	}
+}
+
 // reconcileGroup runs steps 1–3 for one family and port set. It returns
 // slices to create and update, slices to delete, and how many slices stay
 // unchanged.
 func reconcileGroup(max int, g *Group, have []*Slice, labels map[string]string) (create, update []Slice, deletes []*Slice, unchanged int) {
-	want := make(map[epKey]int, len(g.Endpoints))
-	for i := range g.Endpoints {
-		want[keyOf(&g.Endpoints[i])] = i
-	}
+	find := finder(g.Endpoints)
 	placed := make([]bool, len(g.Endpoints))
 	slices.SortFunc(have, func(a, b *Slice) int { return strings.Compare(a.Name, b.Name) })
 	var keep []*Slice
@@ -204,7 +238,7 @@ func reconcileGroup(max int, g *Group, have []*Slice, labels map[string]string) 
 		idx = idx[:0]
 		for i := range e.Endpoints {
 			old := &e.Endpoints[i]
-			j, ok := want[keyOf(old)]
+			j, ok := find(old)
 			if !ok || placed[j] {
 				changed = true
 				continue

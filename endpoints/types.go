@@ -64,6 +64,27 @@ type Service struct {
 	PublishNotReadyAddresses bool
 	// Labels are copied onto every slice. Zero means none.
 	Labels map[string]string
+	// TrafficDistribution asks for topology hints. Zero means none.
+	TrafficDistribution TrafficDistribution
+}
+
+// TrafficDistribution is a Service's spec.trafficDistribution. The zero
+// value sets no hints.
+type TrafficDistribution string
+
+// Values Kubernetes accepts for spec.trafficDistribution.
+const (
+	PreferClose    TrafficDistribution = "PreferClose"
+	PreferSameZone TrafficDistribution = "PreferSameZone"
+	PreferSameNode TrafficDistribution = "PreferSameNode"
+)
+
+// Hints are an endpoint's topology hints. The controller gives each
+// endpoint at most one zone and one node, so Hints stays comparable. The
+// zero value means no hints.
+type Hints struct {
+	ForZone string // zero means no zone hint
+	ForNode string // zero means no node hint
 }
 
 // ContainerPort is a port a workload's container exposes. The zero value
@@ -112,6 +133,7 @@ type Endpoint struct {
 	NodeName   string // zero means unknown
 	Zone       string // zero means unknown
 	TargetRef  Ref
+	Hints      Hints
 }
 
 // Port is one resolved slice port. The zero value is an unnamed TCP port 0.

@@ -1,0 +1,200 @@
+package endpoints
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// ServicePortName names one port of one service, the unit a proxy
+// programs. The zero value names nothing.
+type ServicePortName struct {
+	Service  Ref
+	Port     string // the service port name; zero means unnamed
+	Protocol Protocol
+}
+
+// Change is what happened to one service port since the last
+// [Tracker.Changes]: endpoints added, removed, and changed in place
+// (conditions, node, zone, hints). The zero value is no change.
+type Change struct {
+	Port    ServicePortName
+	Added   []TrackedEndpoint
+	Removed []TrackedEndpoint
+	Updated []TrackedEndpoint // the new value
+}
+
+// TrackedEndpoint is an endpoint as a dataplane sees it: one address and
+// port. The zero value is invalid.
+type TrackedEndpoint struct {
+	AddrPort netip.AddrPort
+	Endpoint Endpoint
+}
+
+type trackKey struct {
+	port  string
+	proto Protocol
+	ap    netip.AddrPort
+}
+
+type trackedSlice struct {
+	eps map[trackKey]Endpoint
+}
+
+type serviceTrack struct {
+	pending map[string]*trackedSlice // by slice name
+	where   map[trackKey][]string    // slice names holding a key, sorted
+	applied map[trackKey]Endpoint
+	dirty   map[trackKey]struct{}
+}
+
+// Tracker follows endpoint slices per service, as kube-proxy's
+// endpoints change tracker does: feed it slice updates and deletions in any
+// order; [Tracker.Changes] hands out, per changed service port, the
+// endpoints added, removed and updated since the last call. An endpoint
+// may sit in several slices (while it moves between them): it is
+// deduplicated by address:port, the value of the slice whose name sorts
+// first winning. The zero value is not usable; use [NewTracker]. A Tracker
+// is not safe for concurrent use.
+type Tracker struct {
+	services map[Ref]*serviceTrack
+}
+
+// NewTracker returns an empty Tracker.
+func NewTracker() *Tracker { return &Tracker{services: map[Ref]*serviceTrack{}} }
+
+func (t *Tracker) service(svc Ref) *serviceTrack {
+	st := t.services[svc]
+	if st == nil {
+		st = &serviceTrack{pending: map[string]*trackedSlice{}, where: map[trackKey][]string{},
+			applied: map[trackKey]Endpoint{}, dirty: map[trackKey]struct{}{}}
+		t.services[svc] = st
+	}
+	return st
+}
+
+// Update records the current content of slice s of service svc. An update
+// that changes nothing yields no change.
+func (t *Tracker) Update(svc Ref, s *Slice) {
+	st := t.service(svc)
+	ts := &trackedSlice{eps: make(map[trackKey]Endpoint, len(s.Endpoints)*len(s.Ports))}
+	for _, p := range s.Ports {
+		for _, e := range s.Endpoints {
+			ts.eps[trackKey{p.Name, p.Protocol.orTCP(), netip.AddrPortFrom(e.Address, p.Port)}] = e
+		}
+	}
+	st.replace(s.Name, ts)
+}
+
+// Delete records that slice name of service svc is gone.
+func (t *Tracker) Delete(svc Ref, name string) {
+	if st := t.services[svc]; st != nil {
+		st.replace(name, nil)
+	}
+}
+
+func (st *serviceTrack) replace(name string, ts *trackedSlice) {
+	if old := st.pending[name]; old != nil {
+		for k := range old.eps {
+			if ts == nil || !hasKey(ts, k) {
+				st.dirty[k] = struct{}{}
+				names := st.where[k]
+				if i, ok := slices.BinarySearch(names, name); ok {
+					names = slices.Delete(names, i, i+1)
+				}
+				if len(names) == 0 {
+					delete(st.where, k)
+				} else {
+					st.where[k] = names
+				}
+			} else if ts.eps[k] != old.eps[k] {
+				st.dirty[k] = struct{}{}
+			}
+		}
+	}
+	if ts == nil {
+		delete(st.pending, name)
+		return
+	}
+	old := st.pending[name]
+	st.pending[name] = ts
+	for k := range ts.eps {
+		if old != nil && hasKey(old, k) {
+			continue
+		}
+		st.dirty[k] = struct{}{}
+		names := st.where[k]
+		if i, ok := slices.BinarySearch(names, name); !ok {
+			st.where[k] = slices.Insert(names, i, name)
+		}
+	}
+}
+
+func hasKey(ts *trackedSlice, k trackKey) bool {
+	_, ok := ts.eps[k]
+	return ok
+}
+
+// Changes returns the changes since the last call, sorted by service port,
+// and makes the pending state the applied one. Services and ports whose
+// endpoints did not change do not appear.
+func (t *Tracker) Changes() []Change {
+	var out []Change
+	for svc, st := range t.services {
+		if len(st.dirty) == 0 {
+			continue
+		}
+		byPort := map[ServicePortName]*Change{}
+		for k := range st.dirty {
+			var now Endpoint
+			names := st.where[k]
+			if len(names) > 0 {
+				now = st.pending[names[0]].eps[k]
+			}
+			was, had := st.applied[k]
+			var list *[]TrackedEndpoint
+			spn := ServicePortName{Service: svc, Port: k.port, Protocol: k.proto}
+			c := byPort[spn]
+			if c == nil {
+				c = &Change{Port: spn}
+				byPort[spn] = c
+			}
+			switch {
+			case len(names) == 0 && had:
+				list, now = &c.Removed, was
+				delete(st.applied, k)
+			case len(names) == 0:
+				continue
+			case !had:
+				list = &c.Added
+				st.applied[k] = now
+			case was != now:
+				list = &c.Updated
+				st.applied[k] = now
+			default:
+				continue
+			}
+			*list = append(*list, TrackedEndpoint{AddrPort: k.ap, Endpoint: now})
+		}
+		clear(st.dirty)
+		for _, c := range byPort {
+			if len(c.Added)+len(c.Removed)+len(c.Updated) == 0 {
+				continue
+			}
+			for _, l := range [][]TrackedEndpoint{c.Added, c.Removed, c.Updated} {
+				slices.SortFunc(l, func(a, b TrackedEndpoint) int { return a.AddrPort.Compare(b.AddrPort) })
+			}
+			out = append(out, *c)
+		}
+		if len(st.pending) == 0 && len(st.applied) == 0 {
+			delete(t.services, svc)
+		}
+	}
+	slices.SortFunc(out, func(a, b Change) int {
+		return cmp.Or(strings.Compare(a.Port.Service.Namespace, b.Port.Service.Namespace),
+			strings.Compare(a.Port.Service.Name, b.Port.Service.Name),
+			strings.Compare(a.Port.Port, b.Port.Port), strings.Compare(string(a.Port.Protocol), string(b.Port.Protocol)))
+	})
+	return out
+}

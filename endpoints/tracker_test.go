@@ -1,0 +1,122 @@
+package endpoints
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"testing"
+)
+
+func trackSlice(name string, port uint16, eps ...Endpoint) *Slice {
+	return &Slice{Name: name, Family: 4, Ports: []Port{{Name: "http", Protocol: TCP, Port: port}}, Endpoints: eps}
+}
+
+func readyEP(addr string) Endpoint {
+	return Endpoint{Address: netip.MustParseAddr(addr), Conditions: Conditions{Ready: true, Serving: true}}
+}
+
+// summary renders changes as "+a -b ~c" per port for compact expectations.
+func summary(cs []Change) []string {
+	var out []string
+	for _, c := range cs {
+		s := c.Port.Service.Name + "/" + c.Port.Port + ":"
+		for _, e := range c.Added {
+			s += " +" + e.AddrPort.String()
+		}
+		for _, e := range c.Removed {
+			s += " -" + e.AddrPort.String()
+		}
+		for _, e := range c.Updated {
+			s += " ~" + e.AddrPort.String()
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestTracker(t *testing.T) {
+	svc := Ref{Namespace: "ns", Name: "web"}
+	notReady := readyEP("10.0.0.2")
+	notReady.Conditions = Conditions{}
+	tests := []struct {
+		name  string
+		steps func(tr *Tracker)
+		want  []string
+	}{
+		{"add", func(tr *Tracker) {
+			tr.Update(svc, trackSlice("web-1", 80, readyEP("10.0.0.1"), readyEP("10.0.0.2")))
+		}, []string{"web/http: +10.0.0.1:80 +10.0.0.2:80"}},
+		{"unchanged update is no change", func(tr *Tracker) {
+			tr.Update(svc, trackSlice("web-1", 80, readyEP("10.0.0.1"), readyEP("10.0.0.2")))
+		}, nil},
+		{"condition change is an update", func(tr *Tracker) {
+			tr.Update(svc, trackSlice("web-1", 80, readyEP("10.0.0.1"), notReady))
+		}, []string{"web/http: ~10.0.0.2:80"}},
+		{"remove endpoint", func(tr *Tracker) { tr.Update(svc, trackSlice("web-1", 80, readyEP("10.0.0.1"))) }, []string{"web/http: -10.0.0.2:80"}},
+		{"move between slices in any order is no change", func(tr *Tracker) {
+			tr.Update(svc, trackSlice("web-2", 80, readyEP("10.0.0.1")))
+			tr.Update(svc, trackSlice("web-1", 80))
+		}, nil},
+		// web-2 still holds 10.0.0.1:80, so nothing goes away.
+		{"port change is remove plus add", func(tr *Tracker) {
+			tr.Update(svc, trackSlice("web-1", 8080, readyEP("10.0.0.1"), readyEP("10.0.0.2")))
+		}, []string{"web/http: +10.0.0.1:8080 +10.0.0.2:8080"}},
+		{"coalesced add then remove is nothing", func(tr *Tracker) {
+			tr.Update(svc, trackSlice("web-3", 8080, readyEP("10.0.0.9")))
+			tr.Delete(svc, "web-3")
+		}, nil},
+		{"delete last slices", func(tr *Tracker) {
+			tr.Delete(svc, "web-1")
+			tr.Delete(svc, "web-2")
+		}, []string{"web/http: -10.0.0.1:80 -10.0.0.1:8080 -10.0.0.2:8080"}},
+		{"delete unknown is no change", func(tr *Tracker) { tr.Delete(Ref{Name: "x"}, "x-1") }, nil},
+	}
+	// The steps build on each other: one tracker through the whole table.
+	tr := NewTracker()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.steps(tr)
+			if got := summary(tr.Changes()); !slices.Equal(got, tt.want) {
+				t.Errorf("Changes() = %q; want %q", got, tt.want)
+			}
+		})
+	}
+	if len(tr.services) != 0 {
+		t.Errorf("tracker keeps %d services after all slices were deleted; want 0", len(tr.services))
+	}
+}
+
+func trackerBench(b testing.TB) (*Tracker, Ref, []*Slice) {
+	svc := Ref{Namespace: "ns", Name: "web"}
+	tr := NewTracker()
+	var ss []*Slice
+	for s := range 100 {
+		var eps []Endpoint
+		for e := range 100 {
+			eps = append(eps, readyEP(fmt.Sprintf("10.%d.%d.1", s, e)))
+		}
+		sl := trackSlice(fmt.Sprintf("web-%d", s), 80, eps...)
+		ss = append(ss, sl)
+		tr.Update(svc, sl)
+	}
+	tr.Changes()
+	return tr, svc, ss
+}
+
+func BenchmarkTrackerOneSliceChanged(b *testing.B) {
+	tr, svc, ss := trackerBench(b)
+	a, c := *ss[50], *ss[50]
+	c.Endpoints = slices.Clone(a.Endpoints)
+	c.Endpoints[7].Conditions = Conditions{}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s := &a
+		if i%2 == 0 {
+			s = &c
+		}
+		tr.Update(svc, s)
+		if cs := tr.Changes(); len(cs) != 1 || len(cs[0].Updated) != 1 {
+			b.Fatalf("Changes() = %v; want one update", summary(cs))
+		}
+	}
+}
