@@ -154,11 +154,16 @@ func (e *Env) StartProxy(ctx context.Context, log *slog.Logger) error {
 	}
 	p, err := node.New(e.Cfg, node.Options{Log: log, Programmer: prog})
 	if err != nil {
+		prog.Close()
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+	go func() {
+		err := p.Run(ctx)
+		prog.Close()
+		done <- err
+	}()
 	e.Proxy = p
 	e.stop = func() error {
 		cancel()

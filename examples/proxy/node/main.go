@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+
+	"github.com/svcnet/svcnet/dataplane"
 )
 
 // Main runs the proxy's command line: it parses args, then syncs, runs,
@@ -43,6 +45,7 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
+	defer prog.Close()
 	if cfg.Cleanup {
 		return prog.Cleanup(ctx)
 	}
@@ -66,7 +69,7 @@ func (n *Proxy) DryRun(w io.Writer) error {
 	for _, p := range problems {
 		fmt.Fprintf(w, "# rejected: %v\n", p)
 	}
-	rules, err := RenderRuleset(views, n.cfg.NodeName, n.cfg.ClusterCIDRs)
+	rules, err := dataplane.Render(dataplaneOptions(&n.cfg, nil), ServicePorts(views, n.cfg.NodeName))
 	if err != nil {
 		return err
 	}

@@ -109,8 +109,9 @@ type ServiceSpec struct {
 			TimeoutSeconds *int32 `json:"timeoutSeconds"`
 		} `json:"clientIP"`
 	} `json:"sessionAffinityConfig"`
-	LoadBalancerIP           string `json:"loadBalancerIP"`
-	PublishNotReadyAddresses bool   `json:"publishNotReadyAddresses"`
+	LoadBalancerIP           string   `json:"loadBalancerIP"`
+	LoadBalancerSourceRanges []string `json:"loadBalancerSourceRanges"`
+	PublishNotReadyAddresses bool     `json:"publishNotReadyAddresses"`
 }
 
 // Service is a core/v1 Service.

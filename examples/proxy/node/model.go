@@ -20,7 +20,10 @@ type ServiceView struct {
 	ExternalName    string
 	Ports           []PortView
 	LoadBalancerIPs []netip.Addr
-	ExternalIPs     []netip.Addr
+	// SourceRanges are the clients allowed to reach LoadBalancerIPs; empty
+	// allows all.
+	SourceRanges []netip.Prefix
+	ExternalIPs  []netip.Addr
 	// AffinityTimeout is the ClientIP affinity timeout; zero means no
 	// affinity.
 	AffinityTimeout     time.Duration
@@ -98,6 +101,11 @@ func view(s *Service, as Assignment, groups []endpoints.Group) ServiceView {
 	}
 	if ip, err := netip.ParseAddr(as.LoadBalancerIP); err == nil {
 		v.LoadBalancerIPs = append(v.LoadBalancerIPs, ip)
+	}
+	for _, x := range s.Spec.LoadBalancerSourceRanges {
+		if p, err := netip.ParsePrefix(strings.TrimSpace(x)); err == nil {
+			v.SourceRanges = append(v.SourceRanges, p.Masked())
+		}
 	}
 	for _, x := range s.Spec.ExternalIPs {
 		if ip, err := netip.ParseAddr(x); err == nil {

@@ -138,6 +138,11 @@ func validateService(s *Service) error {
 			return ferr(fmt.Sprintf("spec.externalIPs[%d]", i), "%q is not an IP address", ip)
 		}
 	}
+	for i, r := range sp.LoadBalancerSourceRanges {
+		if _, err := netip.ParsePrefix(strings.TrimSpace(r)); err != nil {
+			return ferr(fmt.Sprintf("spec.loadBalancerSourceRanges[%d]", i), "%q is not a CIDR", r)
+		}
+	}
 	return nil
 }
 

@@ -1,0 +1,43 @@
+package dataplane_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/svcnet/svcnet/dataplane"
+)
+
+func ExampleRender() {
+	text, err := dataplane.Render(dataplane.Options{}, []dataplane.ServicePort{{
+		Namespace: "default", Name: "web", PortName: "http", Protocol: dataplane.TCP, Port: 80,
+		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")},
+		Endpoints: []dataplane.Endpoint{
+			{Addr: netip.MustParseAddrPort("10.244.1.2:8080"), Ready: true},
+			{Addr: netip.MustParseAddrPort("10.244.2.2:8080"), Ready: true},
+		},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, "10.96.0.10 . tcp . 80") {
+			fmt.Println(strings.TrimSpace(line))
+		}
+	}
+	// Output:
+	// 10.96.0.10 . tcp . 80 . 0x00000000 : 10.244.1.2 . 8080,
+	// 10.96.0.10 . tcp . 80 . 0x00000001 : 10.244.2.2 . 8080
+	// 10.96.0.10 . tcp . 80 : goto cluster-ip4-2
+}
+
+func ExampleFake() {
+	f := dataplane.NewFake(dataplane.Options{})
+	err := f.Sync(context.Background(), []dataplane.ServicePort{{
+		Namespace: "default", Name: "empty", Protocol: dataplane.UDP, Port: 53,
+		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.53")},
+	}})
+	fmt.Println(err, strings.Contains(f.Dump(), "10.96.0.53 . udp . 53 : goto reject-chain"))
+	// Output: <nil> true
+}

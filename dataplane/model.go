@@ -1,0 +1,709 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// maxSlots bounds the slots of a weighted service so that the per-N chains
+// stay few and the endpoints map stays small.
+const maxSlots = 256
+
+// affinitySize is the explicit size of the affinity maps; a dynamic set
+// without one is capped by the kernel at 65,535 entries.
+const affinitySize = 1 << 20
+
+// ruleset is the desired or committed content of our table.
+type ruleset struct {
+	table  string
+	sets   map[string]*set
+	chains map[string]*chain
+}
+
+// set is a named set or map; elems are keyed by their key text.
+type set struct {
+	name      string
+	keyTypes  []nftables.SetDatatype
+	dataTypes []nftables.SetDatatype // empty for a set
+	vmap      bool
+	interval  bool
+	dynamic   bool
+	timeout   time.Duration
+	size      uint32
+	elems     map[string]elem
+}
+
+type elem struct {
+	keyText, dataText string
+	key, keyEnd, data []byte
+	verdict           *expr.Verdict
+}
+
+type hook struct {
+	typ  nftables.ChainType
+	num  nftables.ChainHook
+	prio int32
+}
+
+type chain struct {
+	name  string
+	hook  *hook
+	rules []*rule
+}
+
+func (c *chain) text() string {
+	var sb strings.Builder
+	for _, r := range c.rules {
+		sb.WriteString(r.text)
+		sb.WriteByte('\n')
+	}
+	return sb.String()
+}
+
+func (s *set) keyType() nftables.SetDatatype { return concatType(s.keyTypes) }
+
+func concatType(ts []nftables.SetDatatype) nftables.SetDatatype {
+	if len(ts) == 1 {
+		return ts[0]
+	}
+	t, err := nftables.ConcatSetType(ts...)
+	if err != nil {
+		panic(err) // our own fixed types never exceed the limit
+	}
+	return t
+}
+
+func (s *set) add(e elem) { s.elems[e.keyText] = e }
+
+// keyb accumulates a key or data value in kernel layout along with its text.
+type keyb struct {
+	b     []byte
+	words []string
+}
+
+func (k *keyb) addr(a netip.Addr) *keyb {
+	k.b = append(k.b, a.AsSlice()...)
+	k.words = append(k.words, a.String())
+	return k
+}
+
+func (k *keyb) proto(p Protocol) *keyb {
+	k.b = append(k.b, p.number(), 0, 0, 0)
+	k.words = append(k.words, p.String())
+	return k
+}
+
+func (k *keyb) port(p uint16) *keyb {
+	k.b = append(binary.BigEndian.AppendUint16(k.b, p), 0, 0)
+	k.words = append(k.words, strconv.Itoa(int(p)))
+	return k
+}
+
+func (k *keyb) mark(v uint32) *keyb {
+	k.b = binary.NativeEndian.AppendUint32(k.b, v)
+	k.words = append(k.words, markText(v))
+	return k
+}
+
+// appendAddr appends an address's bytes without AsSlice's allocation.
+func appendAddr(b []byte, a netip.Addr) []byte {
+	if a.Is4() {
+		a4 := a.As4()
+		return append(b, a4[:]...)
+	}
+	a16 := a.As16()
+	return append(b, a16[:]...)
+}
+
+// markText formats a mark as nft does, "0x%08x", without fmt.
+func markText(v uint32) string {
+	var b [10]byte
+	b[0], b[1] = '0', 'x'
+	for i := 9; i >= 2; i-- {
+		b[i] = "0123456789abcdef"[v&0xf]
+		v >>= 4
+	}
+	return string(b[:])
+}
+
+func (k *keyb) prefix(p netip.Prefix) (start, end []byte) {
+	p = p.Masked()
+	k.words = append(k.words, p.String())
+	last := lastAddr(p)
+	return append(k.b, p.Addr().AsSlice()...), append(slices.Clone(k.b), last.AsSlice()...)
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+func (k *keyb) text() string { return strings.Join(k.words, " . ") }
+
+func (p Protocol) number() byte {
+	switch p {
+	case UDP:
+		return unix.IPPROTO_UDP
+	case SCTP:
+		return unix.IPPROTO_SCTP
+	}
+	return unix.IPPROTO_TCP
+}
+
+// scope tells frontends keyed by address from NodePorts keyed by port alone.
+type scope string
+
+const (
+	scopeAddr     scope = ""
+	scopeNodePort scope = "nodeport-"
+)
+
+func epMap(s scope, local bool, f fam) string {
+	l := ""
+	if local {
+		l = "local-"
+	}
+	return fmt.Sprintf("%s%sendpoints%d", s, l, f)
+}
+
+// pickName names the chain that picks one of n slots; services with
+// ClientIP affinity use their own kind of pick chain per timeout.
+func (b *builder) pickName(s scope, local bool, f fam, n int) string {
+	l := ""
+	if local {
+		l = "-local"
+	}
+	if b.aff > 0 {
+		return fmt.Sprintf("sticky%s%d-%s", l, f, b.tag)
+	}
+	return fmt.Sprintf("%spick%s%d-%d", s, l, f, n)
+}
+
+// affSuffix distinguishes the policy chains of affinity services.
+func (b *builder) affSuffix() string {
+	if b.aff > 0 {
+		return "-" + b.tag
+	}
+	return ""
+}
+
+// builder turns services into a ruleset, collecting the first error.
+type builder struct {
+	o         *Options
+	rs        *ruleset // the base, or one service's fragment
+	frontends []string // dispatch keys the fragment claims
+	aff       int      // affinity timeout in seconds of the service being built
+	tag       string   // short name of that service, for its own chains and sets
+	proto     Protocol // and its protocol
+}
+
+func (o *Options) table() string {
+	if o.Table == "" {
+		return "svcnet"
+	}
+	return o.Table
+}
+
+func (o *Options) cidrs(f fam) []netip.Prefix { return prefixesOf(o.ClusterCIDRs, f) }
+
+// prefixesOf returns the prefixes of family f, unmapped.
+func prefixesOf(ps []netip.Prefix, f fam) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range ps {
+		if famOf(p.Addr()) == f {
+			out = append(out, unmapPrefix(p))
+		}
+	}
+	return out
+}
+
+func (o *Options) nodeAddrs(f fam) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range o.NodeAddresses {
+		if famOf(a) == f {
+			out = append(out, a.Unmap())
+		}
+	}
+	return out
+}
+
+func (o *Options) validate() error {
+	for _, p := range slices.Concat(o.ClusterCIDRs, o.ServiceCIDRs) {
+		if !p.IsValid() {
+			return fmt.Errorf("options: cidr %v: %w", p, ErrInvalid)
+		}
+	}
+	for _, a := range o.NodeAddresses {
+		if !a.IsValid() {
+			return fmt.Errorf("options: node address %v: %w", a, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// ID names a service port in errors and logs: "namespace/name:port/proto".
+func (sp *ServicePort) ID() string {
+	return fmt.Sprintf("%s/%s:%s/%s", sp.Namespace, sp.Name, sp.PortName, sp.Protocol)
+}
+
+func (sp *ServicePort) validate() error {
+	bad := func(what string, v any) error {
+		return fmt.Errorf("service %q: %s %v: %w", sp.ID(), what, v, ErrInvalid)
+	}
+	if sp.Name == "" {
+		return bad("name", `""`)
+	}
+	if sp.Protocol > SCTP {
+		return bad("protocol", sp.Protocol)
+	}
+	if sp.Port == 0 && (len(sp.ClusterIPs)+len(sp.ExternalIPs)+len(sp.LoadBalancerIPs) > 0) {
+		return bad("port", 0)
+	}
+	for _, a := range slices.Concat(sp.ClusterIPs, sp.ExternalIPs, sp.LoadBalancerIPs) {
+		if !a.IsValid() || a.IsUnspecified() {
+			return bad("address", a)
+		}
+	}
+	for _, p := range sp.LoadBalancerSourceRanges {
+		if !p.IsValid() {
+			return bad("source range", p)
+		}
+	}
+	for _, e := range sp.Endpoints {
+		if !e.Addr.IsValid() || e.Addr.Port() == 0 || e.Addr.Addr().IsUnspecified() {
+			return bad("endpoint", e.Addr)
+		}
+	}
+	if sp.AffinityTimeout < 0 || sp.AffinityTimeout > 86400*time.Second {
+		return bad("affinity timeout", sp.AffinityTimeout)
+	}
+	return nil
+}
+
+// usable returns the endpoints of family f that traffic may use, following
+// Kubernetes: ready ones, or serving terminating ones when none is ready.
+func usable(eps []Endpoint, f fam, localOnly bool) []Endpoint {
+	var ready, term []Endpoint
+	for _, e := range eps {
+		if famOf(e.Addr.Addr()) != f || (localOnly && !e.Local) {
+			continue
+		}
+		switch {
+		case e.Ready:
+			ready = append(ready, e)
+		case e.Serving && e.Terminating:
+			term = append(term, e)
+		}
+	}
+	if len(ready) == 0 {
+		ready = term
+	}
+	slices.SortFunc(ready, func(a, b Endpoint) int { return a.Addr.Compare(b.Addr) })
+	return slices.CompactFunc(ready, func(a, b Endpoint) bool { return a.Addr == b.Addr })
+}
+
+// slots spreads endpoints over numgen slots: one each, or in proportion to
+// weight (reduced by their gcd, scaled down to at most maxSlots).
+func slots(eps []Endpoint, bal Balancing) []netip.AddrPort {
+	out := make([]netip.AddrPort, 0, len(eps))
+	if bal != Weighted {
+		for _, e := range eps {
+			out = append(out, e.Addr)
+		}
+		return out
+	}
+	ws := make([]uint64, len(eps))
+	var g, sum uint64
+	for i, e := range eps {
+		ws[i] = uint64(max(e.Weight, 1))
+		g = gcd(g, ws[i])
+	}
+	for i := range ws {
+		ws[i] /= g
+		sum += ws[i]
+	}
+	limit := uint64(max(maxSlots, len(eps)))
+	for i, e := range eps {
+		n := ws[i]
+		if sum > limit {
+			n = max(1, ws[i]*limit/sum)
+		}
+		for range n {
+			out = append(out, e.Addr)
+		}
+	}
+	return out
+}
+
+func gcd(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func (b *builder) newSet(name string, s set) *set {
+	s.name = name
+	s.elems = map[string]elem{}
+	p := &s
+	b.rs.sets[name] = p
+	return p
+}
+
+// add puts an element into a set; a service's fragment holds elements of
+// the base sets in element-only sets created here.
+func (b *builder) add(name string, e elem) {
+	s, ok := b.rs.sets[name]
+	if !ok {
+		s = &set{name: name, elems: map[string]elem{}}
+		b.rs.sets[name] = s
+	}
+	s.elems[e.keyText] = e
+}
+
+func (b *builder) chain(name string, h *hook, rules ...*rule) {
+	b.rs.chains[name] = &chain{name: name, hook: h, rules: rules}
+}
+
+var fams = []fam{4, 6}
+
+// base adds what every ruleset holds: base chains, dispatch and masquerading.
+func (b *builder) base() {
+	proto, svc := nftables.TypeInetProto, nftables.TypeInetService
+	verdict := []nftables.SetDatatype{nftables.TypeVerdict}
+	natPre := &hook{nftables.ChainTypeNAT, *nftables.ChainHookPrerouting, -100}
+	natOut := &hook{nftables.ChainTypeNAT, *nftables.ChainHookOutput, -100}
+	natPost := &hook{nftables.ChainTypeNAT, *nftables.ChainHookPostrouting, 100}
+	fwPre := &hook{nftables.ChainTypeFilter, *nftables.ChainHookPrerouting, -110}
+	fwOut := &hook{nftables.ChainTypeFilter, *nftables.ChainHookOutput, -110}
+	b.chain("nat-prerouting", natPre, newRB().verdict(expr.VerdictJump, "services"))
+	b.chain("nat-output", natOut, newRB().verdict(expr.VerdictJump, "services"))
+	b.chain("nat-postrouting", natPost, newRB().verdict(expr.VerdictJump, "masquerading"))
+	b.chain("filter-prerouting", fwPre, newRB().verdict(expr.VerdictJump, "firewall"))
+	b.chain("filter-output", fwOut, newRB().verdict(expr.VerdictJump, "firewall"))
+	b.chain("mark-for-masquerade", nil, newRB().markOp(false).done())
+	reject := &chain{name: "reject-chain"}
+	reject.rules = append(reject.rules,
+		(&rule{text: "meta l4proto tcp reject with tcp reset", exprs: []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+			&expr.Reject{Type: unix.NFT_REJECT_TCP_RST}}}),
+		&rule{text: "reject with icmpx port-unreachable", exprs: []expr.Any{
+			&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_PORT_UNREACH}}})
+	b.rs.chains[reject.name] = reject
+
+	var services, firewall, masq []*rule
+	masq = append(masq, newRB().markTest(false).verdict(expr.VerdictReturn, ""),
+		newRB().markOp(true).masquerade().done())
+	for _, f := range fams {
+		addr := f.addrType()
+		b.newSet(fmt.Sprintf("service-ips%d", f), set{keyTypes: []nftables.SetDatatype{addr, proto, svc}, dataTypes: verdict, vmap: true})
+		b.newSet(fmt.Sprintf("service-nodeports%d", f), set{keyTypes: []nftables.SetDatatype{proto, svc}, dataTypes: verdict, vmap: true})
+		b.newSet(fmt.Sprintf("cluster-ips%d", f), set{keyTypes: []nftables.SetDatatype{addr}})
+		b.newSet(fmt.Sprintf("hairpin%d", f), set{keyTypes: []nftables.SetDatatype{addr, addr}})
+		b.newSet(fmt.Sprintf("firewall-ips%d", f), set{keyTypes: []nftables.SetDatatype{addr, proto, svc}})
+		b.newSet(fmt.Sprintf("firewall-allow%d", f), set{keyTypes: []nftables.SetDatatype{addr, proto, svc, addr}, interval: true})
+		for _, sc := range []scope{scopeAddr, scopeNodePort} {
+			var key []nftables.SetDatatype
+			if sc == scopeAddr {
+				key = append(key, addr)
+			}
+			key = append(key, proto, svc, nftables.TypeMark)
+			for _, local := range []bool{false, true} {
+				b.newSet(epMap(sc, local, f), set{keyTypes: key, dataTypes: []nftables.SetDatatype{addr, svc}})
+			}
+		}
+
+		if cs := b.o.cidrs(f); len(cs) > 0 {
+			s := b.newSet(fmt.Sprintf("cluster-cidrs%d", f), set{keyTypes: []nftables.SetDatatype{addr}, interval: true})
+			for _, p := range cs {
+				k := &keyb{}
+				start, end := k.prefix(unmapPrefix(p))
+				s.add(elem{keyText: k.text(), key: start, keyEnd: end})
+			}
+		}
+		r := newRB().nfproto(f)
+		services = append(services, r.addr(f, false).l4proto().dport().vmap(0, fmt.Sprintf("service-ips%d", f)).done())
+		if nas := b.o.nodeAddrs(f); len(nas) > 0 {
+			na := b.newSet(fmt.Sprintf("nodeport-ips%d", f), set{keyTypes: []nftables.SetDatatype{addr}})
+			for _, a := range nas {
+				k := (&keyb{}).addr(a)
+				na.add(elem{keyText: k.text(), key: k.b})
+			}
+			r = newRB().nfproto(f).addr(f, false).lookup(0, na.name, false)
+		} else {
+			r = newRB().nfproto(f).notLoopback(f).fibLocal(false)
+		}
+		from := len(r.words)
+		services = append(services, r.l4proto().dport().vmap(from, fmt.Sprintf("service-nodeports%d", f)).done())
+		// A ClusterIP on a port it does not serve: reject rather than
+		// letting the packet wander off to the default route.
+		services = append(services, newRB().nfproto(f).addr(f, false).lookup(0, fmt.Sprintf("cluster-ips%d", f), false).verdict(expr.VerdictGoto, "reject-chain"))
+		// An address of the service CIDR no service uses: drop, as
+		// kube-proxy does, rather than route it off the node.
+		if ps := prefixesOf(b.o.ServiceCIDRs, f); len(ps) > 0 {
+			sc := b.newSet(fmt.Sprintf("service-cidrs%d", f), set{keyTypes: []nftables.SetDatatype{addr}, interval: true})
+			for _, p := range ps {
+				k := &keyb{}
+				start, end := k.prefix(p)
+				sc.add(elem{keyText: k.text(), key: start, keyEnd: end})
+			}
+			services = append(services, newRB().nfproto(f).addr(f, false).lookup(0, sc.name, false).verdict(expr.VerdictDrop, ""))
+		}
+
+		r = newRB().nfproto(f).addr(f, false).l4proto().dport().lookup(0, fmt.Sprintf("firewall-ips%d", f), false)
+		from = len(r.words)
+		firewall = append(firewall, r.addr(f, false).l4proto().dport().addr(f, true).lookup(from, fmt.Sprintf("firewall-allow%d", f), true).verdict(expr.VerdictDrop, ""))
+
+		// Hairpin: a backend reached itself through its service; after DNAT
+		// its source equals its destination, and it must be masqueraded or
+		// the reply would bypass conntrack.
+		r = newRB().nfproto(f).ctStatusDNAT()
+		from = len(r.words)
+		masq = append(masq, r.addr(f, true).addr(f, false).lookup(from, fmt.Sprintf("hairpin%d", f), false).verdict(expr.VerdictJump, "mark-for-masquerade"))
+	}
+	b.chain("services", nil, services...)
+	b.chain("firewall", nil, firewall...)
+	// Hairpin rules mark before the mark test.
+	b.chain("masquerading", nil, slices.Concat(masq[2:], masq[:2])...)
+}
+
+// service adds one service port's map elements and the shared chains it
+// points at.
+func (b *builder) service(sp *ServicePort) {
+	id := sp.ID()
+	b.aff = int(sp.AffinityTimeout.Round(time.Second) / time.Second)
+	if sp.AffinityTimeout > 0 {
+		b.aff = max(b.aff, 1)
+		b.tag, b.proto = tag(id), sp.Protocol
+	}
+	for _, f := range fams {
+		cl := slots(usable(sp.Endpoints, f, false), sp.Balancing)
+		lo := slots(usable(sp.Endpoints, f, true), sp.Balancing)
+		hasFamily := false
+		for _, a := range sp.ClusterIPs {
+			if famOf(a) != f {
+				continue
+			}
+			hasFamily = true
+			a = a.Unmap()
+			ck := (&keyb{}).addr(a)
+			b.add(fmt.Sprintf("cluster-ips%d", f), elem{keyText: ck.text(), key: ck.b})
+			b.frontend(f, scopeAddr, a, sp, cl, lo, sp.InternalPolicy, false)
+		}
+		for _, a := range sp.ExternalIPs {
+			if famOf(a) == f {
+				hasFamily = true
+				b.frontend(f, scopeAddr, a.Unmap(), sp, cl, lo, sp.ExternalPolicy, true)
+			}
+		}
+		for _, a := range sp.LoadBalancerIPs {
+			if famOf(a) != f {
+				continue
+			}
+			hasFamily = true
+			a = a.Unmap()
+			b.frontend(f, scopeAddr, a, sp, cl, lo, sp.ExternalPolicy, true)
+			b.sourceRanges(f, a, sp)
+		}
+		if sp.NodePort != 0 && (hasFamily || len(sp.ClusterIPs) == 0 && f == 4) {
+			b.frontend(f, scopeNodePort, netip.Addr{}, sp, cl, lo, sp.ExternalPolicy, true)
+		}
+		for _, ap := range cl {
+			k := (&keyb{}).addr(ap.Addr().Unmap()).addr(ap.Addr().Unmap())
+			b.add(fmt.Sprintf("hairpin%d", f), elem{keyText: k.text(), key: k.b})
+		}
+	}
+}
+
+// sourceRanges restricts a LoadBalancer IP to its source ranges.
+func (b *builder) sourceRanges(f fam, a netip.Addr, sp *ServicePort) {
+	var rs []netip.Prefix
+	for _, p := range sp.LoadBalancerSourceRanges {
+		if famOf(p.Addr()) == f {
+			rs = append(rs, unmapPrefix(p))
+		}
+	}
+	// Kubernetes: ranges of the other family only mean this family is closed.
+	if len(sp.LoadBalancerSourceRanges) == 0 {
+		return
+	}
+	k := (&keyb{}).addr(a).proto(sp.Protocol).port(sp.Port)
+	b.add(fmt.Sprintf("firewall-ips%d", f), elem{keyText: k.text(), key: k.b})
+	for _, p := range rs {
+		kk := &keyb{b: slices.Clone(k.b), words: slices.Clone(k.words)}
+		start, end := kk.prefix(p)
+		b.add(fmt.Sprintf("firewall-allow%d", f), elem{keyText: kk.text(), key: start, keyEnd: end})
+	}
+}
+
+// frontend dispatches one address (or, for NodePorts, one port) of a
+// service to the chain that implements its policy, and fills the endpoints
+// maps the chain's pick reads.
+func (b *builder) frontend(f fam, sc scope, a netip.Addr, sp *ServicePort,
+	cl, lo []netip.AddrPort, policy TrafficPolicy, external bool) {
+	k := &keyb{}
+	vm := fmt.Sprintf("service-nodeports%d", f)
+	port := sp.NodePort
+	if sc == scopeAddr {
+		k.addr(a)
+		vm = fmt.Sprintf("service-ips%d", f)
+		port = sp.Port
+	}
+	k.proto(sp.Protocol).port(port)
+	b.frontends = append(b.frontends, vm+" "+k.text())
+
+	fill := func(local bool, eps []netip.AddrPort) {
+		if b.aff > 0 {
+			if len(eps) > 0 {
+				b.sticky(local, f, eps)
+			}
+			return
+		}
+		// The hot loop of a cold start: build each element's key and data
+		// with one allocation apiece rather than through keyb.
+		prefix, m := k.text()+" . ", epMap(sc, local, f)
+		for i, ep := range eps {
+			key := binary.NativeEndian.AppendUint32(append(make([]byte, 0, len(k.b)+4), k.b...), uint32(i))
+			a := ep.Addr().Unmap()
+			data := appendAddr(make([]byte, 0, 20), a)
+			data = append(binary.BigEndian.AppendUint16(data, ep.Port()), 0, 0)
+			text := a.AppendTo(make([]byte, 0, 48))
+			text = strconv.AppendUint(append(text, " . "...), uint64(ep.Port()), 10)
+			b.add(m, elem{keyText: prefix + markText(uint32(i)), key: key, dataText: string(text), data: data})
+		}
+		if len(eps) > 0 {
+			b.pick(sc, local, f, len(eps))
+		}
+	}
+	var v *expr.Verdict
+	switch {
+	case len(cl) == 0:
+		// No usable endpoint anywhere: refuse at once, never black-hole.
+		v = &expr.Verdict{Kind: expr.VerdictGoto, Chain: "reject-chain"}
+	case policy == PolicyLocal && !external:
+		if len(lo) == 0 {
+			v = &expr.Verdict{Kind: expr.VerdictDrop}
+			break
+		}
+		fill(true, lo)
+		v = &expr.Verdict{Kind: expr.VerdictGoto, Chain: b.clusterIPChain(f, true, len(lo))}
+	case !external:
+		fill(false, cl)
+		v = &expr.Verdict{Kind: expr.VerdictGoto, Chain: b.clusterIPChain(f, false, len(cl))}
+	case policy == PolicyLocal:
+		fill(false, cl)
+		fill(true, lo)
+		v = &expr.Verdict{Kind: expr.VerdictGoto, Chain: b.externalLocalChain(sc, f, len(cl), len(lo))}
+	default:
+		fill(false, cl)
+		v = &expr.Verdict{Kind: expr.VerdictGoto, Chain: b.externalChain(sc, f, len(cl))}
+	}
+	b.add(vm, elem{keyText: k.text(), key: k.b, dataText: verdictText(v), verdict: v})
+}
+
+func verdictText(v *expr.Verdict) string {
+	switch v.Kind {
+	case expr.VerdictGoto:
+		return "goto " + v.Chain
+	case expr.VerdictJump:
+		return "jump " + v.Chain
+	case expr.VerdictDrop:
+		return "drop"
+	}
+	return "accept"
+}
+
+// pick adds the chain that picks one of n slots of an endpoints map.
+func (b *builder) pick(sc scope, local bool, f fam, n int) {
+	name := b.pickName(sc, local, f, n)
+	if _, ok := b.rs.chains[name]; ok {
+		return
+	}
+	r := newRB().nfproto(f)
+	if sc == scopeAddr {
+		r.addr(f, false)
+	}
+	r.l4proto().dport().numgen(n).dnatMap(0, f, epMap(sc, local, f))
+	b.chain(name, nil, r.done())
+}
+
+// offCluster marks traffic to a ClusterIP from outside the cluster CIDRs.
+func (b *builder) offCluster(f fam) *rule {
+	cs := b.o.cidrs(f)
+	if len(cs) == 0 {
+		return nil
+	}
+	name := fmt.Sprintf("cluster-cidrs%d", f)
+	return newRB().nfproto(f).addr(f, true).lookup(0, name, true).verdict(expr.VerdictJump, "mark-for-masquerade")
+}
+
+func (b *builder) clusterIPChain(f fam, local bool, n int) string {
+	l := ""
+	if local {
+		l = "-local"
+	}
+	name := fmt.Sprintf("cluster-ip%s%d-%d%s", l, f, n, b.affSuffix())
+	if _, ok := b.rs.chains[name]; !ok {
+		var rs []*rule
+		if r := b.offCluster(f); r != nil {
+			rs = append(rs, r)
+		}
+		rs = append(rs, newRB().verdict(expr.VerdictGoto, b.pickName(scopeAddr, local, f, n)))
+		b.chain(name, nil, rs...)
+	}
+	return name
+}
+
+func (b *builder) externalChain(sc scope, f fam, n int) string {
+	name := fmt.Sprintf("%sexternal%d-%d%s", sc, f, n, b.affSuffix())
+	if _, ok := b.rs.chains[name]; !ok {
+		b.chain(name, nil, newRB().verdict(expr.VerdictJump, "mark-for-masquerade"),
+			newRB().verdict(expr.VerdictGoto, b.pickName(sc, false, f, n)))
+	}
+	return name
+}
+
+// externalLocalChain implements externalTrafficPolicy Local: pods and the
+// node itself still reach every endpoint (the node masqueraded), external
+// clients only local ones with their address kept, or nothing.
+func (b *builder) externalLocalChain(sc scope, f fam, c, l int) string {
+	name := fmt.Sprintf("%sexternal-local%d-%d-%d%s", sc, f, c, l, b.affSuffix())
+	if _, ok := b.rs.chains[name]; ok {
+		return name
+	}
+	var rs []*rule
+	cluster := b.pickName(sc, false, f, c)
+	if cs := b.o.cidrs(f); len(cs) > 0 {
+		rs = append(rs, newRB().nfproto(f).addr(f, true).lookup(0, fmt.Sprintf("cluster-cidrs%d", f), false).verdict(expr.VerdictGoto, cluster))
+	}
+	rs = append(rs, newRB().fibLocal(true).verdict(expr.VerdictJump, "mark-for-masquerade"),
+		newRB().fibLocal(true).verdict(expr.VerdictGoto, cluster))
+	if l > 0 {
+		rs = append(rs, newRB().verdict(expr.VerdictGoto, b.pickName(sc, true, f, l)))
+	} else {
+		rs = append(rs, newRB().verdict(expr.VerdictDrop, ""))
+	}
+	b.chain(name, nil, rs...)
+	return name
+}
+
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if p.Addr().Is4In6() {
+		return netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+	}
+	return p
+}

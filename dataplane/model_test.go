@@ -1,0 +1,255 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestUsable(t *testing.T) {
+	a, b, c := "10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"
+	tests := []struct {
+		name      string
+		eps       []Endpoint
+		localOnly bool
+		want      []string
+	}{
+		{"ready only", []Endpoint{ep(a, true, false), ep(b, false, false)}, false, []string{a}},
+		// Kubernetes: serving terminating endpoints are the fallback when
+		// no endpoint is ready.
+		{"terminating fallback", []Endpoint{{Addr: netip.MustParseAddrPort(a), Serving: true, Terminating: true},
+			{Addr: netip.MustParseAddrPort(b), Terminating: true}}, false, []string{a}},
+		{"ready beats terminating", []Endpoint{ep(c, true, false),
+			{Addr: netip.MustParseAddrPort(a), Serving: true, Terminating: true}}, false, []string{c}},
+		{"local only", []Endpoint{ep(a, true, false), ep(b, true, true)}, true, []string{b}},
+		{"local terminating fallback", []Endpoint{ep(a, true, false),
+			{Addr: netip.MustParseAddrPort(b), Serving: true, Terminating: true, Local: true}}, true, []string{b}},
+		{"other family ignored", []Endpoint{ep("[fd00::1]:80", true, false), ep(b, true, false)}, false, []string{b}},
+		{"sorted and deduplicated", []Endpoint{ep(c, true, false), ep(a, true, false), ep(c, true, false)}, false, []string{a, c}},
+		{"none", nil, false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, e := range usable(tt.eps, 4, tt.localOnly) {
+				got = append(got, e.Addr.String())
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("usable(%s) = %v; want %v", tt.name, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSlots(t *testing.T) {
+	mk := func(ws ...uint32) []Endpoint {
+		var eps []Endpoint
+		for i, w := range ws {
+			eps = append(eps, Endpoint{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}), 80), Weight: w})
+		}
+		return eps
+	}
+	tests := []struct {
+		name string
+		eps  []Endpoint
+		bal  Balancing
+		want []int // slots per endpoint
+	}{
+		{"random", mk(5, 1), Random, []int{1, 1}},
+		{"weighted gcd", mk(2, 4, 6), Weighted, []int{1, 2, 3}},
+		{"weighted zero is one", mk(0, 3), Weighted, []int{1, 3}},
+		{"weighted scaled down", mk(1000, 3000), Weighted, []int{1, 3}},
+		{"weighted capped keeps everyone", mk(1, 100000), Weighted, []int{1, maxSlots - 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := slots(tt.eps, tt.bal)
+			for i, e := range tt.eps {
+				n := 0
+				for _, s := range got {
+					if s == e.Addr {
+						n++
+					}
+				}
+				if n != tt.want[i] {
+					t.Errorf("slots(%s): endpoint %d has %d slots; want %d", tt.name, i, n, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// dispatch returns the verdict the ruleset gives a frontend key, or "".
+func dispatch(t *testing.T, o Options, svcs []ServicePort, set, key string) string {
+	t.Helper()
+	rs, err := build(&o, svcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs.sets[set].elems[key].dataText
+}
+
+func TestPolicies(t *testing.T) {
+	cidrs := Options{ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}}
+	noLocal := local()
+	noLocal.Endpoints = noLocal.Endpoints[1:]
+	itl := dns()
+	itl.InternalPolicy = PolicyLocal
+	itlNone := dns()
+	itlNone.InternalPolicy = PolicyLocal
+	itlNone.Endpoints = itlNone.Endpoints[1:]
+	empty := dns()
+	empty.Endpoints = nil
+	tests := []struct {
+		name     string
+		svc      ServicePort
+		set, key string
+		want     string
+	}{
+		{"clusterip cluster", dns(), "service-ips4", "10.96.0.53 . udp . 53", "goto cluster-ip4-2"},
+		{"no endpoints rejects", empty, "service-ips4", "10.96.0.53 . udp . 53", "goto reject-chain"},
+		{"internal local", itl, "service-ips4", "10.96.0.53 . udp . 53", "goto cluster-ip-local4-1"},
+		{"internal local without local endpoint drops", itlNone, "service-ips4", "10.96.0.53 . udp . 53", "drop"},
+		{"external local", local(), "service-ips4", "192.0.2.10 . tcp . 443", "goto external-local4-2-1"},
+		{"external local nodeport", local(), "service-nodeports4", "tcp . 30443", "goto nodeport-external-local4-2-1"},
+		{"external local without local endpoint", noLocal, "service-nodeports4", "tcp . 30443", "goto nodeport-external-local4-1-0"},
+		{"external cluster", web(2), "service-nodeports4", "tcp . 30080", "goto nodeport-external4-2"},
+		{"ipv6 family of its own", web(2), "service-ips6", "fd00:96::10 . tcp . 80", "goto cluster-ip6-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := dispatch(t, cidrs, []ServicePort{tt.svc}, tt.set, tt.key); got != tt.want {
+				t.Errorf("%s[%s] = %q; want %q", tt.set, tt.key, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidation(t *testing.T) {
+	bad := func(f func(*ServicePort)) []ServicePort {
+		sp := dns()
+		f(&sp)
+		return []ServicePort{sp}
+	}
+	tests := []struct {
+		name    string
+		opts    Options
+		svcs    []ServicePort
+		wantErr error
+		wantMsg string
+	}{
+		{"no name", Options{}, bad(func(sp *ServicePort) { sp.Name = "" }), ErrInvalid, "name"},
+		{"zero port", Options{}, bad(func(sp *ServicePort) { sp.Port = 0 }), ErrInvalid, "port 0"},
+		{"bad endpoint", Options{}, bad(func(sp *ServicePort) { sp.Endpoints[0].Addr = netip.AddrPort{} }), ErrInvalid, "endpoint"},
+		{"bad protocol", Options{}, bad(func(sp *ServicePort) { sp.Protocol = 9 }), ErrInvalid, "protocol"},
+		{"bad option", Options{ClusterCIDRs: []netip.Prefix{{}}}, nil, ErrInvalid, "options"},
+		{"same clusterip and port", Options{}, []ServicePort{dns(), func() ServicePort {
+			sp := dns()
+			sp.Name = "other"
+			return sp
+		}()}, ErrConflict, `already used by "kube-system/dns:dns/udp"`},
+		{"listed twice", Options{}, []ServicePort{dns(), dns()}, ErrConflict, "listed twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Render(tt.opts, tt.svcs)
+			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("Render(%s) error = %v; want %v containing %q", tt.name, err, tt.wantErr, tt.wantMsg)
+			}
+		})
+	}
+}
+
+// TestIncrementalEqualsFull: after any sequence of updates the state equals
+// a fresh build of the last input, and the delta names only changes.
+func TestIncrementalEqualsFull(t *testing.T) {
+	o := Options{ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}}
+	st, err := newState(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aff := web(3)
+	aff.AffinityTimeout = 60e9
+	inputs := [][]ServicePort{
+		{web(3), dns()},
+		{web(2), dns(), local()},
+		{aff, local()},
+		{web(4), local()},
+		{dns()},
+		nil,
+		{web(1), aff2(), dns()},
+	}
+	for i, in := range inputs {
+		d, err := st.update(in, true)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		want, _ := build(&o, in)
+		if got := st.rs.String(); got != want.String() {
+			t.Fatalf("step %d: incremental state differs from a fresh build:\n%s\nwant:\n%s", i, got, want)
+		}
+		if i > 0 && len(d.addElems)+len(d.delElems)+len(d.addChains)+len(d.delChains) == 0 {
+			t.Errorf("step %d: empty delta for a changed input", i)
+		}
+		d, _ = st.update(in, true)
+		if n := len(d.addElems) + len(d.delElems) + len(d.addChains) + len(d.delChains) + len(d.addSets) + len(d.delSets); n != 0 {
+			t.Errorf("step %d: re-sync of the same input changes %d things; want 0", i, n)
+		}
+	}
+}
+
+func aff2() ServicePort {
+	sp := local()
+	sp.AffinityTimeout = 10e9
+	return sp
+}
+
+func TestFake(t *testing.T) {
+	ctx := context.Background()
+	var _ Syncer = NewFake(Options{})
+	f := NewFake(Options{Table: "t"})
+	if got := f.Dump(); got != "" {
+		t.Errorf("Dump() before Sync = %q; want empty", got)
+	}
+	if err := f.Sync(ctx, []ServicePort{dns()}); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Render(Options{Table: "t"}, []ServicePort{dns()})
+	if f.Dump() != want || !f.LastSyncFull() {
+		t.Errorf("after first Sync: Dump() matches Render = %v, LastSyncFull = %v; want true, true", f.Dump() == want, f.LastSyncFull())
+	}
+	if err := f.Sync(ctx, []ServicePort{dns(), web(1)}); err != nil || f.LastSyncFull() {
+		t.Errorf("second Sync: err %v, LastSyncFull %v; want nil, false", err, f.LastSyncFull())
+	}
+	if err := f.Sync(ctx, []ServicePort{dns(), dns()}); !errors.Is(err, ErrConflict) {
+		t.Errorf("Sync(duplicate) = %v; want ErrConflict", err)
+	}
+	if !strings.Contains(f.Dump(), "tcp . 30080") {
+		t.Error("failed Sync replaced the kept ruleset")
+	}
+	if err := f.Sync(ctx, nil); err != nil || !f.LastSyncFull() {
+		t.Errorf("Sync after an error: err %v, LastSyncFull %v; want nil, true", err, f.LastSyncFull())
+	}
+	f.Resync()
+	if err := f.Sync(ctx, nil); err != nil || !f.LastSyncFull() {
+		t.Errorf("Sync after Resync: LastSyncFull %v; want true", f.LastSyncFull())
+	}
+	if err := f.Cleanup(ctx); err != nil || f.Dump() != "" {
+		t.Errorf("Cleanup: err %v, Dump %q; want nil, empty", err, f.Dump())
+	}
+	_ = f.Close()
+	if err := f.Sync(ctx, nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("Sync after Close = %v; want ErrClosed", err)
+	}
+}
+
+// TestZeroOptions: the zero Options render the default table.
+func TestZeroOptions(t *testing.T) {
+	text, err := Render(Options{}, nil)
+	if err != nil || !strings.HasPrefix(text, "table inet svcnet {") {
+		t.Errorf("Render(Options{}, nil) = %q, %v; want table inet svcnet", text[:min(len(text), 30)], err)
+	}
+}

@@ -1,0 +1,354 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/google/nftables"
+	"github.com/mdlayher/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// chunk bounds the elements sent in one netlink message: a longer list can
+// overflow a 64 KiB attribute, which google/nftables v0.3.0 reports as a
+// misleading ENOENT.
+const chunk = 256
+
+// sockBuf sizes both netlink socket buffers: one ack per message comes back
+// and a cold start sends hundreds of messages.
+const sockBuf = 32 << 20
+
+// Dataplane programs our inet table in one network namespace over netlink.
+// The zero value is not usable; call New. A Dataplane is safe for concurrent
+// use: calls are serialised, because google/nftables v0.3.0 must never use a
+// connection (or two connections) concurrently.
+type Dataplane struct {
+	opts Options
+	log  *slog.Logger
+
+	mu     sync.Mutex // protects everything below and serialises netlink use
+	ns     netns.NsHandle
+	conn   *nftables.Conn
+	st     *state // what the kernel holds; nil forces a full sync
+	closed bool
+}
+
+var _ Syncer = (*Dataplane)(nil)
+
+// New opens a netlink connection to the namespace opts.NetNS names. It does
+// not touch the kernel's rules: the first Sync adopts whatever table of ours
+// an earlier process left and replaces it atomically.
+func New(opts Options) (*Dataplane, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	d := &Dataplane{opts: opts, log: opts.Logger, ns: -1}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.NetNS != "" {
+		ns, err := netns.GetFromPath(opts.NetNS)
+		if err != nil {
+			return nil, fmt.Errorf("netns %q: %w", opts.NetNS, err)
+		}
+		d.ns = ns
+	}
+	if err := d.dial(); err != nil {
+		d.closeNS()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Dataplane) dial() error {
+	if d.conn != nil {
+		_ = d.conn.CloseLasting()
+	}
+	co := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(func(c *netlink.Conn) error {
+		if err := c.SetReadBuffer(sockBuf); err != nil {
+			return err
+		}
+		return c.SetWriteBuffer(sockBuf)
+	})}
+	if d.ns >= 0 {
+		co = append(co, nftables.WithNetNSFd(int(d.ns)))
+	}
+	c, err := nftables.New(co...)
+	if err != nil {
+		return fmt.Errorf("netlink: %w", err)
+	}
+	if _, err := c.ListTablesOfFamily(nftables.TableFamilyINet); err != nil {
+		_ = c.CloseLasting()
+		return fmt.Errorf("nf_tables: %w: %w", ErrNotSupported, err)
+	}
+	d.conn = c
+	return nil
+}
+
+func (d *Dataplane) closeNS() {
+	if d.ns >= 0 {
+		_ = d.ns.Close()
+		d.ns = -1
+	}
+}
+
+// Sync makes the kernel's table match svcs in one atomic batch. After a
+// successful Sync only the service ports that changed are looked at and
+// only their differences are sent, without listing the table; after an
+// error, a Resync or on the first call the whole table is replaced.
+func (d *Dataplane) Sync(ctx context.Context, svcs []ServicePort) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	full := d.st == nil
+	st := d.st
+	var err error
+	if full {
+		if st, err = newState(&d.opts); err == nil {
+			if _, err = st.update(svcs, false); err == nil {
+				err = d.queueFull(st.rs)
+			}
+		}
+	} else {
+		var dl *delta
+		if dl, err = st.update(svcs, true); err == nil {
+			err = d.queueDelta(st.rs, dl)
+		}
+	}
+	if err == nil {
+		err = d.conn.Flush()
+	}
+	if err != nil {
+		d.st = nil
+		// A failed batch may leave queued messages or a sticky error in the
+		// connection: start the next sync on a fresh one.
+		if derr := d.dial(); derr != nil {
+			err = errors.Join(err, derr)
+		}
+		d.log.Error("dataplane sync failed", "full", full, "err", err)
+		return fmt.Errorf("sync table %q: %w", d.opts.table(), err)
+	}
+	d.st = st
+	d.log.Debug("dataplane synced", "full", full, "services", len(svcs))
+	return nil
+}
+
+// Resync forces the next Sync to replace the whole table.
+func (d *Dataplane) Resync() {
+	d.mu.Lock()
+	d.st = nil
+	d.mu.Unlock()
+}
+
+// Cleanup deletes our table, and nothing else, if it exists.
+func (d *Dataplane) Cleanup(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	d.st = nil
+	t := &nftables.Table{Name: d.opts.table(), Family: nftables.TableFamilyINet}
+	// Adding first makes the delete succeed whether or not the table exists.
+	d.conn.AddTable(t)
+	d.conn.DelTable(t)
+	if err := d.conn.Flush(); err != nil {
+		_ = d.dial()
+		return fmt.Errorf("delete table %q: %w", t.Name, err)
+	}
+	return nil
+}
+
+// Close releases the netlink connection and namespace handle; the rules stay.
+func (d *Dataplane) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	err := d.conn.CloseLasting()
+	d.closeNS()
+	return err
+}
+
+func (d *Dataplane) table() *nftables.Table {
+	return &nftables.Table{Name: d.opts.table(), Family: nftables.TableFamilyINet}
+}
+
+// queueFull replaces the table in one transaction: add (so that delete
+// cannot fail), delete, then create everything. Connections keep their
+// conntrack NAT state across the swap, and new ones see either the old or
+// the new ruleset, never a mix.
+func (d *Dataplane) queueFull(want *ruleset) error {
+	t := d.table()
+	d.conn.AddTable(t)
+	d.conn.DelTable(t)
+	d.conn.AddTable(t)
+	return d.queueAll(want)
+}
+
+func (rs *ruleset) nftSet(t *nftables.Table, name string) *nftables.Set {
+	s := rs.sets[name]
+	ns := &nftables.Set{Table: t, Name: name, KeyType: s.keyType(), Interval: s.interval,
+		Concatenation: len(s.keyTypes) > 1, HasTimeout: s.dynamic, Dynamic: s.dynamic,
+		Timeout: s.timeout, Size: s.size}
+	if len(s.dataTypes) > 0 {
+		ns.IsMap = true
+		ns.DataType = concatType(s.dataTypes)
+	}
+	return ns
+}
+
+// nftElems converts elements to netlink form. A concatenated interval set
+// takes the range's last key in KeyEnd; a plain interval set takes a second
+// element, flagged as an interval end, one past the range (none when the
+// range runs to the end of the address space).
+func nftElems(s *set, es []elem) []nftables.SetElement {
+	out := make([]nftables.SetElement, 0, len(es))
+	for _, e := range es {
+		if e.keyEnd == nil || len(s.keyTypes) > 1 {
+			out = append(out, nftables.SetElement{Key: e.key, KeyEnd: e.keyEnd, Val: e.data, VerdictData: e.verdict})
+			continue
+		}
+		out = append(out, nftables.SetElement{Key: e.key})
+		if end, ok := increment(e.keyEnd); ok {
+			out = append(out, nftables.SetElement{Key: end, IntervalEnd: true})
+		}
+	}
+	return out
+}
+
+// increment returns b+1 as a big-endian number, false on overflow.
+func increment(b []byte) ([]byte, bool) {
+	out := slices.Clone(b)
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i]++
+		if out[i] != 0 {
+			return out, true
+		}
+	}
+	return nil, false
+}
+
+// queueAll queues every set, chain, rule and element of want into an
+// empty table. Sets and chains exist before rules and elements refer to
+// them; elements go in chunks.
+func (d *Dataplane) queueAll(want *ruleset) error {
+	t := d.table()
+	c := d.conn
+	for _, name := range slices.Sorted(maps.Keys(want.sets)) {
+		if err := c.AddSet(want.nftSet(t, name), nil); err != nil {
+			return fmt.Errorf("add set %q: %w", name, err)
+		}
+	}
+	chains := slices.Sorted(maps.Keys(want.chains))
+	for _, name := range chains {
+		nc := &nftables.Chain{Name: name, Table: t}
+		if h := want.chains[name].hook; h != nil {
+			prio := nftables.ChainPriority(h.prio)
+			nc.Type, nc.Hooknum, nc.Priority = h.typ, &h.num, &prio
+		}
+		c.AddChain(nc)
+	}
+	for _, name := range chains {
+		nc := &nftables.Chain{Name: name, Table: t}
+		for _, r := range want.chains[name].rules {
+			c.AddRule(&nftables.Rule{Table: t, Chain: nc, Exprs: r.exprs})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(want.sets)) {
+		if err := d.queueElems(want, name, want.sets[name].elems, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queueElems adds or deletes elements of one set in bounded chunks.
+func (d *Dataplane) queueElems(want *ruleset, name string, elems map[string]elem, add bool) error {
+	ws := want.sets[name]
+	ns := want.nftSet(d.table(), name)
+	op, verb := d.conn.SetAddElements, "add"
+	if !add {
+		op, verb = d.conn.SetDeleteElements, "delete"
+	}
+	for part := range slices.Chunk(slices.Collect(maps.Values(elems)), chunk) {
+		if err := op(ns, nftElems(ws, part)); err != nil {
+			return fmt.Errorf("set %q: %s %q: %w", name, verb, part[0].keyText, err)
+		}
+	}
+	return nil
+}
+
+func sameElem(a, b elem) bool { return a.dataText == b.dataText }
+
+// queueDelta queues the changes of one incremental sync; want is the state
+// after it, for the declarations of new sets.
+func (d *Dataplane) queueDelta(want *ruleset, dl *delta) error {
+	t := d.table()
+	c := d.conn
+	for _, name := range slices.Sorted(maps.Keys(dl.addSets)) {
+		if err := c.AddSet(want.nftSet(t, name), nil); err != nil {
+			return fmt.Errorf("add set %q: %w", name, err)
+		}
+	}
+	// Every chain exists before any rule may jump to it.
+	names := slices.Sorted(maps.Keys(dl.addChains))
+	for _, name := range names {
+		nc := &nftables.Chain{Name: name, Table: t}
+		if _, changed := dl.delChains[name]; changed {
+			c.FlushChain(nc)
+		} else {
+			c.AddChain(nc)
+		}
+	}
+	for _, name := range names {
+		nc := &nftables.Chain{Name: name, Table: t}
+		for _, r := range dl.addChains[name].rules {
+			c.AddRule(&nftables.Rule{Table: t, Chain: nc, Exprs: r.exprs})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(dl.delElems)) {
+		if dl.delSets[name] {
+			continue
+		}
+		if err := d.queueElems(want, name, dl.delElems[name], false); err != nil {
+			return err
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(dl.addElems)) {
+		if err := d.queueElems(want, name, dl.addElems[name], true); err != nil {
+			return err
+		}
+	}
+	// Deleted chains may jump to each other: empty them all first, so that
+	// no deletion finds its chain still referenced (EBUSY).
+	var gone []string
+	for _, name := range slices.Sorted(maps.Keys(dl.delChains)) {
+		if _, changed := dl.addChains[name]; !changed {
+			gone = append(gone, name)
+			c.FlushChain(&nftables.Chain{Name: name, Table: t})
+		}
+	}
+	for _, name := range gone {
+		c.DelChain(&nftables.Chain{Name: name, Table: t})
+	}
+	for _, name := range slices.Sorted(maps.Keys(dl.delSets)) {
+		c.DelSet(&nftables.Set{Table: t, Name: name})
+	}
+	return nil
+}

@@ -1,0 +1,257 @@
+package dataplane
+
+import (
+	"fmt"
+	"slices"
+)
+
+// frag is what one service port contributes: elements of the base sets, its
+// own sets (affinity), and the chains it points at, which other service
+// ports with the same shape share.
+type frag struct {
+	sp        ServicePort // a deep copy, to tell an unchanged service cheaply
+	rs        *ruleset
+	frontends []string
+	gen       uint64 // the last update that wanted it
+}
+
+func newFrag(o *Options, sp *ServicePort) (*frag, error) {
+	if err := sp.validate(); err != nil {
+		return nil, err
+	}
+	b := &builder{o: o, rs: &ruleset{sets: map[string]*set{}, chains: map[string]*chain{}}}
+	b.service(sp)
+	return &frag{sp: cloneSP(sp), rs: b.rs, frontends: b.frontends}, nil
+}
+
+func cloneSP(sp *ServicePort) ServicePort {
+	c := *sp
+	c.ClusterIPs = slices.Clone(sp.ClusterIPs)
+	c.ExternalIPs = slices.Clone(sp.ExternalIPs)
+	c.LoadBalancerIPs = slices.Clone(sp.LoadBalancerIPs)
+	c.LoadBalancerSourceRanges = slices.Clone(sp.LoadBalancerSourceRanges)
+	c.Endpoints = slices.Clone(sp.Endpoints)
+	return c
+}
+
+func sameSP(a, b *ServicePort) bool {
+	return a.Namespace == b.Namespace && a.Name == b.Name && a.PortName == b.PortName && a.Protocol == b.Protocol &&
+		a.Port == b.Port && a.NodePort == b.NodePort && a.AffinityTimeout == b.AffinityTimeout &&
+		a.ExternalPolicy == b.ExternalPolicy && a.InternalPolicy == b.InternalPolicy && a.Balancing == b.Balancing &&
+		slices.Equal(a.ClusterIPs, b.ClusterIPs) && slices.Equal(a.ExternalIPs, b.ExternalIPs) &&
+		slices.Equal(a.LoadBalancerIPs, b.LoadBalancerIPs) &&
+		slices.Equal(a.LoadBalancerSourceRanges, b.LoadBalancerSourceRanges) && slices.Equal(a.Endpoints, b.Endpoints)
+}
+
+// state is a ruleset kept as the base plus the fragments of every service
+// port, with reference counts on what fragments share, so that a sync
+// touches only the service ports that changed.
+// spKey identifies a service port without formatting a string.
+type spKey struct {
+	ns, name, port string
+	proto          Protocol
+}
+
+func keyOf(sp *ServicePort) spKey { return spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol} }
+
+type state struct {
+	o         *Options
+	rs        *ruleset
+	frags     map[spKey]*frag
+	elemRefs  map[elemID]int
+	chainRefs map[string]int
+	setRefs   map[string]int
+	owner     map[string]string // dispatch key → service port ID
+	gen       uint64
+}
+
+// elemID names an element across sets without building a string.
+type elemID struct{ set, key string }
+
+// delta is what a sync changes, in the order the kernel needs it.
+type delta struct {
+	addSets, delSets     map[string]bool
+	addChains, delChains map[string]*chain
+	addElems, delElems   map[string]map[string]elem // set → key text → element
+}
+
+func newDelta() *delta {
+	return &delta{addSets: map[string]bool{}, delSets: map[string]bool{}, addChains: map[string]*chain{},
+		delChains: map[string]*chain{}, addElems: map[string]map[string]elem{}, delElems: map[string]map[string]elem{}}
+}
+
+func newState(o *Options) (*state, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	b := &builder{o: o, rs: &ruleset{table: o.table(), sets: map[string]*set{}, chains: map[string]*chain{}}}
+	b.base()
+	return &state{o: o, rs: b.rs, frags: map[spKey]*frag{}, elemRefs: map[elemID]int{},
+		chainRefs: map[string]int{}, setRefs: map[string]int{}, owner: map[string]string{}}, nil
+}
+
+// build computes the whole ruleset for svcs: the single source of the
+// rendered text, the Fake and what a full sync sends.
+func build(o *Options, svcs []ServicePort) (*ruleset, error) {
+	st, err := newState(o)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.update(svcs, false); err != nil {
+		return nil, err
+	}
+	return st.rs, nil
+}
+
+// update makes the state describe svcs and returns what changed. On error
+// the state is inconsistent and must be dropped.
+// Without track no delta is kept, for a state built from nothing.
+func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
+	var d *delta
+	if track {
+		d = newDelta()
+	}
+	// Generations mark the fragments still wanted without building a new
+	// map of every service port on each sync.
+	st.gen++
+	g := st.gen
+	var changed []*frag
+	pending := map[spKey]bool{}
+	for i := range svcs {
+		sp := &svcs[i]
+		id := keyOf(sp)
+		old := st.frags[id]
+		if old != nil && old.gen == g || pending[id] {
+			return nil, fmt.Errorf("service %q: listed twice: %w", sp.ID(), ErrConflict)
+		}
+		if old != nil && sameSP(&old.sp, sp) {
+			old.gen = g
+			continue
+		}
+		fr, err := newFrag(st.o, sp)
+		if err != nil {
+			return nil, err
+		}
+		fr.gen = g
+		pending[id] = true
+		changed = append(changed, fr)
+	}
+	// Remove first, so that a frontend moving between services is free
+	// when its new owner claims it.
+	for id, old := range st.frags {
+		if old.gen != g {
+			st.remove(old, d)
+			delete(st.frags, id)
+		}
+	}
+	for _, fr := range changed {
+		if err := st.add(fr, d); err != nil {
+			return nil, err
+		}
+		st.frags[keyOf(&fr.sp)] = fr
+	}
+	return d, nil
+}
+
+func (st *state) add(fr *frag, d *delta) error {
+	id := fr.sp.ID()
+	for _, k := range fr.frontends {
+		if other, ok := st.owner[k]; ok {
+			return fmt.Errorf("service %q: %s already used by %q: %w", id, k, other, ErrConflict)
+		}
+		st.owner[k] = id
+	}
+	for name, s := range fr.rs.sets {
+		if s.keyTypes != nil {
+			st.setRefs[name]++
+			if st.setRefs[name] == 1 {
+				shell := *s
+				shell.elems = map[string]elem{}
+				st.rs.sets[name] = &shell
+				if d != nil {
+					if !d.delSets[name] {
+						d.addSets[name] = true
+					}
+					delete(d.delSets, name)
+				}
+			}
+		}
+		target := st.rs.sets[name]
+		for k, e := range s.elems {
+			rk := elemID{name, k}
+			st.elemRefs[rk]++
+			if st.elemRefs[rk] > 1 {
+				continue
+			}
+			target.elems[k] = e
+			if d == nil {
+				continue
+			}
+			if old, ok := d.delElems[name][k]; ok && sameElem(old, e) {
+				delete(d.delElems[name], k)
+				continue
+			}
+			put(d.addElems, name, e)
+		}
+	}
+	for name, c := range fr.rs.chains {
+		st.chainRefs[name]++
+		if st.chainRefs[name] > 1 {
+			continue
+		}
+		st.rs.chains[name] = c
+		if d == nil {
+			continue
+		}
+		if old, ok := d.delChains[name]; ok && old.text() == c.text() {
+			delete(d.delChains, name)
+			continue
+		}
+		d.addChains[name] = c
+	}
+	return nil
+}
+
+func (st *state) remove(fr *frag, d *delta) {
+	id := fr.sp.ID()
+	for _, k := range fr.frontends {
+		if st.owner[k] == id {
+			delete(st.owner, k)
+		}
+	}
+	for name, c := range fr.rs.chains {
+		st.chainRefs[name]--
+		if st.chainRefs[name] == 0 {
+			delete(st.chainRefs, name)
+			delete(st.rs.chains, name)
+			d.delChains[name] = c
+		}
+	}
+	for name, s := range fr.rs.sets {
+		target := st.rs.sets[name]
+		for k, e := range s.elems {
+			rk := elemID{name, k}
+			st.elemRefs[rk]--
+			if st.elemRefs[rk] == 0 {
+				delete(st.elemRefs, rk)
+				delete(target.elems, k)
+				put(d.delElems, name, e)
+			}
+		}
+		if s.keyTypes != nil {
+			st.setRefs[name]--
+			if st.setRefs[name] == 0 {
+				delete(st.setRefs, name)
+				delete(st.rs.sets, name)
+				d.delSets[name] = true
+			}
+		}
+	}
+}
+
+func put(m map[string]map[string]elem, set string, e elem) {
+	if m[set] == nil {
+		m[set] = map[string]elem{}
+	}
+	m[set][e.keyText] = e
+}

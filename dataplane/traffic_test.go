@@ -1,0 +1,541 @@
+package dataplane_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/svcnet/svcnet/dataplane"
+	"github.com/svcnet/svcnet/internal/netnstest"
+)
+
+// These tests send real packets from client namespaces through the rules a
+// dataplane programmed into a node namespace, and assert what the clients
+// see: which backend answered, from which source the backend saw them, and
+// how a refused or dropped request failed. Each test builds its own world
+// (see internal/netnstest) and never runs in parallel with another: the
+// netlink library must not be used from two connections at once.
+
+// backendPort is where every backend pod listens (TCP and UDP).
+const backendPort = 8080
+
+// Proportions are checked over this many requests; the bounds below are
+// about five standard deviations wide, so a correct dataplane fails them
+// about once in a million runs, while a wrong split (uniform instead of
+// weighted, a backend missing) lands far outside.
+const samples = 300
+
+var (
+	clusterIPv4 = netip.MustParseAddr("10.96.0.10")
+	clusterIPv6 = netip.MustParseAddr("fd00:10:96::10")
+	lbIPv4      = netip.MustParseAddr("203.0.113.10")
+)
+
+// rig is a world with backends "web-1" … "web-n" and a dataplane on its
+// node.
+type rig struct {
+	w    *netnstest.World
+	web  []*netnstest.Pod
+	opts dataplane.Options
+	dp   dataplane.Syncer
+}
+
+func newRig(t *testing.T, backends int) *rig {
+	t.Helper()
+	w := netnstest.NewWorld(t)
+	r := &rig{
+		w: w,
+		opts: dataplane.Options{
+			NetNS:        w.Node.Path(),
+			ClusterCIDRs: []netip.Prefix{w.PodCIDRv4, w.PodCIDRv6},
+			ServiceCIDRs: []netip.Prefix{netip.MustParsePrefix("10.96.0.0/16"), netip.MustParsePrefix("fd00:10:96::/112")},
+		},
+	}
+	for i := 1; i <= backends; i++ {
+		p := w.AddPod(t, fmt.Sprintf("web-%d", i))
+		p.Serve(t, backendPort)
+		r.web = append(r.web, p)
+	}
+	r.dp = r.start(t)
+	return r
+}
+
+// start makes a new dataplane instance on the rig's node; t.Cleanup closes
+// it (the namespace, and the rules with it, go with the world).
+func (r *rig) start(t *testing.T) dataplane.Syncer {
+	t.Helper()
+	dp, err := dataplane.New(r.opts)
+	if err != nil {
+		t.Fatalf("dataplane.New: %v", err)
+	}
+	t.Cleanup(func() { _ = dp.Close() })
+	return dp
+}
+
+func (r *rig) sync(t *testing.T, svcs ...dataplane.ServicePort) {
+	t.Helper()
+	if err := r.dp.Sync(context.Background(), svcs); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+}
+
+// ready returns ready, serving, non-local endpoints of the pods in the
+// family of like.
+func ready(like netip.Addr, pods ...*netnstest.Pod) []dataplane.Endpoint {
+	eps := make([]dataplane.Endpoint, 0, len(pods))
+	for _, p := range pods {
+		eps = append(eps, dataplane.Endpoint{
+			Addr:    netip.AddrPortFrom(p.Addr(like), backendPort),
+			Ready:   true,
+			Serving: true,
+		})
+	}
+	return eps
+}
+
+// clusterIP is a service "default/<name>" with one ClusterIP on port 80.
+func clusterIP(name string, proto dataplane.Protocol, ip netip.Addr, eps []dataplane.Endpoint) dataplane.ServicePort {
+	return dataplane.ServicePort{
+		Namespace:  "default",
+		Name:       name,
+		Protocol:   proto,
+		ClusterIPs: []netip.Addr{ip},
+		Port:       80,
+		Endpoints:  eps,
+	}
+}
+
+func network(p dataplane.Protocol) string {
+	if p == dataplane.UDP {
+		return "udp"
+	}
+	return "tcp"
+}
+
+// tally sends samples requests from ns to dst and fails the test on any
+// error.
+func tally(t *testing.T, ns *netnstest.NS, netw string, dst netip.AddrPort, n int) map[string]int {
+	t.Helper()
+	got, err := ns.Tally(context.Background(), netw, dst, n)
+	if err != nil {
+		t.Fatalf("after %v answers: %v", got, err)
+	}
+	return got
+}
+
+// checkSpread fails unless got holds exactly the backends of want, each
+// with a count within [lo, hi].
+func checkSpread(t *testing.T, got map[string]int, want map[string][2]int) {
+	t.Helper()
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("backend %s answered %d times; want it never used (answers %v)", name, got[name], got)
+		}
+	}
+	for name, b := range want {
+		if c := got[name]; c < b[0] || c > b[1] {
+			t.Errorf("backend %s answered %d times; want %d..%d (answers %v)", name, c, b[0], b[1], got)
+		}
+	}
+}
+
+// only fails unless every answer in got came from name.
+func only(t *testing.T, got map[string]int, name string, n int) {
+	t.Helper()
+	if got[name] != n || len(got) != 1 {
+		t.Errorf("answers %v; want all %d from %s", got, n, name)
+	}
+}
+
+func TestTrafficClusterIP(t *testing.T) {
+	r := newRig(t, 3)
+	even := [2]int{60, 140} // expectation 100, sd 8.2
+	weightedSvc := func(proto dataplane.Protocol) dataplane.ServicePort {
+		eps := ready(clusterIPv4, r.web[0], r.web[1])
+		eps[0].Weight = 1
+		eps[1].Weight = 3
+		s := clusterIP("weighted-"+proto.String(), proto, netip.MustParseAddr("10.96.0.11"), eps)
+		s.Balancing = dataplane.Weighted
+		return s
+	}
+	r.sync(t,
+		clusterIP("web-tcp", dataplane.TCP, clusterIPv4, ready(clusterIPv4, r.web...)),
+		clusterIP("web-udp", dataplane.UDP, clusterIPv4, ready(clusterIPv4, r.web...)),
+		weightedSvc(dataplane.TCP),
+		weightedSvc(dataplane.UDP),
+	)
+	for _, proto := range []dataplane.Protocol{dataplane.TCP, dataplane.UDP} {
+		t.Run("random "+proto.String(), func(t *testing.T) {
+			got := tally(t, r.w.Client.NS, network(proto), netip.AddrPortFrom(clusterIPv4, 80), samples)
+			checkSpread(t, got, map[string][2]int{"web-1": even, "web-2": even, "web-3": even})
+		})
+		t.Run("weighted "+proto.String(), func(t *testing.T) {
+			// Weights 1:3 over 400 requests: 100 and 300 expected (sd 8.7);
+			// an even split (200:200) is far outside.
+			got := tally(t, r.w.Client.NS, network(proto), netip.AddrPortFrom(netip.MustParseAddr("10.96.0.11"), 80), 400)
+			checkSpread(t, got, map[string][2]int{"web-1": {55, 145}, "web-2": {255, 345}})
+		})
+	}
+	t.Run("backend sees the pod's own address", func(t *testing.T) {
+		reply, err := r.w.Client.NS.Ask(context.Background(), "tcp", netip.AddrPortFrom(clusterIPv4, 80))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reply.Source.Addr() != r.w.Client.IPv4 {
+			t.Errorf("backend saw %v; want the client pod %v (no masquerade in-cluster)", reply.Source.Addr(), r.w.Client.IPv4)
+		}
+	})
+	t.Run("off-cluster client masqueraded", func(t *testing.T) {
+		// External traffic to a ClusterIP comes from outside ClusterCIDRs:
+		// the backend must see the node, not the external address.
+		reply, err := r.w.External.Ask(context.Background(), "tcp", netip.AddrPortFrom(clusterIPv4, 80))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.isGateway(reply) {
+			t.Errorf("%s saw %v; want the node's address on its link (masqueraded)", reply.Backend, reply.Source.Addr())
+		}
+	})
+	t.Run("unserved port refused", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := r.w.Client.NS.Ask(ctx, "tcp", netip.AddrPortFrom(clusterIPv4, 81))
+		if !errors.Is(err, netnstest.ErrRefused) {
+			t.Errorf("ClusterIP on a port it does not serve: error = %v; want ErrRefused", err)
+		}
+	})
+}
+
+// isGateway reports whether the backend that gave reply saw the node's
+// address on that backend's link: the mark of a masqueraded request.
+func (r *rig) isGateway(reply netnstest.Reply) bool {
+	for _, p := range r.w.Pods() {
+		if p.Name == reply.Backend {
+			return reply.Source.Addr() == p.GatewayIPv4 || reply.Source.Addr() == p.GatewayIPv6
+		}
+	}
+	return false
+}
+
+func TestTrafficIPv6ClusterIP(t *testing.T) {
+	r := newRig(t, 3)
+	r.sync(t,
+		clusterIP("web6-tcp", dataplane.TCP, clusterIPv6, ready(clusterIPv6, r.web...)),
+		clusterIP("web6-udp", dataplane.UDP, clusterIPv6, ready(clusterIPv6, r.web...)),
+	)
+	even := [2]int{60, 140}
+	for _, netw := range []string{"tcp", "udp"} {
+		t.Run(netw, func(t *testing.T) {
+			got := tally(t, r.w.Client.NS, netw, netip.AddrPortFrom(clusterIPv6, 80), samples)
+			checkSpread(t, got, map[string][2]int{"web-1": even, "web-2": even, "web-3": even})
+		})
+	}
+	t.Run("dual-stack", func(t *testing.T) {
+		s := clusterIP("dual", dataplane.TCP, clusterIPv4, append(ready(clusterIPv4, r.web[0]), ready(clusterIPv6, r.web[1])...))
+		s.ClusterIPs = append(s.ClusterIPs, clusterIPv6)
+		r.sync(t, s)
+		only(t, tally(t, r.w.Client.NS, "tcp", netip.AddrPortFrom(clusterIPv4, 80), 20), "web-1", 20)
+		only(t, tally(t, r.w.Client.NS, "tcp", netip.AddrPortFrom(clusterIPv6, 80), 20), "web-2", 20)
+	})
+}
+
+func TestTrafficAffinity(t *testing.T) {
+	r := newRig(t, 3)
+	const timeout = 2 * time.Second
+	s := clusterIP("sticky", dataplane.TCP, clusterIPv4, ready(clusterIPv4, r.web...))
+	s.AffinityTimeout = timeout
+	r.sync(t, s)
+
+	// Twelve client addresses, each its own affinity key. Without
+	// affinity, five requests from one source landing on one of three
+	// backends has chance 1/81; after expiry, all twelve re-picking their
+	// old backend has chance (1/3)^12 ≈ 2e-6.
+	srcs := []netip.Addr{r.w.Client.IPv4}
+	for len(srcs) < 12 {
+		srcs = append(srcs, r.w.Client.AddIPv4(t))
+	}
+	dst := netip.AddrPortFrom(clusterIPv4, 80)
+	first := make(map[netip.Addr]string)
+	ask := func(src netip.Addr) string {
+		t.Helper()
+		reply, err := r.w.Client.NS.AskFrom(context.Background(), "tcp", src, dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reply.Backend
+	}
+	used := make(map[string]bool)
+	for _, src := range srcs {
+		first[src] = ask(src)
+		used[first[src]] = true
+		for range 4 {
+			if got := ask(src); got != first[src] {
+				t.Errorf("source %v: answered by %s after %s; want affinity to keep %s", src, got, first[src], first[src])
+			}
+		}
+	}
+	if len(used) < 2 {
+		t.Errorf("12 sources all stuck to %v; want affinity per source, not one backend for all", used)
+	}
+
+	time.Sleep(timeout + 700*time.Millisecond)
+	moved := 0
+	for _, src := range srcs {
+		if ask(src) != first[src] {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Errorf("after %v idle every source still reached its first backend; want affinity expired and re-picked", timeout)
+	}
+}
+
+func TestTrafficNodePort(t *testing.T) {
+	r := newRig(t, 2)
+	// web-1 runs on this node, web-2 (still routed here) on another.
+	eps := ready(clusterIPv4, r.web...)
+	eps[0].Local = true
+	// Each service gets ClusterIP 10.96.0.2x for NodePort 3008x.
+	nodePort := func(name string, port uint16, pol dataplane.TrafficPolicy, eps []dataplane.Endpoint) dataplane.ServicePort {
+		s := clusterIP(name, dataplane.TCP, netip.AddrFrom4([4]byte{10, 96, 0, byte(20 + port%10)}), eps)
+		s.NodePort = port
+		s.ExternalPolicy = pol
+		return s
+	}
+	nonLocal := ready(clusterIPv4, r.web[1])
+	eps6 := ready(clusterIPv6, r.web...)
+	eps6[0].Local = true
+	dual := nodePort("dual-local", 30083, dataplane.PolicyLocal, append(eps6, eps...))
+	dual.ClusterIPs = append(dual.ClusterIPs, clusterIPv6)
+	r.sync(t,
+		nodePort("cluster", 30080, dataplane.PolicyCluster, eps),
+		nodePort("local", 30081, dataplane.PolicyLocal, eps),
+		nodePort("local-none", 30082, dataplane.PolicyLocal, nonLocal),
+		dual,
+	)
+	ctx := context.Background()
+
+	t.Run("cluster policy masquerades", func(t *testing.T) {
+		seen := make(map[string]int)
+		for range 60 {
+			reply, err := r.w.External.Ask(ctx, "tcp", netip.AddrPortFrom(r.w.NodeIPv4, 30080))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[reply.Backend]++
+			if !r.isGateway(reply) {
+				t.Fatalf("%s saw %v; want the node's address (masqueraded)", reply.Backend, reply.Source.Addr())
+			}
+		}
+		// 60 requests over two backends: each below 10 has chance ~1e-7.
+		checkSpread(t, seen, map[string][2]int{"web-1": {10, 50}, "web-2": {10, 50}})
+	})
+	for _, tt := range []struct {
+		name       string
+		node, from netip.Addr
+		port       uint16
+	}{
+		{"local policy keeps the source", r.w.NodeIPv4, r.w.ExternalIPv4[0], 30081},
+		{"local policy keeps the source over ipv6", r.w.NodeIPv6, r.w.ExternalIPv6[0], 30083},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 30 {
+				reply, err := r.w.External.Ask(ctx, "tcp", netip.AddrPortFrom(tt.node, tt.port))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if reply.Backend != "web-1" || reply.Source.Addr() != tt.from {
+					t.Fatalf("answer %s seeing %v; want the local web-1 seeing the client %v", reply.Backend, reply.Source.Addr(), tt.from)
+				}
+			}
+		})
+	}
+	t.Run("local policy without local endpoint drops", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		_, err := r.w.External.Ask(ctx, "tcp", netip.AddrPortFrom(r.w.NodeIPv4, 30082))
+		if !errors.Is(err, netnstest.ErrTimeout) {
+			t.Errorf("Local policy, no local endpoint: error = %v; want ErrTimeout (dropped)", err)
+		}
+	})
+	t.Run("in-cluster client of a local service uses every endpoint", func(t *testing.T) {
+		// externalTrafficPolicy does not restrict traffic to the ClusterIP
+		// (10.96.0.21 is the "local" service's).
+		got := tally(t, r.w.Client.NS, "tcp", netip.AddrPortFrom(netip.MustParseAddr("10.96.0.21"), 80), 60)
+		checkSpread(t, got, map[string][2]int{"web-1": {10, 50}, "web-2": {10, 50}})
+	})
+}
+
+func TestTrafficInternalPolicyLocal(t *testing.T) {
+	r := newRig(t, 2)
+	eps := ready(clusterIPv4, r.web...)
+	eps[1].Local = true
+	s := clusterIP("itp-local", dataplane.TCP, clusterIPv4, eps)
+	s.InternalPolicy = dataplane.PolicyLocal
+	r.sync(t, s)
+	only(t, tally(t, r.w.Client.NS, "tcp", netip.AddrPortFrom(clusterIPv4, 80), 30), "web-2", 30)
+}
+
+func TestTrafficLoadBalancerSourceRanges(t *testing.T) {
+	r := newRig(t, 1)
+	allowed, other := r.w.ExternalIPv4[0], r.w.ExternalIPv4[1]
+	s := clusterIP("lb", dataplane.TCP, clusterIPv4, ready(clusterIPv4, r.web...))
+	s.NodePort = 30090
+	s.LoadBalancerIPs = []netip.Addr{lbIPv4}
+	s.LoadBalancerSourceRanges = []netip.Prefix{netip.PrefixFrom(allowed, 32)}
+	r.sync(t, s)
+	dst := netip.AddrPortFrom(lbIPv4, 80)
+
+	reply, err := r.w.External.AskFrom(context.Background(), "tcp", allowed, dst)
+	if err != nil {
+		t.Fatalf("allowed client %v: %v", allowed, err)
+	}
+	if reply.Backend != "web-1" {
+		t.Errorf("allowed client answered by %s; want web-1", reply.Backend)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := r.w.External.AskFrom(ctx, "tcp", other, dst); !errors.Is(err, netnstest.ErrTimeout) {
+		t.Errorf("client %v outside the source ranges: error = %v; want ErrTimeout (dropped)", other, err)
+	}
+}
+
+func TestTrafficNoEndpoints(t *testing.T) {
+	r := newRig(t, 0)
+	// Without rules, each of these addresses would black-hole (the node
+	// forwards them upstream, where they are dropped): a refusal can only
+	// come from the dataplane. NodePorts are left out: the node's own
+	// stack refuses a closed port anyway.
+	empty := clusterIP("empty-tcp", dataplane.TCP, clusterIPv4, nil)
+	empty.LoadBalancerIPs = []netip.Addr{lbIPv4}
+	empty.ExternalIPs = []netip.Addr{netip.MustParseAddr("198.51.100.7")}
+	r.sync(t, empty, clusterIP("empty-udp", dataplane.UDP, clusterIPv4, nil))
+	tests := []struct {
+		name string
+		from *netnstest.NS
+		netw string
+		dst  netip.AddrPort
+	}{
+		{"clusterIP tcp", r.w.Client.NS, "tcp", netip.AddrPortFrom(clusterIPv4, 80)},
+		{"clusterIP udp", r.w.Client.NS, "udp", netip.AddrPortFrom(clusterIPv4, 80)},
+		{"loadBalancer tcp", r.w.External, "tcp", netip.AddrPortFrom(lbIPv4, 80)},
+		{"externalIP tcp", r.w.External, "tcp", netip.MustParseAddrPort("198.51.100.7:80")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A refusal arrives in a round trip; a black hole would run
+			// into this deadline and show as ErrTimeout.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_, err := tt.from.Ask(ctx, tt.netw, tt.dst)
+			if !errors.Is(err, netnstest.ErrRefused) {
+				t.Errorf("Ask(%s %v) error = %v; want ErrRefused", tt.netw, tt.dst, err)
+			}
+		})
+	}
+}
+
+func TestTrafficHairpin(t *testing.T) {
+	r := newRig(t, 1)
+	web := r.web[0]
+	r.sync(t, clusterIP("self", dataplane.TCP, clusterIPv4, ready(clusterIPv4, web)))
+	reply, err := web.NS.Ask(context.Background(), "tcp", netip.AddrPortFrom(clusterIPv4, 80))
+	if err != nil {
+		t.Fatalf("backend reaching itself through its ClusterIP: %v", err)
+	}
+	// Without masquerading, the backend would answer itself directly and
+	// the connection would never complete.
+	if reply.Backend != web.Name || reply.Source.Addr() != web.GatewayIPv4 {
+		t.Errorf("answer %s seeing %v; want %s seeing the node %v", reply.Backend, reply.Source.Addr(), web.Name, web.GatewayIPv4)
+	}
+}
+
+func TestTrafficEndpointRemoved(t *testing.T) {
+	r := newRig(t, 3)
+	dst := netip.AddrPortFrom(clusterIPv4, 80)
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, ready(clusterIPv4, r.web...)))
+	even := [2]int{20, 80} // 150 over three: 50 expected, sd 5.8
+	checkSpread(t, tally(t, r.w.Client.NS, "tcp", dst, 150), map[string][2]int{"web-1": even, "web-2": even, "web-3": even})
+
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, ready(clusterIPv4, r.web[0], r.web[1])))
+	checkSpread(t, tally(t, r.w.Client.NS, "tcp", dst, 100), map[string][2]int{"web-1": {25, 75}, "web-2": {25, 75}})
+}
+
+func TestTrafficTerminatingFallback(t *testing.T) {
+	r := newRig(t, 3)
+	dst := netip.AddrPortFrom(clusterIPv4, 80)
+	eps := ready(clusterIPv4, r.web...)
+	eps[1].Ready, eps[1].Terminating = false, true                        // terminating, still serving
+	eps[2].Ready, eps[2].Serving, eps[2].Terminating = false, false, true // terminating, not serving
+
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, eps))
+	t.Run("ready preferred", func(t *testing.T) {
+		only(t, tally(t, r.w.Client.NS, "tcp", dst, 40), "web-1", 40)
+	})
+
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, eps[1:]))
+	t.Run("serving terminating as fallback", func(t *testing.T) {
+		only(t, tally(t, r.w.Client.NS, "tcp", dst, 40), "web-2", 40)
+	})
+
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, eps[2:]))
+	t.Run("not serving never used", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if _, err := r.w.Client.NS.Ask(ctx, "tcp", dst); !errors.Is(err, netnstest.ErrRefused) {
+			t.Errorf("only a non-serving endpoint: error = %v; want ErrRefused", err)
+		}
+	})
+}
+
+func TestTrafficRestart(t *testing.T) {
+	r := newRig(t, 2)
+	dst := netip.AddrPortFrom(clusterIPv4, 80)
+	svc := clusterIP("web", dataplane.TCP, clusterIPv4, ready(clusterIPv4, r.web...))
+	r.sync(t, svc)
+
+	// A client keeps asking while the old instance goes away and a new
+	// one adopts the namespace; not one request may fail.
+	ctx, stop := context.WithCancel(context.Background())
+	var (
+		wg    sync.WaitGroup
+		asked int     // written by the client goroutine, read after wg.Wait
+		fails []error // likewise
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			asked++
+			if _, err := r.w.Client.NS.Ask(context.Background(), "tcp", dst); err != nil {
+				fails = append(fails, err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+
+	if err := r.dp.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	time.Sleep(50 * time.Millisecond) // traffic between the two instances
+	r.dp = r.start(t)
+	r.sync(t, svc)
+	time.Sleep(50 * time.Millisecond) // traffic after the adoption
+	stop()
+	wg.Wait()
+	if len(fails) > 0 {
+		t.Fatalf("%d of %d requests failed across the restart, first: %v", len(fails), asked, fails[0])
+	}
+	if asked < 10 {
+		t.Fatalf("only %d requests across the restart; want a steady stream", asked)
+	}
+
+	// The new instance owns the rules: a change it makes is what traffic
+	// sees.
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, ready(clusterIPv4, r.web[1])))
+	only(t, tally(t, r.w.Client.NS, "tcp", dst, 20), "web-2", 20)
+}
