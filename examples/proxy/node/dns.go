@@ -6,36 +6,46 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/miekg/dns"
+	"github.com/svcnet/svcnet/dnsname"
 	"github.com/vishvananda/netns"
 )
 
-// Zone is an immutable table of the records the server answers with,
-// keyed by lowercase fully qualified owner name. Build one with NewZone;
-// the zero value answers REFUSED for everything. Safe for concurrent use.
+// Zone answers cluster DNS from a dnsname.Catalog, which holds the
+// records of the Kubernetes DNS specification and is updated one service
+// at a time; Zone adds what a server needs around it: SOA records for the
+// cluster zone and the reverse zones, and the mapping to the wire. Build
+// it with NewZone; a nil *Zone answers REFUSED for everything. Safe for
+// concurrent use.
 type Zone struct {
-	soas  []*dns.SOA // one per origin, longest origin first
-	names map[string][]dns.RR
-	// parents holds every proper ancestor (within its origin) of an owner
-	// name: empty non-terminals answer NODATA, not NXDOMAIN (RFC 8020).
-	parents map[string]bool
+	cat  *dnsname.Catalog
+	opts dnsname.CatalogOptions
+	soas []*dns.SOA // one per origin, longest origin first
+
+	mu   sync.Mutex // serialises Update
+	svcs map[string]dnsname.Service
 }
 
 // ReverseOrigins are the reverse zones a cluster DNS server answers PTR
 // queries in.
 var reverseOrigins = []string{"in-addr.arpa.", "ip6.arpa."}
 
-// NewZone returns a zone authoritative for origin and the reverse zones,
-// holding rrs; owner names outside them are dropped. ttl is the SOA's
-// negative-caching TTL.
-func NewZone(origin string, ttl uint32, rrs []dns.RR) *Zone {
+// NewZone returns an empty zone authoritative for origin and the reverse
+// zones; ttl is the TTL of every record and the SOA's negative-caching TTL.
+func NewZone(origin string, ttl uint32) *Zone {
 	origin = strings.ToLower(dns.Fqdn(origin))
-	z := &Zone{names: make(map[string][]dns.RR), parents: make(map[string]bool)}
+	z := &Zone{
+		opts: dnsname.CatalogOptions{Zone: origin, TTL: time.Duration(ttl) * time.Second},
+		svcs: map[string]dnsname.Service{},
+	}
+	z.cat = dnsname.NewCatalog(z.opts)
 	for _, o := range append([]string{origin}, reverseOrigins...) {
 		z.soas = append(z.soas, &dns.SOA{
 			Hdr:     dns.RR_Header{Name: o, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: ttl},
@@ -46,22 +56,37 @@ func NewZone(origin string, ttl uint32, rrs []dns.RR) *Zone {
 		})
 	}
 	sort.SliceStable(z.soas, func(i, j int) bool { return len(z.soas[i].Hdr.Name) > len(z.soas[j].Hdr.Name) })
-	for _, rr := range rrs {
-		name := strings.ToLower(rr.Header().Name)
-		soa := z.soaFor(name)
-		if soa == nil {
+	return z
+}
+
+// Update makes the zone publish exactly services: changed services are
+// replaced and removed ones deleted, one at a time, so that queries for
+// the others never see a gap. It returns the services the catalog refused.
+func (z *Zone) Update(services []ServiceView) []error {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	var errs []error
+	seen := make(map[string]bool, len(services))
+	for i := range services {
+		key := services[i].Key()
+		seen[key] = true
+		ds := dnsService(&services[i])
+		if old, ok := z.svcs[key]; ok && reflect.DeepEqual(old, ds) {
 			continue
 		}
-		z.names[name] = append(z.names[name], rr)
-		for off, end := dns.NextLabel(name, 0); !end; off, end = dns.NextLabel(name, off) {
-			p := name[off:]
-			if p == soa.Hdr.Name {
-				break
-			}
-			z.parents[p] = true
+		if err := z.cat.SetService(ds); err != nil {
+			errs = append(errs, fmt.Errorf("dns: service %s: %w", key, err))
+			continue
+		}
+		z.svcs[key] = ds
+	}
+	for key, ds := range z.svcs {
+		if !seen[key] {
+			z.cat.DeleteService(ds.Namespace, ds.Name)
+			delete(z.svcs, key)
 		}
 	}
-	return z
+	return errs
 }
 
 // soaFor returns the SOA of the origin name lies in, or nil.
@@ -74,12 +99,20 @@ func (z *Zone) soaFor(name string) *dns.SOA {
 	return nil
 }
 
-// Records returns every record, sorted by owner name then type, for
-// printing.
+// Records returns every record the zone publishes, sorted by owner name
+// then type, for printing.
 func (z *Zone) Records() []dns.RR {
+	z.mu.Lock()
+	defer z.mu.Unlock()
 	var out []dns.RR
-	for _, rrs := range z.names {
-		out = append(out, rrs...)
+	for _, ds := range z.svcs {
+		rs, err := dnsname.RecordSet(ds, z.opts)
+		if err != nil {
+			continue // Update never stores a service the catalog refused
+		}
+		for _, r := range rs {
+			out = append(out, toRR(r, r.Name))
+		}
 	}
 	sortRRs(out)
 	return out
@@ -123,46 +156,55 @@ func (z *Zone) Answer(req, m *dns.Msg) Result {
 		m.Answer = append(m.Answer, soa)
 		return ResultNoError
 	}
-	rrs, ok := z.names[name]
-	if !ok && !z.parents[name] && name != soa.Hdr.Name {
-		m.Rcode = dns.RcodeNameError
-		m.Ns = append(m.Ns, soa)
-		return ResultNXDomain
-	}
-	for _, rr := range rrs {
-		t := rr.Header().Rrtype
-		if t == q.Qtype || q.Qtype == dns.TypeANY || t == dns.TypeCNAME {
-			m.Answer = append(m.Answer, withName(rr, q.Name))
+	ans, res := z.cat.Lookup(q.Name, dnsname.Type(q.Qtype))
+	switch res {
+	case dnsname.Success:
+		for _, r := range ans.Records {
+			owner := r.Name
+			if strings.EqualFold(owner, q.Name) {
+				// Echo the question's spelling: 0x20 case randomisation relies on it.
+				owner = q.Name
+			}
+			m.Answer = append(m.Answer, toRR(r, owner))
 		}
-	}
-	if len(m.Answer) == 0 {
+		for _, r := range ans.Extra {
+			m.Extra = append(m.Extra, toRR(r, r.Name))
+		}
+		return ResultNoError
+	case dnsname.NoData:
 		m.Ns = append(m.Ns, soa)
 		return ResultNoData
-	}
-	if q.Qtype == dns.TypeSRV {
-		// Kubernetes DNS returns the targets' addresses as additional records.
-		for _, rr := range m.Answer {
-			if srv, ok := rr.(*dns.SRV); ok {
-				for _, a := range z.names[strings.ToLower(srv.Target)] {
-					if t := a.Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
-						m.Extra = append(m.Extra, a)
-					}
-				}
-			}
+	case dnsname.NotOurs:
+		if name == soa.Hdr.Name {
+			m.Ns = append(m.Ns, soa)
+			return ResultNoData
 		}
 	}
-	return ResultNoError
+	// NXDomain, and reverse names of addresses no service holds: this
+	// server is authoritative for the reverse zones it answers in.
+	m.Rcode = dns.RcodeNameError
+	m.Ns = append(m.Ns, soa)
+	return ResultNXDomain
 }
 
-// withName echoes the question's spelling of the owner name, as
-// authoritative servers do (0x20 case randomisation relies on it).
-func withName(rr dns.RR, name string) dns.RR {
-	if rr.Header().Name == name {
-		return rr
+// toRR converts a catalog record to the wire library's form, owned by owner.
+func toRR(r dnsname.Record, owner string) dns.RR {
+	hdr := dns.RR_Header{Name: owner, Rrtype: uint16(r.Type), Class: dns.ClassINET, Ttl: r.TTL}
+	switch r.Type {
+	case dnsname.TypeA:
+		return &dns.A{Hdr: hdr, A: r.Addr.AsSlice()}
+	case dnsname.TypeAAAA:
+		return &dns.AAAA{Hdr: hdr, AAAA: r.Addr.AsSlice()}
+	case dnsname.TypeCNAME:
+		return &dns.CNAME{Hdr: hdr, Target: r.Target}
+	case dnsname.TypePTR:
+		return &dns.PTR{Hdr: hdr, Ptr: r.Target}
+	case dnsname.TypeSRV:
+		return &dns.SRV{Hdr: hdr, Priority: r.Priority, Weight: r.Weight, Port: r.Port, Target: r.Target}
+	case dnsname.TypeTXT:
+		return &dns.TXT{Hdr: hdr, Txt: []string{r.Text}}
 	}
-	c := dns.Copy(rr)
-	c.Header().Name = name
-	return c
+	return &dns.RFC3597{Hdr: hdr}
 }
 
 // DNSServer serves the current Zone over UDP and TCP. Build it with

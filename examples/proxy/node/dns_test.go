@@ -34,7 +34,11 @@ func TestDNSQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.SetZone(NewZone("cluster.local", 5, Records("cluster.local", views)))
+	zone := NewZone("cluster.local", 5)
+	if errs := zone.Update(views); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	srv.SetZone(zone)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()

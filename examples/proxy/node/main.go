@@ -73,6 +73,10 @@ func (n *Proxy) DryRun(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "# nftables ruleset\n%s\n# DNS records (zone %s)\n%s", rules, n.cfg.Zone, NewZone(n.cfg.Zone, recordTTL, Records(n.cfg.Zone, views)))
+	zone := NewZone(n.cfg.Zone, recordTTL)
+	for _, err := range zone.Update(views) {
+		fmt.Fprintf(w, "# rejected: %v\n", err)
+	}
+	fmt.Fprintf(w, "# nftables ruleset\n%s\n# DNS records (zone %s)\n%s", rules, n.cfg.Zone, zone)
 	return nil
 }

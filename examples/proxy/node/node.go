@@ -44,13 +44,13 @@ type Proxy struct {
 	metrics *Metrics
 	prog    Programmer
 	allocs  *allocs
+	zone    *Zone // safe for concurrent use on its own
 
 	mu       sync.Mutex            // protects the fields below
 	goodFile map[string]*Manifests // last error-free parse of each file
 	goodSvc  map[string]Service    // last service version that allocated cleanly
 	views    []ServiceView
 	problems []error
-	zone     *Zone
 	dns      *DNSServer
 }
 
@@ -59,7 +59,7 @@ type Proxy struct {
 func New(cfg Config, opts Options) (*Proxy, error) {
 	cfg.setDefaults()
 	n := &Proxy{cfg: cfg, log: opts.Log, metrics: opts.Metrics, prog: opts.Programmer,
-		goodFile: map[string]*Manifests{}, goodSvc: map[string]Service{}}
+		goodFile: map[string]*Manifests{}, goodSvc: map[string]Service{}, zone: NewZone(cfg.Zone, recordTTL)}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}
@@ -101,12 +101,8 @@ func (n *Proxy) Problems() []error {
 	return n.problems
 }
 
-// Zone returns the DNS zone in effect after the last sync.
-func (n *Proxy) Zone() *Zone {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.zone
-}
+// Zone returns the DNS zone the proxy serves; it follows every sync.
+func (n *Proxy) Zone() *Zone { return n.zone }
 
 // Build loads the manifests and resolves every service without touching
 // the kernel or the state file. It returns the problems it found; each
@@ -238,12 +234,11 @@ func (n *Proxy) Sync(ctx context.Context) error {
 			return fmt.Errorf("dataplane sync: %w", err)
 		}
 	}
-	zone := NewZone(n.cfg.Zone, 5, Records(n.cfg.Zone, views))
-	n.mu.Lock()
-	n.views, n.zone, n.problems = views, zone, problems
-	if n.dns != nil {
-		n.dns.SetZone(zone)
+	for _, err := range n.zone.Update(views) {
+		n.log.Error("dns records rejected", "err", err)
 	}
+	n.mu.Lock()
+	n.views, n.problems = views, problems
 	st := n.allocs.state()
 	n.mu.Unlock()
 	if n.cfg.StateFile != "" {
@@ -280,6 +275,7 @@ func (n *Proxy) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		n.dns.SetZone(n.zone)
 		n.log.Info("dns listening", "addr", n.dns.Addr(), "netns", n.cfg.NetNS, "zone", n.cfg.Zone)
 	}
 	w := &Watcher{Dir: n.cfg.Manifests}

@@ -14,13 +14,13 @@ func TestWatcherDebounces(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	fired := make(chan time.Time, 10)
-	w := &Watcher{Dir: dir, Interval: 10 * time.Millisecond, Debounce: 100 * time.Millisecond}
+	w := &Watcher{Dir: dir, Interval: 10 * time.Millisecond, Debounce: 400 * time.Millisecond}
 	go w.Run(ctx, func() { fired <- time.Now() })
 
 	// A burst of writes is one change.
 	for i := 0; i < 5; i++ {
 		writeManifest(t, dir, "a.yaml", "x: "+string(rune('2'+i))+"\n")
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // well inside Debounce, even on a loaded machine
 	}
 	select {
 	case <-fired:
@@ -30,7 +30,7 @@ func TestWatcherDebounces(t *testing.T) {
 	select {
 	case <-fired:
 		t.Fatal("a burst of writes reported twice")
-	case <-time.After(300 * time.Millisecond):
+	case <-time.After(800 * time.Millisecond):
 	}
 	// Same bytes, other files and hidden files are not changes.
 	writeManifest(t, dir, "a.yaml", "x: 6\n")
@@ -39,7 +39,7 @@ func TestWatcherDebounces(t *testing.T) {
 	select {
 	case <-fired:
 		t.Fatal("rewriting identical content, a .txt or the state file reported a change")
-	case <-time.After(300 * time.Millisecond):
+	case <-time.After(800 * time.Millisecond):
 	}
 	os.Remove(filepath.Join(dir, "a.yaml"))
 	select {

@@ -1,0 +1,425 @@
+package dnsname
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultTTL is the record TTL when [CatalogOptions.TTL] is zero, the
+// default of CoreDNS's kubernetes plugin.
+const DefaultTTL = 5 * time.Second
+
+// CatalogOptions configures a [Catalog] (and [RecordSet]). The zero value is
+// the cluster.local zone, 5 s TTLs, pod records disabled and endpoints named
+// by hostname or address.
+type CatalogOptions struct {
+	// Zone is the cluster domain. Zero means [DefaultZone].
+	Zone string
+	// TTL of every record, truncated to seconds. Zero means [DefaultTTL].
+	TTL time.Duration
+	// PodRecords selects the pod-record mode. Zero means [PodsDisabled].
+	PodRecords PodMode
+	// EndpointPodNames names endpoints without a hostname by their pod name
+	// (when it is a label under 64 characters) rather than their address,
+	// as CoreDNS's endpoint_pod_names. Zero means off.
+	EndpointPodNames bool
+}
+
+func (o CatalogOptions) builder() *builder {
+	ttl := o.TTL
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	return &builder{
+		zone:     strings.ToLower(zoneOf(o.Zone)),
+		ttl:      uint32(ttl / time.Second),
+		podNames: o.EndpointPodNames,
+	}
+}
+
+// svcKey names a service or a pod.
+type svcKey struct{ ns, name string }
+
+func (k svcKey) compare(o svcKey) int {
+	if c := strings.Compare(k.ns, o.ns); c != 0 {
+		return c
+	}
+	return strings.Compare(k.name, o.name)
+}
+
+// owned is what one service contributes to a name.
+type owned struct {
+	key   svcKey
+	recs  []Record
+	extra []Record
+}
+
+// entry is the immutable record set of one name. Readers use it without a
+// lock; writers replace it.
+type entry struct {
+	owners []owned // sorted by key
+	all    []Record
+	extra  []Record
+	// Per-type views into all, which is sorted by type.
+	a, aaaa, cname, ptr, srv, txt []Record
+}
+
+func newEntry(owners []owned) *entry {
+	e := &entry{owners: owners}
+	if len(owners) == 1 {
+		// The builder sorted the run; entries share it, never write it.
+		e.all, e.extra = owners[0].recs, owners[0].extra
+	} else {
+		for _, o := range owners {
+			e.all = append(e.all, o.recs...)
+			e.extra = append(e.extra, o.extra...)
+		}
+		sortByType(e.all)
+	}
+	for i := 0; i < len(e.all); {
+		j := i + 1
+		for j < len(e.all) && e.all[j].Type == e.all[i].Type {
+			j++
+		}
+		run := e.all[i:j:j]
+		switch e.all[i].Type {
+		case TypeA:
+			e.a = run
+		case TypeAAAA:
+			e.aaaa = run
+		case TypeCNAME:
+			e.cname = run
+		case TypePTR:
+			e.ptr = run
+		case TypeSRV:
+			e.srv = run
+		case TypeTXT:
+			e.txt = run
+		}
+		i = j
+	}
+	return e
+}
+
+func (e *entry) answer(qtype Type) (Answer, Result) {
+	// A CNAME owns its name: it answers every type (RFC 1034 §3.6.2).
+	if len(e.cname) > 0 {
+		return Answer{Records: e.cname}, Success
+	}
+	var rs, extra []Record
+	switch qtype {
+	case TypeA:
+		rs = e.a
+	case TypeAAAA:
+		rs = e.aaaa
+	case TypePTR:
+		rs = e.ptr
+	case TypeSRV:
+		rs, extra = e.srv, e.extra
+	case TypeTXT:
+		rs = e.txt
+	case TypeANY:
+		rs = e.all
+	}
+	if len(rs) == 0 {
+		return Answer{}, NoData
+	}
+	return Answer{Records: rs, Extra: extra}, Success
+}
+
+// Catalog answers DNS questions for the services of one cluster zone: an
+// in-memory table from names to record sets, updated one service at a time.
+// A lookup is one map access, so it costs the same with 100 services or
+// 100,000. Create one with [NewCatalog]; the zero Catalog is not usable.
+// A Catalog is safe for concurrent use: lookups share a read lock held only
+// for a map access; updates are serialised among themselves, build their
+// records and new entries without blocking lookups, and take the write lock
+// only to store the entries of the names they change.
+type Catalog struct {
+	opts CatalogOptions
+	zone string // lower case, no trailing dot
+	ttl  uint32
+
+	// wmu serialises updates: an update holding it may read the fields
+	// below without mu, since only updates write them.
+	wmu sync.Mutex
+
+	mu         sync.RWMutex                  // protects the fields below
+	names      map[string]*entry             // lower-case FQDN → record set
+	services   map[svcKey][]string           // service → names it contributes to
+	namespaces map[string]int                // namespace → number of services
+	pods       map[svcKey][]netip.Addr       // verified mode: pod → its addresses
+	podAddrs   map[string]map[netip.Addr]int // namespace → address → pods
+}
+
+// NewCatalog returns an empty catalog for the options (see
+// [CatalogOptions] for the defaults). It already answers the
+// "dns-version.<zone>" TXT record.
+func NewCatalog(o CatalogOptions) *Catalog {
+	b := o.builder()
+	c := &Catalog{
+		opts:       o,
+		zone:       b.zone,
+		ttl:        b.ttl,
+		names:      make(map[string]*entry),
+		services:   make(map[svcKey][]string),
+		namespaces: make(map[string]int),
+		pods:       make(map[svcKey][]netip.Addr),
+		podAddrs:   make(map[string]map[netip.Addr]int),
+	}
+	v := VersionName(c.zone)
+	c.names[v] = newEntry([]owned{{recs: []Record{{Name: v, Type: TypeTXT, TTL: c.ttl, Text: SchemaVersion}}}})
+	return c
+}
+
+// Zone returns the catalog's zone, lower case without a trailing dot.
+func (c *Catalog) Zone() string { return c.zone }
+
+// SetService adds s or replaces the service of the same namespace and name,
+// changing only the names s had or has. An invalid s leaves the catalog
+// unchanged and returns an error wrapping [ErrInvalidLabel],
+// [ErrInvalidSubdomain] or [ErrInvalidService].
+func (c *Catalog) SetService(s Service) error {
+	if err := validate(&s); err != nil {
+		return fmt.Errorf("service %s/%s: %w", s.Namespace, s.Name, err)
+	}
+	b := c.opts.builder()
+	b.build(&s)
+	key := svcKey{s.Namespace, s.Name}
+	names := make([]string, len(b.groups))
+	for i := range b.groups {
+		names[i] = b.groups[i].name
+	}
+
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	old, existed := c.services[key]
+	changes := make([]change, 0, len(names)+len(old))
+	if existed {
+		keep := make(map[string]struct{}, len(names))
+		for _, n := range names {
+			keep[n] = struct{}{}
+		}
+		for _, n := range old {
+			if _, ok := keep[n]; !ok {
+				changes = append(changes, c.setOwned(n, key, nil))
+			}
+		}
+	}
+	for i := range b.groups {
+		g := &b.groups[i]
+		changes = append(changes, c.setOwned(g.name, key, &owned{key: key, recs: b.recs[g.start:g.end:g.end], extra: g.extra}))
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.apply(changes)
+	if !existed {
+		c.namespaces[key.ns]++
+	}
+	c.services[key] = names
+	return nil
+}
+
+// DeleteService removes a service and reports whether it was there.
+func (c *Catalog) DeleteService(namespace, name string) bool {
+	key := svcKey{namespace, name}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	old, ok := c.services[key]
+	if !ok {
+		return false
+	}
+	changes := make([]change, len(old))
+	for i, n := range old {
+		changes[i] = c.setOwned(n, key, nil)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.apply(changes)
+	delete(c.services, key)
+	if c.namespaces[key.ns]--; c.namespaces[key.ns] == 0 {
+		delete(c.namespaces, key.ns)
+	}
+	return true
+}
+
+// change is a new entry for a name; nil deletes the name.
+type change struct {
+	name string
+	e    *entry
+}
+
+// apply stores changes. c.mu must be held for writing.
+func (c *Catalog) apply(changes []change) {
+	for _, ch := range changes {
+		if ch.e == nil {
+			delete(c.names, ch.name)
+		} else {
+			c.names[ch.name] = ch.e
+		}
+	}
+}
+
+// setOwned returns the entry for name with key's contribution replaced by
+// o (nil removes it). c.wmu must be held.
+func (c *Catalog) setOwned(name string, key svcKey, o *owned) change {
+	var owners []owned
+	if e := c.names[name]; e != nil {
+		owners = make([]owned, 0, len(e.owners)+1)
+		for _, x := range e.owners {
+			if x.key != key {
+				owners = append(owners, x)
+			}
+		}
+	}
+	if o != nil {
+		i, _ := slices.BinarySearchFunc(owners, key, func(x owned, k svcKey) int { return x.key.compare(k) })
+		owners = slices.Insert(owners, i, *o)
+	}
+	if len(owners) == 0 {
+		return change{name: name}
+	}
+	return change{name: name, e: newEntry(owners)}
+}
+
+// SetPod records (or replaces) a pod's addresses for [PodsVerified] mode.
+// It returns an error wrapping [ErrInvalidPod] for an invalid namespace or
+// name.
+func (c *Catalog) SetPod(p Pod) error {
+	if err := IsDNS1123Label(p.Namespace); err != nil {
+		return fmt.Errorf("pod %s/%s: %w: %w", p.Namespace, p.Name, ErrInvalidPod, err)
+	}
+	if err := IsDNS1123Subdomain(p.Name); err != nil {
+		return fmt.Errorf("pod %s/%s: %w: %w", p.Namespace, p.Name, ErrInvalidPod, err)
+	}
+	addrs := make([]netip.Addr, 0, len(p.Addrs))
+	for _, a := range p.Addrs {
+		if a.IsValid() {
+			addrs = append(addrs, a.Unmap().WithZone(""))
+		}
+	}
+	key := svcKey{p.Namespace, p.Name}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.forgetPod(key)
+	c.pods[key] = addrs
+	m := c.podAddrs[key.ns]
+	if m == nil {
+		m = make(map[netip.Addr]int)
+		c.podAddrs[key.ns] = m
+	}
+	for _, a := range addrs {
+		m[a]++
+	}
+	return nil
+}
+
+// DeletePod forgets a pod and reports whether it was known.
+func (c *Catalog) DeletePod(namespace, name string) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.forgetPod(svcKey{namespace, name})
+}
+
+// forgetPod removes a pod's addresses. c.mu must be held for writing.
+func (c *Catalog) forgetPod(key svcKey) bool {
+	addrs, ok := c.pods[key]
+	if !ok {
+		return false
+	}
+	m := c.podAddrs[key.ns]
+	for _, a := range addrs {
+		if m[a]--; m[a] == 0 {
+			delete(m, a)
+		}
+	}
+	if len(m) == 0 {
+		delete(c.podAddrs, key.ns)
+	}
+	delete(c.pods, key)
+	return true
+}
+
+// maxName is the longest presentation name with its trailing dot.
+const maxName = 254
+
+// Lookup answers a question: name in any case, with or without the trailing
+// dot, and the record type. Results distinguish a name that does not exist
+// (NXDomain) from one without records of the type (NoData), and names the
+// catalog does not serve (NotOurs: outside the zone, or reverse names of
+// addresses it does not know — a server forwards those). Lookups of
+// service, endpoint, SRV, PTR and version names do not allocate; pod
+// records are synthesised per query.
+func (c *Catalog) Lookup(name string, qtype Type) (Answer, Result) {
+	var buf [maxName]byte
+	n := len(name)
+	if n > 0 && name[n-1] == '.' {
+		n--
+	}
+	if n > 0 && n < maxName {
+		for i := 0; i < n; i++ {
+			buf[i] = lower(name[i])
+		}
+		buf[n] = '.'
+		c.mu.RLock()
+		e := c.names[string(buf[:n+1])]
+		c.mu.RUnlock()
+		if e != nil {
+			return e.answer(qtype)
+		}
+	}
+	return c.miss(name, qtype)
+}
+
+// miss answers names without records of their own.
+func (c *Catalog) miss(name string, qtype Type) (Answer, Result) {
+	p := Parse(name, c.zone)
+	switch p.Kind {
+	case KindNotOurs, KindReverse:
+		return Answer{}, NotOurs
+	case KindZone:
+		return Answer{}, NoData
+	case KindNamespace:
+		c.mu.RLock()
+		ok := c.namespaces[p.Namespace] > 0
+		c.mu.RUnlock()
+		if ok {
+			return Answer{}, NoData
+		}
+	case KindPod:
+		return c.pod(name, p, qtype)
+	}
+	return Answer{}, NXDomain
+}
+
+// pod answers "<dashed address>.<ns>.pod.<zone>" in the catalog's mode.
+func (c *Catalog) pod(name string, p Name, qtype Type) (Answer, Result) {
+	switch c.opts.PodRecords {
+	case PodsInsecure:
+	case PodsVerified:
+		c.mu.RLock()
+		ok := c.podAddrs[p.Namespace][p.Addr] > 0
+		c.mu.RUnlock()
+		if !ok {
+			return Answer{}, NXDomain
+		}
+	default:
+		return Answer{}, NXDomain
+	}
+	r := addrRecord(p.Addr)
+	if qtype != r.Type && qtype != TypeANY {
+		return Answer{}, NoData
+	}
+	r.Name = strings.ToLower(strings.TrimSuffix(name, ".")) + "."
+	r.TTL = c.ttl
+	return Answer{Records: []Record{r}}, Success
+}

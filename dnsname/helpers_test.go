@@ -1,0 +1,5 @@
+package dnsname
+
+import "net/netip"
+
+var mp = netip.MustParseAddr
