@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"cmp"
+	"github.com/svcnet/svcnet/selector"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -18,20 +19,6 @@ func conditionsFor(s *Service, w *Workload) Conditions {
 		Terminating: w.Deleting,
 		Ready:       s.PublishNotReadyAddresses || (serving && !w.Deleting),
 	}
-}
-
-// selects applies a Service's map selector: every key must be present with
-// the same value; an empty map selects nothing (no selector).
-func selects(sel map[string]string, labels map[string]string) bool {
-	if len(sel) == 0 {
-		return false
-	}
-	for k, v := range sel {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
 }
 
 // ResolvePort returns the container port number a service port maps to on
@@ -85,7 +72,8 @@ func (g *Group) Key() string {
 // terminal, or without an IP of a family are left out; terminating
 // workloads are kept.
 func Desired(s *Service, workloads []Workload) []Group {
-	if len(s.Selector) == 0 {
+	sel := selector.FromMap(s.Selector)
+	if sel.IsZero() {
 		return nil
 	}
 	families := s.Families
@@ -96,7 +84,7 @@ func Desired(s *Service, workloads []Workload) []Group {
 	for i := range workloads {
 		w := &workloads[i]
 		if w.Namespace != s.Namespace || w.Phase == Succeeded || w.Phase == Failed ||
-			!selects(s.Selector, w.Labels) {
+			!sel.Matches(selector.Set(w.Labels)) {
 			continue
 		}
 		ports := make([]Port, 0, len(s.Ports))

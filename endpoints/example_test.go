@@ -57,3 +57,13 @@ func ExampleAppendUsable() {
 	// Output:
 	// 10.0.0.2
 }
+
+// ExampleServiceIndex finds the services to recompute when a pod changes.
+func ExampleServiceIndex() {
+	x := endpoints.NewServiceIndex()
+	x.Set(&endpoints.Service{Namespace: "shop", Name: "web", Selector: map[string]string{"app": "web"}})
+	x.Set(&endpoints.Service{Namespace: "shop", Name: "db", Selector: map[string]string{"app": "db"}})
+	pod := endpoints.Workload{Namespace: "shop", Name: "web-1", Labels: map[string]string{"app": "web", "pod-template-hash": "5d4f"}}
+	fmt.Println(x.AppendSelecting(nil, &pod))
+	// Output: [{shop web}]
+}
