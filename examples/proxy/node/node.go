@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -183,6 +184,22 @@ func (n *Proxy) resolve(m *Manifests) ([]ServiceView, []error) {
 			delete(n.goodSvc, k)
 		}
 	}
+	// Index the selectors once, then hand each service only the workloads
+	// that it selects: the cost follows the matches, not services × pods.
+	index := endpoints.NewServiceIndex()
+	for i := range m.Services {
+		s := &m.Services[i]
+		es := endpoints.Service{Namespace: s.Metadata.Namespace, Name: s.Metadata.Name, Selector: s.Spec.Selector}
+		index.Set(&es)
+	}
+	selected := map[endpoints.Ref][]endpoints.Workload{}
+	var refs []endpoints.Ref
+	for i := range workloads {
+		refs = index.AppendSelecting(refs[:0], &workloads[i])
+		for _, r := range refs {
+			selected[r] = append(selected[r], workloads[i])
+		}
+	}
 	var views []ServiceView
 	for i := range m.Services {
 		s := m.Services[i]
@@ -201,7 +218,11 @@ func (n *Proxy) resolve(m *Manifests) ([]ServiceView, []error) {
 		var groups []endpoints.Group
 		if len(s.Spec.Selector) > 0 {
 			es := toEndpointsService(&s, as)
-			groups = endpoints.Desired(&es, workloads)
+			candidates := selected[endpoints.Ref{Namespace: es.Namespace, Name: es.Name}]
+			if !maps.Equal(s.Spec.Selector, m.Services[i].Spec.Selector) {
+				candidates = workloads // the last good version selects differently from the index
+			}
+			groups = endpoints.Desired(&es, candidates)
 		} else {
 			groups = sliceGroups(slices[key])
 		}
