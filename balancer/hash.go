@@ -274,8 +274,22 @@ func (b *bounded) limit() int64 {
 
 type maglev struct {
 	base
-	table []uint32
-	bl    *bounded
+	// The table is kept in 2 bytes a slot when the backends fit, as they
+	// almost always do: a 65,537-slot table then takes 128 KiB instead of
+	// 256 KiB, and more of it stays in cache across picks. Exactly one of
+	// narrow and wide is set.
+	narrow []uint16
+	wide   []uint32
+	bl     *bounded
+}
+
+func (p *maglev) slots() int { return len(p.narrow) + len(p.wide) }
+
+func (p *maglev) at(i uint64) uint32 {
+	if p.narrow != nil {
+		return uint32(p.narrow[i])
+	}
+	return p.wide[i]
 }
 
 // NewMaglev returns a Picker that maps Request.Hash through a Maglev table
@@ -290,7 +304,15 @@ func NewMaglev(bs []Backend, cfg Config) (Picker, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &maglev{base: base{u}, table: t}
+	p := &maglev{base: base{u}}
+	if len(u) <= math.MaxUint16+1 {
+		p.narrow = make([]uint16, len(t))
+		for i, b := range t {
+			p.narrow[i] = uint16(b)
+		}
+	} else {
+		p.wide = t
+	}
 	if p.bl, err = newBounded(cfg, len(u)); err != nil {
 		return nil, err
 	}
@@ -307,19 +329,29 @@ func newBounded(cfg Config, n int) (*bounded, error) {
 	return &bounded{active: make([]paddedCounter, n), factor: cfg.LoadFactor}, nil
 }
 
-// Table returns the slot → backend table; entries index Backends(). Callers
-// must not modify it.
-func (p *maglev) Table() []uint32 { return p.table }
+// Table returns a copy of the slot → backend table; entries index
+// Backends().
+func (p *maglev) Table() []uint32 {
+	if p.wide != nil {
+		return slices.Clone(p.wide)
+	}
+	t := make([]uint32, len(p.narrow))
+	for i, b := range p.narrow {
+		t[i] = uint32(b)
+	}
+	return t
+}
 
 func (p *maglev) Pick(r *Request) (Result, error) {
-	if len(p.table) == 0 {
+	n := uint64(p.slots())
+	if n == 0 {
 		return Result{}, ErrNoBackend
 	}
-	s := r.Hash % uint64(len(p.table))
+	s := r.Hash % n
 	if p.bl == nil {
-		return Result{Backend: &p.bs[p.table[s]]}, nil
+		return Result{Backend: &p.bs[p.at(s)]}, nil
 	}
-	return p.pickBounded(p.bl, func(k int) uint32 { return p.table[(s+uint64(k))%uint64(len(p.table))] }, len(p.table))
+	return p.pickBounded(p.bl, func(k int) uint32 { return p.at((s + uint64(k)) % n) }, int(n))
 }
 
 // pickBounded walks candidates at(0), at(1), ... and takes the first under

@@ -7,10 +7,7 @@ import (
 
 type roundRobin struct {
 	base
-	// One padded counter: on the measured 2-core machine a single atomic
-	// add beat random per-pick sharding, which costs a random draw and
-	// breaks the cyclic order.
-	ctr paddedCounter
+	ctr stripedCounter
 }
 
 // NewRoundRobin returns a Picker that cycles through the usable backends from
@@ -21,7 +18,7 @@ func NewRoundRobin(bs []Backend, cfg Config) (Picker, error) {
 		return nil, err
 	}
 	p := &roundRobin{base: base{u}}
-	p.ctr.n.Store(randomStart(cfg.Seed))
+	p.ctr.init(cfg.Seed)
 	return p, nil
 }
 
@@ -29,15 +26,15 @@ func (p *roundRobin) Pick(*Request) (Result, error) {
 	if len(p.bs) == 0 {
 		return Result{}, ErrNoBackend
 	}
-	return Result{Backend: &p.bs[uint64(p.ctr.n.Add(1))%uint64(len(p.bs))]}, nil
+	return Result{Backend: &p.bs[p.ctr.next()%uint64(len(p.bs))]}, nil
 }
 
 type weightedRR struct {
 	base
 	seq []uint32
-	// One counter, not sharded: smoothness needs consecutive picks to walk
-	// the schedule in order, which random shards would break.
-	ctr paddedCounter
+	// Striped by goroutine: each goroutine walks the smooth schedule in
+	// order, so what one client sees stays smooth.
+	ctr stripedCounter
 }
 
 // maxSchedule caps the precomputed smooth schedule; larger weight sums are
@@ -79,7 +76,7 @@ func NewWeightedRoundRobin(bs []Backend, cfg Config) (Picker, error) {
 		cur[best] -= sum
 		p.seq = append(p.seq, uint32(best))
 	}
-	p.ctr.n.Store(randomStart(cfg.Seed))
+	p.ctr.init(cfg.Seed)
 	return p, nil
 }
 
@@ -87,7 +84,7 @@ func (p *weightedRR) Pick(*Request) (Result, error) {
 	if len(p.seq) == 0 {
 		return Result{}, ErrNoBackend
 	}
-	return Result{Backend: &p.bs[p.seq[uint64(p.ctr.n.Add(1))%uint64(len(p.seq))]]}, nil
+	return Result{Backend: &p.bs[p.seq[p.ctr.next()%uint64(len(p.seq))]]}, nil
 }
 
 type random struct{ base }

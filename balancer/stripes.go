@@ -1,0 +1,46 @@
+package balancer
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// numStripes is how many counters round robin spreads its increments over.
+// 16 cache lines cover the cores of most nodes; stripe assumes 2^4.
+const numStripes = 16
+
+// stripedCounter is a round-robin position without one hot cache line:
+// each goroutine advances the counter of its own stripe, so concurrent
+// picks on different cores do not contend, while picks made by one
+// goroutine still walk the cycle in order. Each stripe starts at its own
+// offset, so the stripes do not move in step.
+type stripedCounter [numStripes]struct {
+	n atomic.Int64
+	// Two lines of padding: adjacent-line prefetchers pull cache lines in
+	// pairs, so one line apart still contends.
+	_ [2*cacheLine - 8]byte
+}
+
+func (c *stripedCounter) init(seed uint64) {
+	for i := range c {
+		c[i].n.Store(randomStart(seed + uint64(i)*0x9e3779b97f4a7c15))
+	}
+}
+
+// next advances the calling goroutine's stripe and returns its new value.
+func (c *stripedCounter) next() uint64 {
+	return uint64(c[stripe()].n.Add(1))
+}
+
+// stripe names the calling goroutine's stripe after the address of its
+// stack: goroutine stacks are at least 8 KiB apart, so concurrent
+// goroutines land on different stripes, and the runtime offers no cheaper
+// goroutine or processor identity. The address is only hashed, never
+// dereferenced, so a stack move merely changes the stripe.
+func stripe() int {
+	var probe byte
+	// Stacks grow in powers of two and are aligned to their size, so the
+	// low bits of the address above 8 KiB say little: mix them all.
+	h := uint64(uintptr(unsafe.Pointer(&probe))>>13) * 0x9e3779b97f4a7c15
+	return int(h >> (64 - 4))
+}
