@@ -42,7 +42,9 @@ var (
 
 // ParseError describes why [Parse] rejected its input. It wraps one of the
 // sentinel errors above, so both errors.As (for the position) and errors.Is
-// (for the kind) work.
+// (for the kind) work. ParseErrors come from Parse; the zero value carries
+// no information. A ParseError is not modified after it is returned and is
+// safe for concurrent use.
 type ParseError struct {
 	Input  string // the complete input given to Parse
 	Offset int    // byte offset in Input of the offending token

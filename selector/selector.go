@@ -146,8 +146,28 @@ func (s Selector) Matches(l Labels) bool {
 		for i := range s.reqs {
 			r := &s.reqs[i]
 			v, present := m[r.key]
-			if !r.eval(v, present) {
-				return false
+			// The common operators inline; eval is too large to be inlined.
+			switch r.op {
+			case opEquals, opDoubleEquals:
+				if !present || v != r.values[0] {
+					return false
+				}
+			case opNotEquals:
+				if present && v == r.values[0] {
+					return false
+				}
+			case opExists:
+				if !present {
+					return false
+				}
+			case opDoesNotExist:
+				if present {
+					return false
+				}
+			default:
+				if !r.eval(v, present) {
+					return false
+				}
 			}
 		}
 		return true

@@ -18,14 +18,16 @@ type LabelSelector struct {
 }
 
 // LabelSelectorRequirement is one expression of a [LabelSelector]. The zero
-// value has no operator and is rejected by [FromLabelSelector].
+// value has no operator and is rejected by [FromLabelSelector]. It is a plain
+// value; it is not safe for concurrent modification.
 type LabelSelectorRequirement struct {
 	Key      string
 	Operator LabelSelectorOperator
 	Values   []string // In and NotIn: at least one; Exists and DoesNotExist: none
 }
 
-// LabelSelectorOperator is the operator of a [LabelSelectorRequirement].
+// LabelSelectorOperator is the operator of a [LabelSelectorRequirement]. The
+// zero value "" is not a valid operator.
 type LabelSelectorOperator string
 
 // The operators of the structured form. Unlike the string syntax, it has no
