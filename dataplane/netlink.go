@@ -161,7 +161,7 @@ func (d *Dataplane) Cleanup(ctx context.Context) error {
 		return ErrClosed
 	}
 	d.st = nil
-	t := &nftables.Table{Name: d.opts.table(), Family: nftables.TableFamilyINet}
+	t := d.table()
 	// Adding first makes the delete succeed whether or not the table exists.
 	d.conn.AddTable(t)
 	d.conn.DelTable(t)
@@ -245,37 +245,15 @@ func increment(b []byte) ([]byte, bool) {
 }
 
 // queueAll queues every set, chain, rule and element of want into an
-// empty table. Sets and chains exist before rules and elements refer to
-// them; elements go in chunks.
+// empty table: the delta from nothing to want.
 func (d *Dataplane) queueAll(want *ruleset) error {
-	t := d.table()
-	c := d.conn
-	for _, name := range slices.Sorted(maps.Keys(want.sets)) {
-		if err := c.AddSet(want.nftSet(t, name), nil); err != nil {
-			return fmt.Errorf("add set %q: %w", name, err)
-		}
+	dl := newDelta()
+	for name, st := range want.sets {
+		dl.addSets[name] = true
+		dl.addElems[name] = st.elems
 	}
-	chains := slices.Sorted(maps.Keys(want.chains))
-	for _, name := range chains {
-		nc := &nftables.Chain{Name: name, Table: t}
-		if h := want.chains[name].hook; h != nil {
-			prio := nftables.ChainPriority(h.prio)
-			nc.Type, nc.Hooknum, nc.Priority = h.typ, &h.num, &prio
-		}
-		c.AddChain(nc)
-	}
-	for _, name := range chains {
-		nc := &nftables.Chain{Name: name, Table: t}
-		for _, r := range want.chains[name].rules {
-			c.AddRule(&nftables.Rule{Table: t, Chain: nc, Exprs: r.exprs})
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(want.sets)) {
-		if err := d.queueElems(want, name, want.sets[name].elems, true); err != nil {
-			return err
-		}
-	}
-	return nil
+	maps.Copy(dl.addChains, want.chains)
+	return d.queueDelta(want, dl)
 }
 
 // queueElems adds or deletes elements of one set in bounded chunks.
@@ -294,8 +272,6 @@ func (d *Dataplane) queueElems(want *ruleset, name string, elems map[string]elem
 	return nil
 }
 
-func sameElem(a, b elem) bool { return a.dataText == b.dataText }
-
 // queueDelta queues the changes of one incremental sync; want is the state
 // after it, for the declarations of new sets.
 func (d *Dataplane) queueDelta(want *ruleset, dl *delta) error {
@@ -312,9 +288,13 @@ func (d *Dataplane) queueDelta(want *ruleset, dl *delta) error {
 		nc := &nftables.Chain{Name: name, Table: t}
 		if _, changed := dl.delChains[name]; changed {
 			c.FlushChain(nc)
-		} else {
-			c.AddChain(nc)
+			continue
 		}
+		if h := dl.addChains[name].hook; h != nil {
+			prio := nftables.ChainPriority(h.prio)
+			nc.Type, nc.Hooknum, nc.Priority = h.typ, &h.num, &prio
+		}
+		c.AddChain(nc)
 	}
 	for _, name := range names {
 		nc := &nftables.Chain{Name: name, Table: t}

@@ -255,3 +255,5 @@ func put(m map[string]map[string]elem, set string, e elem) {
 	}
 	m[set][e.keyText] = e
 }
+
+func sameElem(a, b elem) bool { return a.dataText == b.dataText }

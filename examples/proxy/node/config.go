@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
-	"strconv"
 	"strings"
+
+	"github.com/svcnet/svcnet/allocator"
 )
 
 // Config is the node's configuration. Build it with ParseFlags or by hand;
@@ -129,18 +130,14 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// ParsePortRange parses "min-max" (or a single port).
+// ParsePortRange parses "min-max" (or a single port), as the allocator
+// does, and rejects port 0, which no service can use.
 func ParsePortRange(s string) (lo, hi uint16, err error) {
-	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
-	if !ok {
-		b = a
-	}
-	x, err1 := strconv.ParseUint(strings.TrimSpace(a), 10, 16)
-	y, err2 := strconv.ParseUint(strings.TrimSpace(b), 10, 16)
-	if err1 != nil || err2 != nil || x == 0 || x > y {
+	lo, hi, err = allocator.ParsePortRange(strings.TrimSpace(s))
+	if err != nil || lo == 0 {
 		return 0, 0, fmt.Errorf("%w: %q is not a port range like 30000-32767", ErrBadFlag, s)
 	}
-	return uint16(x), uint16(y), nil
+	return lo, hi, nil
 }
 
 // ParsePool parses a comma-separated list of CIDRs and start-end ranges.

@@ -42,13 +42,13 @@ func dnsService(s *ServiceView) dnsname.Service {
 	if ds.Type != dnsname.Headless {
 		return ds
 	}
-	seen := map[string]bool{}
+	seen := map[netip.Addr]bool{}
 	for _, g := range s.Groups {
 		for _, ep := range g.Endpoints {
-			if seen[ep.Address.String()] {
+			if seen[ep.Address] {
 				continue
 			}
-			seen[ep.Address.String()] = true
+			seen[ep.Address] = true
 			ds.Endpoints = append(ds.Endpoints, dnsname.Endpoint{
 				Addrs: []netip.Addr{ep.Address}, Hostname: ep.Hostname, PodName: ep.TargetRef.Name,
 				Ready: ep.Conditions.Ready,

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/svcnet/svcnet/dnsname"
 )
 
 func validateMeta(md *ObjectMeta, label bool) error {
@@ -13,13 +15,13 @@ func validateMeta(md *ObjectMeta, label bool) error {
 	if md.Namespace == "" {
 		md.Namespace = "default"
 	}
-	if !isDNSLabel(md.Namespace) {
+	if dnsname.IsDNS1123Label(md.Namespace) != nil {
 		return ferr("metadata.namespace", "%q is not a DNS-1123 label", md.Namespace)
 	}
-	if label && !isDNS1035Label(md.Name) {
+	if label && dnsname.IsDNS1035Label(md.Name) != nil {
 		return ferr("metadata.name", "%q is not a DNS-1035 label (lowercase letters, digits, '-', starting with a letter, at most 63)", md.Name)
 	}
-	if !label && !isDNSSubdomain(md.Name) {
+	if !label && dnsname.IsDNS1123Subdomain(md.Name) != nil {
 		return ferr("metadata.name", "%q is not a DNS-1123 subdomain", md.Name)
 	}
 	return nil
@@ -38,7 +40,7 @@ func validateService(s *Service) error {
 		return ferr("spec.type", "unsupported value %q", sp.Type)
 	}
 	if sp.Type == "ExternalName" {
-		if sp.ExternalName == "" || !isDNSSubdomain(strings.TrimSuffix(sp.ExternalName, ".")) {
+		if sp.ExternalName == "" || dnsname.IsDNS1123Subdomain(strings.TrimSuffix(sp.ExternalName, ".")) != nil {
 			return ferr("spec.externalName", "%q is not a DNS name", sp.ExternalName)
 		}
 		return nil
@@ -64,7 +66,7 @@ func validateService(s *Service) error {
 			return ferr(f+".name", "required when the service has more than one port")
 		}
 		if p.Name != "" {
-			if !isDNSLabel(p.Name) {
+			if dnsname.IsDNS1123Label(p.Name) != nil {
 				return ferr(f+".name", "%q is not a DNS-1123 label", p.Name)
 			}
 			if names[p.Name] {
@@ -163,10 +165,10 @@ func validatePod(p *Pod) error {
 	if len(p.Status.PodIPs) > 0 && p.Status.PodIP != "" && p.Status.PodIPs[0].IP != p.Status.PodIP {
 		return ferr("status.podIPs[0].ip", "%q must equal status.podIP %q", p.Status.PodIPs[0].IP, p.Status.PodIP)
 	}
-	if h := p.Spec.Hostname; h != "" && !isDNSLabel(h) {
+	if h := p.Spec.Hostname; h != "" && dnsname.IsDNS1123Label(h) != nil {
 		return ferr("spec.hostname", "%q is not a DNS-1123 label", h)
 	}
-	if s := p.Spec.Subdomain; s != "" && !isDNSLabel(s) {
+	if s := p.Spec.Subdomain; s != "" && dnsname.IsDNS1123Label(s) != nil {
 		return ferr("spec.subdomain", "%q is not a DNS-1123 label", s)
 	}
 	for ci, c := range append(append([]Container(nil), p.Spec.Containers...), p.Spec.InitContainers...) {
@@ -207,7 +209,7 @@ func validateSlice(s *EndpointSlice) error {
 		for j, a := range ep.Addresses {
 			f := fmt.Sprintf("endpoints[%d].addresses[%d]", i, j)
 			if s.AddressType == "FQDN" {
-				if !isDNSSubdomain(a) {
+				if dnsname.IsDNS1123Subdomain(a) != nil {
 					return ferr(f, "%q is not a DNS name", a)
 				}
 				continue
@@ -247,34 +249,4 @@ func validateNode(n *Node) error {
 		}
 	}
 	return nil
-}
-
-func isDNSLabel(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
-		if !alnum && (c != '-' || i == 0 || i == len(s)-1) {
-			return false
-		}
-	}
-	return true
-}
-
-func isDNS1035Label(s string) bool {
-	return isDNSLabel(s) && s[0] >= 'a' && s[0] <= 'z'
-}
-
-func isDNSSubdomain(s string) bool {
-	if len(s) == 0 || len(s) > 253 {
-		return false
-	}
-	for _, l := range strings.Split(s, ".") {
-		if !isDNSLabel(l) {
-			return false
-		}
-	}
-	return true
 }

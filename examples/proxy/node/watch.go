@@ -44,8 +44,10 @@ func (w *Watcher) Run(ctx context.Context, changed func()) {
 	if !w.primed {
 		w.Prime()
 	}
-	last := w.base
-	var pending bool
+	// A settled state is reported only when it differs from the last one
+	// reported: a rewrite with the same bytes passes through a truncated
+	// file on the way, which must not count as a change.
+	last, reported := w.base, w.base
 	var since time.Time
 	for {
 		select {
@@ -54,11 +56,11 @@ func (w *Watcher) Run(ctx context.Context, changed func()) {
 		case now := <-t.C:
 			fp := w.fingerprint()
 			if fp != last {
-				last, pending, since = fp, true, now
+				last, since = fp, now
 				continue
 			}
-			if pending && now.Sub(since) >= debounce {
-				pending = false
+			if last != reported && now.Sub(since) >= debounce {
+				reported = last
 				changed()
 			}
 		}
