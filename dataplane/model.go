@@ -29,7 +29,10 @@ type ruleset struct {
 	chains map[string]*chain
 }
 
-// set is a named set or map; elems are keyed by their key text.
+// set is a named set or map. In a fragment or a materialized ruleset its
+// elements are a plain slice, unique by key text: a cold start handles
+// hundreds of thousands of them, and a map per set cost more than the
+// kernel's own work.
 type set struct {
 	name      string
 	keyTypes  []nftables.SetDatatype
@@ -39,7 +42,11 @@ type set struct {
 	dynamic   bool
 	timeout   time.Duration
 	size      uint32
-	elems     map[string]elem
+	// shared marks a base set whose elements several service ports may
+	// contribute (a ClusterIP with several ports, an endpoint behind
+	// several services); the state counts references only for these.
+	shared bool
+	elems  []elem
 }
 
 type elem struct {
@@ -82,35 +89,44 @@ func concatType(ts []nftables.SetDatatype) nftables.SetDatatype {
 	return t
 }
 
-func (s *set) add(e elem) { s.elems[e.keyText] = e }
+// addOnce adds an element of a base set, whose few elements come from
+// options that may repeat themselves.
+func (s *set) addOnce(e elem) {
+	if !slices.ContainsFunc(s.elems, func(o elem) bool { return o.keyText == e.keyText }) {
+		s.elems = append(s.elems, e)
+	}
+}
 
-// keyb accumulates a key or data value in kernel layout along with its text.
+// keyb accumulates a key or data value in kernel layout along with its
+// text, words joined by " . " as nft prints a concatenation.
 type keyb struct {
-	b     []byte
-	words []string
+	b, t []byte
+}
+
+func (k *keyb) sep() {
+	if len(k.t) > 0 {
+		k.t = append(k.t, " . "...)
+	}
 }
 
 func (k *keyb) addr(a netip.Addr) *keyb {
-	k.b = append(k.b, a.AsSlice()...)
-	k.words = append(k.words, a.String())
+	k.b = appendAddr(k.b, a)
+	k.sep()
+	k.t = a.AppendTo(k.t)
 	return k
 }
 
 func (k *keyb) proto(p Protocol) *keyb {
 	k.b = append(k.b, p.number(), 0, 0, 0)
-	k.words = append(k.words, p.String())
+	k.sep()
+	k.t = append(k.t, p.String()...)
 	return k
 }
 
 func (k *keyb) port(p uint16) *keyb {
 	k.b = append(binary.BigEndian.AppendUint16(k.b, p), 0, 0)
-	k.words = append(k.words, strconv.Itoa(int(p)))
-	return k
-}
-
-func (k *keyb) mark(v uint32) *keyb {
-	k.b = binary.NativeEndian.AppendUint32(k.b, v)
-	k.words = append(k.words, markText(v))
+	k.sep()
+	k.t = strconv.AppendUint(k.t, uint64(p), 10)
 	return k
 }
 
@@ -124,22 +140,21 @@ func appendAddr(b []byte, a netip.Addr) []byte {
 	return append(b, a16[:]...)
 }
 
-// markText formats a mark as nft does, "0x%08x", without fmt.
-func markText(v uint32) string {
-	var b [10]byte
-	b[0], b[1] = '0', 'x'
-	for i := 9; i >= 2; i-- {
+// appendMark formats a mark as nft does, "0x%08x", without fmt.
+func appendMark(b []byte, v uint32) []byte {
+	b = append(b, "0x00000000"...)
+	for i := len(b) - 1; i >= len(b)-8; i-- {
 		b[i] = "0123456789abcdef"[v&0xf]
 		v >>= 4
 	}
-	return string(b[:])
+	return b
 }
 
 func (k *keyb) prefix(p netip.Prefix) (start, end []byte) {
 	p = p.Masked()
-	k.words = append(k.words, p.String())
-	last := lastAddr(p)
-	return append(k.b, p.Addr().AsSlice()...), append(slices.Clone(k.b), last.AsSlice()...)
+	k.sep()
+	k.t = p.AppendTo(k.t)
+	return appendAddr(slices.Clone(k.b), p.Addr()), appendAddr(slices.Clone(k.b), lastAddr(p))
 }
 
 func lastAddr(p netip.Prefix) netip.Addr {
@@ -151,7 +166,17 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
-func (k *keyb) text() string { return strings.Join(k.words, " . ") }
+func (k *keyb) text() string { return string(k.t) }
+
+// elem is the key as a set element of its own.
+func (k *keyb) elem() elem { return elem{keyText: string(k.t), key: slices.Clone(k.b)} }
+
+// key returns the builder's scratch key, emptied, for an element that
+// copies it out.
+func (b *builder) key() *keyb {
+	b.scratch.b, b.scratch.t = b.scratch.b[:0], b.scratch.t[:0]
+	return &b.scratch
+}
 
 func (p Protocol) number() byte {
 	switch p {
@@ -171,12 +196,36 @@ const (
 	scopeNodePort scope = "nodeport-"
 )
 
-func epMap(s scope, local bool, f fam) string {
-	l := ""
-	if local {
-		l = "local-"
+// famNames are the names of the base sets of one family, spelled out so
+// that building a service port formats none of them.
+type famNames struct {
+	serviceIPs, serviceNodePorts, clusterIPs, hairpin, firewallIPs, firewallAllow, clusterCIDRs string
+	endpoints                                                                                   [2][2]string // [nodeport][local]
+}
+
+var setNames = [2]famNames{
+	{"service-ips4", "service-nodeports4", "cluster-ips4", "hairpin4", "firewall-ips4", "firewall-allow4", "cluster-cidrs4",
+		[2][2]string{{"endpoints4", "local-endpoints4"}, {"nodeport-endpoints4", "nodeport-local-endpoints4"}}},
+	{"service-ips6", "service-nodeports6", "cluster-ips6", "hairpin6", "firewall-ips6", "firewall-allow6", "cluster-cidrs6",
+		[2][2]string{{"endpoints6", "local-endpoints6"}, {"nodeport-endpoints6", "nodeport-local-endpoints6"}}},
+}
+
+func (f fam) names() *famNames {
+	if f == 6 {
+		return &setNames[1]
 	}
-	return fmt.Sprintf("%s%sendpoints%d", s, l, f)
+	return &setNames[0]
+}
+
+func epMap(s scope, local bool, f fam) string {
+	i, j := 0, 0
+	if s == scopeNodePort {
+		i = 1
+	}
+	if local {
+		j = 1
+	}
+	return f.names().endpoints[i][j]
 }
 
 // pickName names the chain that picks one of n slots; services with
@@ -203,7 +252,10 @@ func (b *builder) affSuffix() string {
 // builder turns services into a ruleset, collecting the first error.
 type builder struct {
 	o         *Options
-	rs        *ruleset // the base, or one service's fragment
+	rs        *ruleset          // the base, or one service's fragment
+	known     map[string]*chain // chains of the state the fragment joins
+	built     map[string]*chain // chains built for other fragments of the same update
+	scratch   keyb
 	frontends []string // dispatch keys the fragment claims
 	aff       int      // affinity timeout in seconds of the service being built
 	tag       string   // short name of that service, for its own chains and sets
@@ -357,7 +409,6 @@ func gcd(a, b uint64) uint64 {
 
 func (b *builder) newSet(name string, s set) *set {
 	s.name = name
-	s.elems = map[string]elem{}
 	p := &s
 	b.rs.sets[name] = p
 	return p
@@ -366,16 +417,45 @@ func (b *builder) newSet(name string, s set) *set {
 // add puts an element into a set; a service's fragment holds elements of
 // the base sets in element-only sets created here.
 func (b *builder) add(name string, e elem) {
+	s := b.set(name)
+	s.elems = append(s.elems, e)
+}
+
+// set returns the fragment's set of that name, an element-only one for a
+// base set.
+func (b *builder) set(name string) *set {
 	s, ok := b.rs.sets[name]
 	if !ok {
-		s = &set{name: name, elems: map[string]elem{}}
+		s = &set{name: name}
 		b.rs.sets[name] = s
 	}
-	s.elems[e.keyText] = e
+	return s
+}
+
+// have tells whether the fragment has a chain, taking it from known rather
+// than building it again when another service port has it: the content of a
+// shared chain follows from its name. Affinity chains are not taken, since
+// building them declares the service's own sets as well.
+func (b *builder) have(name string) bool {
+	if _, ok := b.rs.chains[name]; ok {
+		return true
+	}
+	c, ok := b.known[name]
+	if !ok {
+		c, ok = b.built[name]
+	}
+	if ok {
+		b.rs.chains[name] = c
+	}
+	return ok
 }
 
 func (b *builder) chain(name string, h *hook, rules ...*rule) {
-	b.rs.chains[name] = &chain{name: name, hook: h, rules: rules}
+	c := &chain{name: name, hook: h, rules: rules}
+	b.rs.chains[name] = c
+	if b.built != nil {
+		b.built[name] = c
+	}
 }
 
 var fams = []fam{4, 6}
@@ -410,12 +490,12 @@ func (b *builder) base() {
 		newRB().markOp(true).masquerade().done())
 	for _, f := range fams {
 		addr := f.addrType()
-		b.newSet(fmt.Sprintf("service-ips%d", f), set{keyTypes: []nftables.SetDatatype{addr, proto, svc}, dataTypes: verdict, vmap: true})
-		b.newSet(fmt.Sprintf("service-nodeports%d", f), set{keyTypes: []nftables.SetDatatype{proto, svc}, dataTypes: verdict, vmap: true})
-		b.newSet(fmt.Sprintf("cluster-ips%d", f), set{keyTypes: []nftables.SetDatatype{addr}})
-		b.newSet(fmt.Sprintf("hairpin%d", f), set{keyTypes: []nftables.SetDatatype{addr, addr}})
-		b.newSet(fmt.Sprintf("firewall-ips%d", f), set{keyTypes: []nftables.SetDatatype{addr, proto, svc}})
-		b.newSet(fmt.Sprintf("firewall-allow%d", f), set{keyTypes: []nftables.SetDatatype{addr, proto, svc, addr}, interval: true})
+		b.newSet(f.names().serviceIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}, dataTypes: verdict, vmap: true})
+		b.newSet(f.names().serviceNodePorts, set{keyTypes: []nftables.SetDatatype{proto, svc}, dataTypes: verdict, vmap: true})
+		b.newSet(f.names().clusterIPs, set{keyTypes: []nftables.SetDatatype{addr}, shared: true})
+		b.newSet(f.names().hairpin, set{keyTypes: []nftables.SetDatatype{addr, addr}, shared: true})
+		b.newSet(f.names().firewallIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}})
+		b.newSet(f.names().firewallAllow, set{keyTypes: []nftables.SetDatatype{addr, proto, svc, addr}, interval: true})
 		for _, sc := range []scope{scopeAddr, scopeNodePort} {
 			var key []nftables.SetDatatype
 			if sc == scopeAddr {
@@ -428,30 +508,30 @@ func (b *builder) base() {
 		}
 
 		if cs := b.o.cidrs(f); len(cs) > 0 {
-			s := b.newSet(fmt.Sprintf("cluster-cidrs%d", f), set{keyTypes: []nftables.SetDatatype{addr}, interval: true})
+			s := b.newSet(f.names().clusterCIDRs, set{keyTypes: []nftables.SetDatatype{addr}, interval: true})
 			for _, p := range cs {
 				k := &keyb{}
 				start, end := k.prefix(unmapPrefix(p))
-				s.add(elem{keyText: k.text(), key: start, keyEnd: end})
+				s.addOnce(elem{keyText: k.text(), key: start, keyEnd: end})
 			}
 		}
 		r := newRB().nfproto(f)
-		services = append(services, r.addr(f, false).l4proto().dport().vmap(0, fmt.Sprintf("service-ips%d", f)).done())
+		services = append(services, r.addr(f, false).l4proto().dport().vmap(0, f.names().serviceIPs).done())
 		if nas := b.o.nodeAddrs(f); len(nas) > 0 {
 			na := b.newSet(fmt.Sprintf("nodeport-ips%d", f), set{keyTypes: []nftables.SetDatatype{addr}})
 			for _, a := range nas {
 				k := (&keyb{}).addr(a)
-				na.add(elem{keyText: k.text(), key: k.b})
+				na.addOnce(elem{keyText: k.text(), key: k.b})
 			}
 			r = newRB().nfproto(f).addr(f, false).lookup(0, na.name, false)
 		} else {
 			r = newRB().nfproto(f).notLoopback(f).fibLocal(false)
 		}
 		from := len(r.words)
-		services = append(services, r.l4proto().dport().vmap(from, fmt.Sprintf("service-nodeports%d", f)).done())
+		services = append(services, r.l4proto().dport().vmap(from, f.names().serviceNodePorts).done())
 		// A ClusterIP on a port it does not serve: reject rather than
 		// letting the packet wander off to the default route.
-		services = append(services, newRB().nfproto(f).addr(f, false).lookup(0, fmt.Sprintf("cluster-ips%d", f), false).verdict(expr.VerdictGoto, "reject-chain"))
+		services = append(services, newRB().nfproto(f).addr(f, false).lookup(0, f.names().clusterIPs, false).verdict(expr.VerdictGoto, "reject-chain"))
 		// An address of the service CIDR no service uses: drop, as
 		// kube-proxy does, rather than route it off the node.
 		if ps := prefixesOf(b.o.ServiceCIDRs, f); len(ps) > 0 {
@@ -459,21 +539,21 @@ func (b *builder) base() {
 			for _, p := range ps {
 				k := &keyb{}
 				start, end := k.prefix(p)
-				sc.add(elem{keyText: k.text(), key: start, keyEnd: end})
+				sc.addOnce(elem{keyText: k.text(), key: start, keyEnd: end})
 			}
 			services = append(services, newRB().nfproto(f).addr(f, false).lookup(0, sc.name, false).verdict(expr.VerdictDrop, ""))
 		}
 
-		r = newRB().nfproto(f).addr(f, false).l4proto().dport().lookup(0, fmt.Sprintf("firewall-ips%d", f), false)
+		r = newRB().nfproto(f).addr(f, false).l4proto().dport().lookup(0, f.names().firewallIPs, false)
 		from = len(r.words)
-		firewall = append(firewall, r.addr(f, false).l4proto().dport().addr(f, true).lookup(from, fmt.Sprintf("firewall-allow%d", f), true).verdict(expr.VerdictDrop, ""))
+		firewall = append(firewall, r.addr(f, false).l4proto().dport().addr(f, true).lookup(from, f.names().firewallAllow, true).verdict(expr.VerdictDrop, ""))
 
 		// Hairpin: a backend reached itself through its service; after DNAT
 		// its source equals its destination, and it must be masqueraded or
 		// the reply would bypass conntrack.
 		r = newRB().nfproto(f).ctStatusDNAT()
 		from = len(r.words)
-		masq = append(masq, r.addr(f, true).addr(f, false).lookup(from, fmt.Sprintf("hairpin%d", f), false).verdict(expr.VerdictJump, "mark-for-masquerade"))
+		masq = append(masq, r.addr(f, true).addr(f, false).lookup(from, f.names().hairpin, false).verdict(expr.VerdictJump, "mark-for-masquerade"))
 	}
 	b.chain("services", nil, services...)
 	b.chain("firewall", nil, firewall...)
@@ -500,8 +580,7 @@ func (b *builder) service(sp *ServicePort) {
 			}
 			hasFamily = true
 			a = a.Unmap()
-			ck := (&keyb{}).addr(a)
-			b.add(fmt.Sprintf("cluster-ips%d", f), elem{keyText: ck.text(), key: ck.b})
+			b.add(f.names().clusterIPs, b.key().addr(a).elem())
 			b.frontend(f, scopeAddr, a, sp, cl, lo, sp.InternalPolicy, false)
 		}
 		for _, a := range sp.ExternalIPs {
@@ -523,8 +602,7 @@ func (b *builder) service(sp *ServicePort) {
 			b.frontend(f, scopeNodePort, netip.Addr{}, sp, cl, lo, sp.ExternalPolicy, true)
 		}
 		for _, ap := range cl {
-			k := (&keyb{}).addr(ap.Addr().Unmap()).addr(ap.Addr().Unmap())
-			b.add(fmt.Sprintf("hairpin%d", f), elem{keyText: k.text(), key: k.b})
+			b.add(f.names().hairpin, b.key().addr(ap.Addr().Unmap()).addr(ap.Addr().Unmap()).elem())
 		}
 	}
 }
@@ -534,19 +612,27 @@ func (b *builder) sourceRanges(f fam, a netip.Addr, sp *ServicePort) {
 	var rs []netip.Prefix
 	for _, p := range sp.LoadBalancerSourceRanges {
 		if famOf(p.Addr()) == f {
-			rs = append(rs, unmapPrefix(p))
+			rs = append(rs, unmapPrefix(p).Masked())
 		}
 	}
+	// A repeated range would be a repeated element.
+	slices.SortFunc(rs, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+	rs = slices.Compact(rs)
 	// Kubernetes: ranges of the other family only mean this family is closed.
 	if len(sp.LoadBalancerSourceRanges) == 0 {
 		return
 	}
 	k := (&keyb{}).addr(a).proto(sp.Protocol).port(sp.Port)
-	b.add(fmt.Sprintf("firewall-ips%d", f), elem{keyText: k.text(), key: k.b})
+	b.add(f.names().firewallIPs, elem{keyText: k.text(), key: k.b})
 	for _, p := range rs {
-		kk := &keyb{b: slices.Clone(k.b), words: slices.Clone(k.words)}
+		kk := &keyb{b: k.b, t: slices.Clone(k.t)}
 		start, end := kk.prefix(p)
-		b.add(fmt.Sprintf("firewall-allow%d", f), elem{keyText: kk.text(), key: start, keyEnd: end})
+		b.add(f.names().firewallAllow, elem{keyText: kk.text(), key: start, keyEnd: end})
 	}
 }
 
@@ -555,12 +641,12 @@ func (b *builder) sourceRanges(f fam, a netip.Addr, sp *ServicePort) {
 // maps the chain's pick reads.
 func (b *builder) frontend(f fam, sc scope, a netip.Addr, sp *ServicePort,
 	cl, lo []netip.AddrPort, policy TrafficPolicy, external bool) {
-	k := &keyb{}
-	vm := fmt.Sprintf("service-nodeports%d", f)
+	k := &keyb{b: make([]byte, 0, 24), t: make([]byte, 0, 64)}
+	vm := f.names().serviceNodePorts
 	port := sp.NodePort
 	if sc == scopeAddr {
 		k.addr(a)
-		vm = fmt.Sprintf("service-ips%d", f)
+		vm = f.names().serviceIPs
 		port = sp.Port
 	}
 	k.proto(sp.Protocol).port(port)
@@ -573,18 +659,24 @@ func (b *builder) frontend(f fam, sc scope, a netip.Addr, sp *ServicePort,
 			}
 			return
 		}
-		// The hot loop of a cold start: build each element's key and data
-		// with one allocation apiece rather than through keyb.
+		// The hot loop of a cold start: each element takes two allocations,
+		// one for its key and data bytes and one for both texts.
 		prefix, m := k.text()+" . ", epMap(sc, local, f)
+		s := b.set(m)
+		s.elems = slices.Grow(s.elems, len(eps))
+		tb := b.scratch.t
 		for i, ep := range eps {
-			key := binary.NativeEndian.AppendUint32(append(make([]byte, 0, len(k.b)+4), k.b...), uint32(i))
 			a := ep.Addr().Unmap()
-			data := appendAddr(make([]byte, 0, 20), a)
-			data = append(binary.BigEndian.AppendUint16(data, ep.Port()), 0, 0)
-			text := a.AppendTo(make([]byte, 0, 48))
-			text = strconv.AppendUint(append(text, " . "...), uint64(ep.Port()), 10)
-			b.add(m, elem{keyText: prefix + markText(uint32(i)), key: key, dataText: string(text), data: data})
+			kb := binary.NativeEndian.AppendUint32(append(make([]byte, 0, len(k.b)+4+20), k.b...), uint32(i))
+			nk := len(kb)
+			kb = append(binary.BigEndian.AppendUint16(appendAddr(kb, a), ep.Port()), 0, 0)
+			tb = appendMark(append(tb[:0], prefix...), uint32(i))
+			nt := len(tb)
+			tb = strconv.AppendUint(append(a.AppendTo(tb), " . "...), uint64(ep.Port()), 10)
+			text := string(tb)
+			s.elems = append(s.elems, elem{keyText: text[:nt], dataText: text[nt:], key: kb[:nk:nk], data: kb[nk:]})
 		}
+		b.scratch.t = tb
 		if len(eps) > 0 {
 			b.pick(sc, local, f, len(eps))
 		}
@@ -630,7 +722,7 @@ func verdictText(v *expr.Verdict) string {
 // pick adds the chain that picks one of n slots of an endpoints map.
 func (b *builder) pick(sc scope, local bool, f fam, n int) {
 	name := b.pickName(sc, local, f, n)
-	if _, ok := b.rs.chains[name]; ok {
+	if b.have(name) {
 		return
 	}
 	r := newRB().nfproto(f)
@@ -647,7 +739,7 @@ func (b *builder) offCluster(f fam) *rule {
 	if len(cs) == 0 {
 		return nil
 	}
-	name := fmt.Sprintf("cluster-cidrs%d", f)
+	name := f.names().clusterCIDRs
 	return newRB().nfproto(f).addr(f, true).lookup(0, name, true).verdict(expr.VerdictJump, "mark-for-masquerade")
 }
 
@@ -657,7 +749,7 @@ func (b *builder) clusterIPChain(f fam, local bool, n int) string {
 		l = "-local"
 	}
 	name := fmt.Sprintf("cluster-ip%s%d-%d%s", l, f, n, b.affSuffix())
-	if _, ok := b.rs.chains[name]; !ok {
+	if !b.have(name) {
 		var rs []*rule
 		if r := b.offCluster(f); r != nil {
 			rs = append(rs, r)
@@ -670,7 +762,7 @@ func (b *builder) clusterIPChain(f fam, local bool, n int) string {
 
 func (b *builder) externalChain(sc scope, f fam, n int) string {
 	name := fmt.Sprintf("%sexternal%d-%d%s", sc, f, n, b.affSuffix())
-	if _, ok := b.rs.chains[name]; !ok {
+	if !b.have(name) {
 		b.chain(name, nil, newRB().verdict(expr.VerdictJump, "mark-for-masquerade"),
 			newRB().verdict(expr.VerdictGoto, b.pickName(sc, false, f, n)))
 	}
@@ -682,13 +774,13 @@ func (b *builder) externalChain(sc scope, f fam, n int) string {
 // clients only local ones with their address kept, or nothing.
 func (b *builder) externalLocalChain(sc scope, f fam, c, l int) string {
 	name := fmt.Sprintf("%sexternal-local%d-%d-%d%s", sc, f, c, l, b.affSuffix())
-	if _, ok := b.rs.chains[name]; ok {
+	if b.have(name) {
 		return name
 	}
 	var rs []*rule
 	cluster := b.pickName(sc, false, f, c)
 	if cs := b.o.cidrs(f); len(cs) > 0 {
-		rs = append(rs, newRB().nfproto(f).addr(f, true).lookup(0, fmt.Sprintf("cluster-cidrs%d", f), false).verdict(expr.VerdictGoto, cluster))
+		rs = append(rs, newRB().nfproto(f).addr(f, true).lookup(0, f.names().clusterCIDRs, false).verdict(expr.VerdictGoto, cluster))
 	}
 	rs = append(rs, newRB().fibLocal(true).verdict(expr.VerdictJump, "mark-for-masquerade"),
 		newRB().fibLocal(true).verdict(expr.VerdictGoto, cluster))

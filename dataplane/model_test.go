@@ -3,6 +3,7 @@ package dataplane
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -89,7 +90,12 @@ func dispatch(t *testing.T, o Options, svcs []ServicePort, set, key string) stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rs.sets[set].elems[key].dataText
+	for _, e := range rs.sets[set].elems {
+		if e.keyText == key {
+			return e.dataText
+		}
+	}
+	return ""
 }
 
 func TestPolicies(t *testing.T) {
@@ -188,7 +194,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			t.Fatalf("step %d: %v", i, err)
 		}
 		want, _ := build(&o, in)
-		if got := st.rs.String(); got != want.String() {
+		if got := st.ruleset().String(); got != want.String() {
 			t.Fatalf("step %d: incremental state differs from a fresh build:\n%s\nwant:\n%s", i, got, want)
 		}
 		if i > 0 && len(d.addElems)+len(d.delElems)+len(d.addChains)+len(d.delChains) == 0 {
@@ -251,5 +257,60 @@ func TestZeroOptions(t *testing.T) {
 	text, err := Render(Options{}, nil)
 	if err != nil || !strings.HasPrefix(text, "table inet svcnet {") {
 		t.Errorf("Render(Options{}, nil) = %q, %v; want table inet svcnet", text[:min(len(text), 30)], err)
+	}
+}
+
+// TestIncrementalAnyOrder drives one state through random subsets, orders
+// and edits of a pool of services: it must always equal a fresh build, and
+// a re-sync of the same services in another order must change nothing.
+func TestIncrementalAnyOrder(t *testing.T) {
+	o := Options{ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}}
+	st, err := newState(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := benchServices(40, 3)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := range 200 {
+		var in []ServicePort
+		for _, i := range rng.Perm(len(pool))[:rng.IntN(len(pool)+1)] {
+			sp := cloneSP(&pool[i])
+			if rng.IntN(4) == 0 {
+				sp.Endpoints = sp.Endpoints[:rng.IntN(len(sp.Endpoints)+1)]
+			}
+			in = append(in, sp)
+		}
+		if _, err := st.update(in, true); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		want, err := build(&o, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.ruleset().String(); got != want.String() {
+			t.Fatalf("step %d: incremental state differs from a fresh build:\n%s\nwant:\n%s", step, got, want)
+		}
+		rng.Shuffle(len(in), func(i, j int) { in[i], in[j] = in[j], in[i] })
+		d, err := st.update(in, true)
+		if err != nil {
+			t.Fatalf("step %d: reordered: %v", step, err)
+		}
+		if n := len(d.addElems) + len(d.delElems) + len(d.addChains) + len(d.delChains) + len(d.addSets) + len(d.delSets); n != 0 {
+			t.Fatalf("step %d: re-sync in another order changes %d things; want 0", step, n)
+		}
+		// One edit in place, the order kept: the path that finds fragments
+		// by position.
+		if len(in) == 0 {
+			continue
+		}
+		k := rng.IntN(len(in))
+		in[k] = cloneSP(&in[k])
+		in[k].Endpoints = append(in[k].Endpoints, Endpoint{Addr: netip.MustParseAddrPort("10.244.9.9:99"), Ready: true})
+		if _, err := st.update(in, true); err != nil {
+			t.Fatalf("step %d: edited: %v", step, err)
+		}
+		if want, _ := build(&o, in); st.ruleset().String() != want.String() {
+			t.Fatalf("step %d: after an edit in place the state differs from a fresh build", step)
+		}
 	}
 }

@@ -100,7 +100,11 @@ func (d *Dataplane) closeNS() {
 // Sync makes the kernel's table match svcs in one atomic batch. After a
 // successful Sync only the service ports that changed are looked at and
 // only their differences are sent, without listing the table; after an
-// error, a Resync or on the first call the whole table is replaced.
+// error, a Resync or on the first call the whole table is replaced. After
+// an incremental sync that removed UDP endpoints or frontends, the
+// conntrack entries DNATed through them are deleted, as kube-proxy does, so
+// that UDP clients move on; a failure there is logged, not returned, since
+// the rules are committed by then.
 func (d *Dataplane) Sync(ctx context.Context, svcs []ServicePort) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -113,14 +117,14 @@ func (d *Dataplane) Sync(ctx context.Context, svcs []ServicePort) error {
 	full := d.st == nil
 	st := d.st
 	var err error
+	var dl *delta
 	if full {
 		if st, err = newState(&d.opts); err == nil {
 			if _, err = st.update(svcs, false); err == nil {
-				err = d.queueFull(st.rs)
+				err = d.queueFull(st.ruleset())
 			}
 		}
 	} else {
-		var dl *delta
 		if dl, err = st.update(svcs, true); err == nil {
 			err = d.queueDelta(st.rs, dl)
 		}
@@ -140,6 +144,15 @@ func (d *Dataplane) Sync(ctx context.Context, svcs []ServicePort) error {
 	}
 	d.st = st
 	d.log.Debug("dataplane synced", "full", full, "services", len(svcs))
+	if dl != nil && len(dl.stale) > 0 {
+		// The rules are committed; a flow left behind only delays a UDP
+		// client, so a failure here is logged, not returned.
+		n, err := d.clearConntrack(dl.stale)
+		if err != nil {
+			d.log.Error("dataplane: clearing stale UDP flows", "err", err)
+		}
+		d.log.Debug("dataplane: cleared stale UDP flows", "flows", n)
+	}
 	return nil
 }
 
@@ -245,26 +258,34 @@ func increment(b []byte) ([]byte, bool) {
 }
 
 // queueAll queues every set, chain, rule and element of want into an
-// empty table: the delta from nothing to want.
+// empty table: the delta from nothing to want, with the elements taken
+// straight from want's slices.
 func (d *Dataplane) queueAll(want *ruleset) error {
 	dl := newDelta()
-	for name, st := range want.sets {
+	for name := range want.sets {
 		dl.addSets[name] = true
-		dl.addElems[name] = st.elems
 	}
 	maps.Copy(dl.addChains, want.chains)
-	return d.queueDelta(want, dl)
+	if err := d.queueDelta(want, dl); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(want.sets)) {
+		if err := d.queueElems(want, name, want.sets[name].elems, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // queueElems adds or deletes elements of one set in bounded chunks.
-func (d *Dataplane) queueElems(want *ruleset, name string, elems map[string]elem, add bool) error {
+func (d *Dataplane) queueElems(want *ruleset, name string, elems []elem, add bool) error {
 	ws := want.sets[name]
 	ns := want.nftSet(d.table(), name)
 	op, verb := d.conn.SetAddElements, "add"
 	if !add {
 		op, verb = d.conn.SetDeleteElements, "delete"
 	}
-	for part := range slices.Chunk(slices.Collect(maps.Values(elems)), chunk) {
+	for part := range slices.Chunk(elems, chunk) {
 		if err := op(ns, nftElems(ws, part)); err != nil {
 			return fmt.Errorf("set %q: %s %q: %w", name, verb, part[0].keyText, err)
 		}
@@ -306,12 +327,12 @@ func (d *Dataplane) queueDelta(want *ruleset, dl *delta) error {
 		if dl.delSets[name] {
 			continue
 		}
-		if err := d.queueElems(want, name, dl.delElems[name], false); err != nil {
+		if err := d.queueElems(want, name, slices.Collect(maps.Values(dl.delElems[name])), false); err != nil {
 			return err
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(dl.addElems)) {
-		if err := d.queueElems(want, name, dl.addElems[name], true); err != nil {
+		if err := d.queueElems(want, name, slices.Collect(maps.Values(dl.addElems[name])), true); err != nil {
 			return err
 		}
 	}

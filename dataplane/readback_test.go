@@ -67,7 +67,7 @@ func diffKernel(c *nftables.Conn, want *ruleset) ([]string, error) {
 			}
 			have[elemString(e)] = true
 		}
-		for _, e := range nftElems(ws, slices.Collect(maps.Values(ws.elems))) {
+		for _, e := range nftElems(ws, ws.elems) {
 			s := elemString(e)
 			if !have[s] {
 				diffs = append(diffs, fmt.Sprintf("set %s: missing element %s", name, s))

@@ -70,13 +70,14 @@ func (rs *ruleset) String() string {
 		}
 		if len(s.elems) > 0 {
 			sb.WriteString("\t\telements = {")
-			for i, k := range slices.Sorted(maps.Keys(s.elems)) {
+			es := slices.SortedFunc(slices.Values(s.elems), func(a, b elem) int { return strings.Compare(a.keyText, b.keyText) })
+			for i, e := range es {
 				if i > 0 {
 					sb.WriteString(",")
 				}
 				sb.WriteString("\n\t\t\t")
-				sb.WriteString(k)
-				if e := s.elems[k]; e.dataText != "" {
+				sb.WriteString(e.keyText)
+				if e.dataText != "" {
 					sb.WriteString(" : " + e.dataText)
 				}
 			}

@@ -15,11 +15,11 @@ type frag struct {
 	gen       uint64 // the last update that wanted it
 }
 
-func newFrag(o *Options, sp *ServicePort) (*frag, error) {
+func newFrag(o *Options, known, built map[string]*chain, sp *ServicePort) (*frag, error) {
 	if err := sp.validate(); err != nil {
 		return nil, err
 	}
-	b := &builder{o: o, rs: &ruleset{sets: map[string]*set{}, chains: map[string]*chain{}}}
+	b := &builder{o: o, known: known, built: built, rs: &ruleset{sets: map[string]*set{}, chains: map[string]*chain{}}}
 	b.service(sp)
 	return &frag{sp: cloneSP(sp), rs: b.rs, frontends: b.frontends}, nil
 }
@@ -43,9 +43,6 @@ func sameSP(a, b *ServicePort) bool {
 		slices.Equal(a.LoadBalancerSourceRanges, b.LoadBalancerSourceRanges) && slices.Equal(a.Endpoints, b.Endpoints)
 }
 
-// state is a ruleset kept as the base plus the fragments of every service
-// port, with reference counts on what fragments share, so that a sync
-// touches only the service ports that changed.
 // spKey identifies a service port without formatting a string.
 type spKey struct {
 	ns, name, port string
@@ -54,11 +51,17 @@ type spKey struct {
 
 func keyOf(sp *ServicePort) spKey { return spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol} }
 
+// state is a ruleset kept as the base plus the fragments of every service
+// port, with reference counts on what fragments share, so that a sync
+// touches only the service ports that changed. rs holds the base, the
+// declarations and the chains; the elements of service ports stay in their
+// fragments until ruleset puts them together.
 type state struct {
 	o         *Options
 	rs        *ruleset
 	frags     map[spKey]*frag
-	elemRefs  map[elemID]int
+	order     []*frag // the fragments in the order of the last input
+	shared    map[elemID]sharedElem
 	chainRefs map[string]int
 	setRefs   map[string]int
 	owner     map[string]string // dispatch key → service port ID
@@ -68,16 +71,24 @@ type state struct {
 // elemID names an element across sets without building a string.
 type elemID struct{ set, key string }
 
+// sharedElem is an element of a shared set and how many fragments hold it.
+type sharedElem struct {
+	e elem
+	n int
+}
+
 // delta is what a sync changes, in the order the kernel needs it.
 type delta struct {
 	addSets, delSets     map[string]bool
 	addChains, delChains map[string]*chain
 	addElems, delElems   map[string]map[string]elem // set → key text → element
+	stale                map[flowKey]bool           // UDP flows to clear after the commit
 }
 
 func newDelta() *delta {
 	return &delta{addSets: map[string]bool{}, delSets: map[string]bool{}, addChains: map[string]*chain{},
-		delChains: map[string]*chain{}, addElems: map[string]map[string]elem{}, delElems: map[string]map[string]elem{}}
+		delChains: map[string]*chain{}, addElems: map[string]map[string]elem{}, delElems: map[string]map[string]elem{},
+		stale: map[flowKey]bool{}}
 }
 
 func newState(o *Options) (*state, error) {
@@ -86,7 +97,7 @@ func newState(o *Options) (*state, error) {
 	}
 	b := &builder{o: o, rs: &ruleset{table: o.table(), sets: map[string]*set{}, chains: map[string]*chain{}}}
 	b.base()
-	return &state{o: o, rs: b.rs, frags: map[spKey]*frag{}, elemRefs: map[elemID]int{},
+	return &state{o: o, rs: b.rs, frags: map[spKey]*frag{}, shared: map[elemID]sharedElem{},
 		chainRefs: map[string]int{}, setRefs: map[string]int{}, owner: map[string]string{}}, nil
 }
 
@@ -100,7 +111,36 @@ func build(o *Options, svcs []ServicePort) (*ruleset, error) {
 	if _, err := st.update(svcs, false); err != nil {
 		return nil, err
 	}
-	return st.rs, nil
+	return st.ruleset(), nil
+}
+
+// ruleset puts the base, the declarations, the chains and every fragment's
+// elements together into one ruleset.
+func (st *state) ruleset() *ruleset {
+	size := map[string]int{}
+	for _, fr := range st.frags {
+		for name, s := range fr.rs.sets {
+			size[name] += len(s.elems)
+		}
+	}
+	rs := &ruleset{table: st.rs.table, sets: make(map[string]*set, len(st.rs.sets)), chains: st.rs.chains}
+	for name, s := range st.rs.sets {
+		c := *s
+		c.elems = append(make([]elem, 0, len(s.elems)+size[name]), s.elems...)
+		rs.sets[name] = &c
+	}
+	for id, se := range st.shared {
+		s := rs.sets[id.set]
+		s.elems = append(s.elems, se.e)
+	}
+	for _, fr := range st.frags {
+		for name, s := range fr.rs.sets {
+			if t := rs.sets[name]; !t.shared {
+				t.elems = append(t.elems, s.elems...)
+			}
+		}
+	}
+	return rs
 }
 
 // update makes the state describe svcs and returns what changed. On error
@@ -115,40 +155,77 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 	// map of every service port on each sync.
 	st.gen++
 	g := st.gen
-	var changed []*frag
+	var changed, replaced []*frag
 	pending := map[spKey]bool{}
+	built := map[string]*chain{}
+	// A caller that lists its services in the same order as last time
+	// finds each one's fragment by position, without hashing its key.
+	inOrder := len(svcs) == len(st.order)
+	order := st.order
+	if !inOrder {
+		order = make([]*frag, len(svcs))
+	}
 	for i := range svcs {
 		sp := &svcs[i]
 		id := keyOf(sp)
-		old := st.frags[id]
+		var old *frag
+		if inOrder && keyOf(&order[i].sp) == id {
+			old = order[i]
+		} else {
+			inOrder = false
+			old = st.frags[id]
+		}
 		if old != nil && old.gen == g || pending[id] {
 			return nil, fmt.Errorf("service %q: listed twice: %w", sp.ID(), ErrConflict)
 		}
 		if old != nil && sameSP(&old.sp, sp) {
 			old.gen = g
+			order[i] = old
 			continue
 		}
-		fr, err := newFrag(st.o, sp)
+		fr, err := newFrag(st.o, st.rs.chains, built, sp)
 		if err != nil {
 			return nil, err
 		}
 		fr.gen = g
 		pending[id] = true
 		changed = append(changed, fr)
-	}
-	// Remove first, so that a frontend moving between services is free
-	// when its new owner claims it.
-	for id, old := range st.frags {
-		if old.gen != g {
-			st.remove(old, d)
-			delete(st.frags, id)
+		if old != nil {
+			replaced = append(replaced, old)
 		}
+		order[i] = fr
+	}
+	st.order = order
+	// Remove first, so that a frontend moving between services is free
+	// when its new owner claims it. When every service was found in place,
+	// only the replaced ones can be gone.
+	gone := replaced
+	if !inOrder {
+		gone = nil
+		for _, old := range st.frags {
+			if old.gen != g {
+				gone = append(gone, old)
+			}
+		}
+	}
+	for _, old := range gone {
+		st.remove(old, d)
+		delete(st.frags, keyOf(&old.sp))
 	}
 	for _, fr := range changed {
 		if err := st.add(fr, d); err != nil {
 			return nil, err
 		}
 		st.frags[keyOf(&fr.sp)] = fr
+	}
+	if d != nil {
+		for _, old := range gone {
+			var now *ServicePort
+			if fr := st.frags[keyOf(&old.sp)]; fr != nil {
+				now = &fr.sp
+			}
+			staleUDP(d.stale, &old.sp, now)
+		}
 	}
 	return d, nil
 }
@@ -166,7 +243,7 @@ func (st *state) add(fr *frag, d *delta) error {
 			st.setRefs[name]++
 			if st.setRefs[name] == 1 {
 				shell := *s
-				shell.elems = map[string]elem{}
+				shell.elems = nil
 				st.rs.sets[name] = &shell
 				if d != nil {
 					if !d.delSets[name] {
@@ -176,19 +253,16 @@ func (st *state) add(fr *frag, d *delta) error {
 				}
 			}
 		}
-		target := st.rs.sets[name]
-		for k, e := range s.elems {
-			rk := elemID{name, k}
-			st.elemRefs[rk]++
-			if st.elemRefs[rk] > 1 {
+		shared := st.rs.sets[name].shared
+		for _, e := range s.elems {
+			if shared && !st.ref(name, e, 1) {
 				continue
 			}
-			target.elems[k] = e
 			if d == nil {
 				continue
 			}
-			if old, ok := d.delElems[name][k]; ok && sameElem(old, e) {
-				delete(d.delElems[name], k)
+			if old, ok := d.delElems[name][e.keyText]; ok && sameElem(old, e) {
+				delete(d.delElems[name], e.keyText)
 				continue
 			}
 			put(d.addElems, name, e)
@@ -228,13 +302,9 @@ func (st *state) remove(fr *frag, d *delta) {
 		}
 	}
 	for name, s := range fr.rs.sets {
-		target := st.rs.sets[name]
-		for k, e := range s.elems {
-			rk := elemID{name, k}
-			st.elemRefs[rk]--
-			if st.elemRefs[rk] == 0 {
-				delete(st.elemRefs, rk)
-				delete(target.elems, k)
+		shared := st.rs.sets[name].shared
+		for _, e := range s.elems {
+			if !shared || st.ref(name, e, -1) {
 				put(d.delElems, name, e)
 			}
 		}
@@ -247,6 +317,23 @@ func (st *state) remove(fr *frag, d *delta) {
 			}
 		}
 	}
+}
+
+// ref counts one more (by +1) or one fewer (by -1) holder of an element of
+// a shared set, and tells whether it was the first or the last.
+func (st *state) ref(set string, e elem, by int) bool {
+	id := elemID{set, e.keyText}
+	se := st.shared[id]
+	se.n += by
+	if se.n == 0 {
+		delete(st.shared, id)
+		return true
+	}
+	if se.n == 1 && by > 0 {
+		se.e = e
+	}
+	st.shared[id] = se
+	return se.n == 1 && by > 0
 }
 
 func put(m map[string]map[string]elem, set string, e elem) {

@@ -1,10 +1,13 @@
 package dataplane_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -463,6 +466,57 @@ func TestTrafficEndpointRemoved(t *testing.T) {
 
 	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, ready(clusterIPv4, r.web[0], r.web[1])))
 	checkSpread(t, tally(t, r.w.Client.NS, "tcp", dst, 100), map[string][2]int{"web-1": {25, 75}, "web-2": {25, 75}})
+}
+
+// TestTrafficUDPEndpointRemoved: a UDP client that keeps its socket keeps
+// its conntrack entry; once its endpoint is removed, the next datagram must
+// reach a remaining one, not the removed pod (which still answers here).
+func TestTrafficUDPEndpointRemoved(t *testing.T) {
+	r := newRig(t, 2)
+	dst := netip.AddrPortFrom(clusterIPv4, 80)
+	r.sync(t, clusterIP("dns", dataplane.UDP, clusterIPv4, ready(clusterIPv4, r.web...)))
+	var c *net.UDPConn
+	err := r.w.Client.NS.Do(func() (err error) {
+		c, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ask := func() string {
+		t.Helper()
+		if err := c.SetDeadline(time.Now().Add(2 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte("?\n")); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			t.Fatalf("UDP answer: %v", err)
+		}
+		name, _, _ := strings.Cut(line, " ")
+		return name
+	}
+	first := ask()
+	// The same flow stays with its endpoint: the precondition that makes
+	// the rest of the test mean something.
+	for range 5 {
+		if got := ask(); got != first {
+			t.Fatalf("one UDP flow answered by %s, then %s; want one endpoint", first, got)
+		}
+	}
+	var keep *netnstest.Pod
+	for _, p := range r.web {
+		if p.Name != first {
+			keep = p
+		}
+	}
+	r.sync(t, clusterIP("dns", dataplane.UDP, clusterIPv4, ready(clusterIPv4, keep)))
+	if got := ask(); got != keep.Name {
+		t.Errorf("after removing %s, the same UDP socket is answered by %s; want %s", first, got, keep.Name)
+	}
 }
 
 func TestTrafficTerminatingFallback(t *testing.T) {
