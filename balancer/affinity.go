@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -20,8 +21,10 @@ type AffinityConfig struct {
 	// pick. Zero means DefaultAffinityTimeout; above MaxAffinityTimeout is
 	// an error.
 	Timeout time.Duration
-	// MaxEntries bounds remembered clients. Zero means 65,536. When full
-	// and no entry has expired, new clients are picked but not remembered.
+	// MaxEntries bounds remembered clients. Zero means 65,536; negative is
+	// an error. The bound is split evenly over up to 16 shards of clients
+	// (by address): when a client's shard is full and none of its entries
+	// has expired, the client is picked but not remembered.
 	MaxEntries int
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
@@ -33,16 +36,32 @@ type affinityEntry struct {
 	last  time.Time
 }
 
+// affinityShards spreads clients over this many independently locked
+// tables, so that concurrent picks for different clients rarely meet on
+// one mutex.
+const affinityShards = 16
+
+type affinityShard struct {
+	mu sync.Mutex // protects the fields below
+	m  map[netip.Addr]affinityEntry
+	// quiet is when the earliest entry expires, as of the last scan of a
+	// full table: until then another scan cannot free anything, so a full
+	// table of live clients costs no scan per new client.
+	quiet time.Time
+	_     [cacheLine]byte // keeps neighbouring shards' mutexes apart
+}
+
 // Affinity is ClientIP session affinity over any Picker held in a Holder:
 // the same Request.Client goes to the same backend until Timeout after its
 // last use, or until that backend leaves the current Picker. Affinity is
-// safe for concurrent use; picks take a mutex, since every pick updates the
-// client's last use. The zero Affinity is not usable; use NewAffinity.
+// safe for concurrent use; a pick locks the one shard of the client table
+// its client hashes to, since every pick updates the client's last use.
+// The zero Affinity is not usable; use NewAffinity.
 type Affinity struct {
-	h   *Holder
-	cfg AffinityConfig
-	mu  sync.Mutex // protects m
-	m   map[netip.Addr]affinityEntry
+	h      *Holder
+	cfg    AffinityConfig
+	cap    int // entries per shard
+	shards []affinityShard
 }
 
 // NewAffinity wraps h.
@@ -53,13 +72,21 @@ func NewAffinity(h *Holder, cfg AffinityConfig) (*Affinity, error) {
 	if cfg.Timeout < 0 || cfg.Timeout > MaxAffinityTimeout {
 		return nil, fmt.Errorf("affinity timeout %v outside (0, %v]: %w", cfg.Timeout, MaxAffinityTimeout, ErrInvalidConfig)
 	}
+	if cfg.MaxEntries < 0 {
+		return nil, fmt.Errorf("affinity max entries %d: %w", cfg.MaxEntries, ErrInvalidConfig)
+	}
 	if cfg.MaxEntries == 0 {
 		cfg.MaxEntries = 65536
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Affinity{h: h, cfg: cfg, m: make(map[netip.Addr]affinityEntry)}, nil
+	n := min(affinityShards, cfg.MaxEntries)
+	a := &Affinity{h: h, cfg: cfg, cap: cfg.MaxEntries / n, shards: make([]affinityShard, n)}
+	for i := range a.shards {
+		a.shards[i].m = make(map[netip.Addr]affinityEntry)
+	}
+	return a, nil
 }
 
 // Backends returns the held Picker's backends.
@@ -67,9 +94,22 @@ func (a *Affinity) Backends() []Backend { return a.h.Backends() }
 
 // Len returns the number of remembered clients.
 func (a *Affinity) Len() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.m)
+	n := 0
+	for i := range a.shards {
+		s := &a.shards[i]
+		s.mu.Lock()
+		n += len(s.m)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// shard returns the client's shard: a multiplicative hash of the address's
+// last eight bytes, where IPv4 and the host part of IPv6 addresses differ.
+func (a *Affinity) shard(c netip.Addr) *affinityShard {
+	b := c.As16()
+	h := binary.BigEndian.Uint64(b[8:]) * 0x9e3779b97f4a7c15
+	return &a.shards[(h>>32)%uint64(len(a.shards))]
 }
 
 // Pick returns the client's remembered backend if it is live and present,
@@ -81,43 +121,53 @@ func (a *Affinity) Pick(r *Request) (Result, error) {
 	}
 	bs := p.Backends()
 	now := a.cfg.Now()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if e, ok := a.m[r.Client]; ok && now.Sub(e.last) < a.cfg.Timeout {
+	s := a.shard(r.Client)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.m[r.Client]; ok && now.Sub(e.last) < a.cfg.Timeout {
 		if i := find(bs, e.name, e.index); i >= 0 {
 			e.index, e.last = i, now
-			a.m[r.Client] = e
+			s.m[r.Client] = e
 			return Result{Backend: &bs[i]}, nil
 		}
 	}
 	res, err := p.Pick(r)
 	if err != nil {
-		delete(a.m, r.Client)
+		delete(s.m, r.Client)
 		return res, err
 	}
-	if _, ok := a.m[r.Client]; !ok && len(a.m) >= a.cfg.MaxEntries {
-		a.reclaim(now)
+	_, known := s.m[r.Client]
+	if !known && len(s.m) >= a.cap && !now.Before(s.quiet) {
+		a.reclaim(s, now)
 	}
-	if _, ok := a.m[r.Client]; ok || len(a.m) < a.cfg.MaxEntries {
-		a.m[r.Client] = affinityEntry{name: res.Backend.Name, index: find(bs, res.Backend.Name, 0), last: now}
+	if known || len(s.m) < a.cap {
+		s.m[r.Client] = affinityEntry{name: res.Backend.Name, index: find(bs, res.Backend.Name, 0), last: now}
 	}
 	return res, nil
 }
 
-// Reclaim drops expired clients; Pick also does so when the table is full.
+// Reclaim drops expired clients; Pick also does so when a table is full.
 func (a *Affinity) Reclaim() {
 	now := a.cfg.Now()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.reclaim(now)
+	for i := range a.shards {
+		s := &a.shards[i]
+		s.mu.Lock()
+		a.reclaim(s, now)
+		s.mu.Unlock()
+	}
 }
 
-func (a *Affinity) reclaim(now time.Time) {
-	for k, e := range a.m {
-		if now.Sub(e.last) >= a.cfg.Timeout {
-			delete(a.m, k)
+func (a *Affinity) reclaim(s *affinityShard, now time.Time) {
+	var first time.Time
+	for k, e := range s.m {
+		end := e.last.Add(a.cfg.Timeout)
+		if !now.Before(end) {
+			delete(s.m, k)
+		} else if first.IsZero() || end.Before(first) {
+			first = end
 		}
 	}
+	s.quiet = first
 }
 
 // find returns the index of name in bs, trying hint first, or -1.

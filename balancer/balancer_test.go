@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -373,6 +374,43 @@ func TestAffinity(t *testing.T) {
 	}
 }
 
+// TestAffinityFull: with every remembered client live, a new client is
+// still served but not remembered; once entries expire, Pick makes room by
+// itself.
+func TestAffinityFull(t *testing.T) {
+	now := time.Unix(0, 0)
+	var h Holder
+	p, _ := NewRoundRobin(mkBackends(10, nil), Config{})
+	h.Store(p)
+	a, err := NewAffinity(&h, AffinityConfig{Now: func() time.Time { return now }, MaxEntries: 32, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := func(i int) *Request { return &Request{Client: netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)})} }
+	for i := range 1000 {
+		if _, err := a.Pick(client(i)); err != nil {
+			t.Fatalf("Pick(client %d) = %v", i, err)
+		}
+	}
+	full := a.Len()
+	if full > 32 || full < 16 {
+		t.Fatalf("Len = %d; want between 16 and 32", full)
+	}
+	if _, err := a.Pick(client(5000)); err != nil || a.Len() != full {
+		t.Errorf("new client on a full table: err %v, Len %d; want served, Len still %d", err, a.Len(), full)
+	}
+	now = now.Add(2 * time.Minute)
+	for i := 2000; i < 3000; i++ {
+		a.Pick(client(i))
+	}
+	if got := a.Len(); got != full {
+		t.Errorf("Len after expiry and 1000 new clients = %d; want %d (the expired replaced)", got, full)
+	}
+	if _, err := NewAffinity(&h, AffinityConfig{MaxEntries: -1}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("NewAffinity(MaxEntries -1) err = %v; want ErrInvalidConfig", err)
+	}
+}
+
 func TestZeroHolder(t *testing.T) {
 	var h Holder
 	if _, err := h.Pick(&Request{}); !errors.Is(err, ErrNoBackend) {
@@ -428,6 +466,14 @@ func TestNoAllocs(t *testing.T) {
 			t.Errorf("bounded Pick allocs = %v; want 0", n)
 		}
 	}
+	var h Holder
+	rr, _ := NewRoundRobin(mkBackends(100, nil), Config{})
+	h.Store(rr)
+	a, _ := NewAffinity(&h, AffinityConfig{})
+	r := &Request{Client: netip.MustParseAddr("192.0.2.7")}
+	if n := testing.AllocsPerRun(1000, func() { sink, _ = a.Pick(r); sink.Done() }); n != 0 {
+		t.Errorf("Affinity Pick of a remembered client allocs = %v; want 0", n)
+	}
 }
 
 func benchPick(b *testing.B, p Picker) {
@@ -458,6 +504,25 @@ func BenchmarkPick(b *testing.B) {
 	}
 	p, _ := NewRingHash(mkBackends(100, nil), Config{MinRingSize: 4096, MaxRingSize: 4096})
 	b.Run("RingHash4096", func(b *testing.B) { benchPick(b, p) })
+	// Affinity over 1,000 known clients, each goroutine its own sequence.
+	var h Holder
+	rr, _ := NewRoundRobin(mkBackends(100, nil), Config{})
+	h.Store(rr)
+	a, _ := NewAffinity(&h, AffinityConfig{})
+	b.Run("Affinity", func(b *testing.B) {
+		b.ReportAllocs()
+		var seq atomic.Uint32
+		b.RunParallel(func(pb *testing.PB) {
+			i := seq.Add(1) * 7919
+			r := Request{}
+			for pb.Next() {
+				i++
+				r.Client = netip.AddrFrom4([4]byte{10, 3, byte(i >> 8 & 3), byte(i)})
+				res, _ := a.Pick(&r)
+				res.Done()
+			}
+		})
+	})
 }
 
 func BenchmarkMaglevBuild(b *testing.B) {

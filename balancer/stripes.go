@@ -14,22 +14,27 @@ const numStripes = 16
 // picks on different cores do not contend, while picks made by one
 // goroutine still walk the cycle in order. Each stripe starts at its own
 // offset, so the stripes do not move in step.
-type stripedCounter [numStripes]struct {
-	n atomic.Int64
-	// Two lines of padding: adjacent-line prefetchers pull cache lines in
-	// pairs, so one line apart still contends.
-	_ [2*cacheLine - 8]byte
+type stripedCounter struct {
+	// Leading padding keeps the first stripe off the lines of the fields
+	// before it, which every pick reads.
+	_ [2 * cacheLine]byte
+	s [numStripes]struct {
+		n atomic.Int64
+		// Two lines of padding: adjacent-line prefetchers pull cache lines
+		// in pairs, so one line apart still contends.
+		_ [2*cacheLine - 8]byte
+	}
 }
 
 func (c *stripedCounter) init(seed uint64) {
-	for i := range c {
-		c[i].n.Store(randomStart(seed + uint64(i)*0x9e3779b97f4a7c15))
+	for i := range c.s {
+		c.s[i].n.Store(randomStart(seed + uint64(i)*0x9e3779b97f4a7c15))
 	}
 }
 
 // next advances the calling goroutine's stripe and returns its new value.
 func (c *stripedCounter) next() uint64 {
-	return uint64(c[stripe()].n.Add(1))
+	return uint64(c.s[stripe()].n.Add(1))
 }
 
 // stripe names the calling goroutine's stripe after the address of its
