@@ -104,7 +104,8 @@ func (d *Dataplane) closeNS() {
 // an incremental sync that removed UDP endpoints or frontends, the
 // conntrack entries DNATed through them are deleted, as kube-proxy does, so
 // that UDP clients move on; a failure there is logged, not returned, since
-// the rules are committed by then.
+// the rules are committed by then. A cold start of thousands of service
+// ports builds their rules on every core; Sync returns after all of them.
 func (d *Dataplane) Sync(ctx context.Context, svcs []ServicePort) error {
 	if err := ctx.Err(); err != nil {
 		return err

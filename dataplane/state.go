@@ -2,7 +2,9 @@ package dataplane
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // frag is what one service port contributes: elements of the base sets, its
@@ -155,9 +157,9 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 	// map of every service port on each sync.
 	st.gen++
 	g := st.gen
-	var changed, replaced []*frag
+	var replaced []*frag
+	var todo []int // positions in svcs that need a new fragment
 	pending := map[spKey]bool{}
-	built := map[string]*chain{}
 	// A caller that lists its services in the same order as last time
 	// finds each one's fragment by position, without hashing its key.
 	inOrder := len(svcs) == len(st.order)
@@ -183,17 +185,19 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 			order[i] = old
 			continue
 		}
-		fr, err := newFrag(st.o, st.rs.chains, built, sp)
-		if err != nil {
-			return nil, err
-		}
-		fr.gen = g
 		pending[id] = true
-		changed = append(changed, fr)
+		todo = append(todo, i)
 		if old != nil {
 			replaced = append(replaced, old)
 		}
-		order[i] = fr
+	}
+	changed, err := st.build(svcs, todo)
+	if err != nil {
+		return nil, err
+	}
+	for k, i := range todo {
+		changed[k].gen = g
+		order[i] = changed[k]
 	}
 	st.order = order
 	// Remove first, so that a frontend moving between services is free
@@ -228,6 +232,44 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 		}
 	}
 	return d, nil
+}
+
+// parallelMin is how many new fragments it takes to build them on several
+// cores: a cold start of thousands of service ports, not a routine sync.
+const parallelMin = 1024
+
+// build makes the fragments of svcs[i] for each i in todo. Each worker has
+// its own cache of the chains it built; the state's are only read. On
+// error it returns that of the first failing service port in todo's order.
+func (st *state) build(svcs []ServicePort, todo []int) ([]*frag, error) {
+	frs := make([]*frag, len(todo))
+	errs := make([]error, len(todo))
+	run := func(lo, hi int) {
+		built := map[string]*chain{}
+		for k := lo; k < hi; k++ {
+			frs[k], errs[k] = newFrag(st.o, st.rs.chains, built, &svcs[todo[k]])
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/parallelMin+1)
+	if workers <= 1 {
+		run(0, len(todo))
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				run(w*len(todo)/workers, (w+1)*len(todo)/workers)
+			}()
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return frs, nil
 }
 
 func (st *state) add(fr *frag, d *delta) error {
