@@ -288,6 +288,24 @@ func TestNoAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("AllocateNext+Release allocs = %v; want 0", allocs)
 	}
+	ft, _ := NewIPRangeFromTo(netip.MustParseAddr("10.1.0.0"), netip.MustParseAddr("10.1.255.255"), Config{})
+	for _, x := range []*IPRange{r, ft} {
+		a := netip.MustParseAddr("10.0.2.3")
+		if x == ft {
+			a = netip.MustParseAddr("10.1.2.3")
+		}
+		allocs = testing.AllocsPerRun(1000, func() {
+			if err := x.Allocate(a); err != nil || !x.Has(a) {
+				t.Fatal(err)
+			}
+			if err := x.Release(a); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("Allocate+Has+Release allocs = %v; want 0", allocs)
+		}
+	}
 }
 
 func BenchmarkAllocateNext12At99(b *testing.B) {

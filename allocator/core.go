@@ -31,6 +31,7 @@ type Config struct {
 type core struct {
 	mu     sync.Mutex
 	size   uint64 // immutable, readable without mu
+	limit  uint64 // immutable: most offsets held at once (bitsetLimit)
 	bm     bitset
 	leaks  map[uint64]int // offset → consecutive repairs it was unheld
 	static uint64
@@ -43,15 +44,19 @@ func newCore(size, static uint64, cfg Config) *core {
 	if src == nil {
 		src = rand.NewPCG(rand.Uint64(), rand.Uint64())
 	}
-	return &core{size: size, bm: newBitset(size), static: static, strat: cfg.Strategy, rng: rand.New(src)}
+	return &core{size: size, limit: bitsetLimit(size), bm: newBitset(size), static: static, strat: cfg.Strategy, rng: rand.New(src)}
 }
 
 func (c *core) allocate(o uint64) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.bm.set(o) {
+	if c.bm.has(o) {
 		return ErrAllocated
 	}
+	if c.bm.count() >= c.limit {
+		return ErrFull
+	}
+	c.bm.set(o)
 	return nil
 }
 
@@ -70,6 +75,9 @@ func (c *core) has(o uint64) bool {
 func (c *core) next() (uint64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.bm.count() >= c.limit {
+		return 0, ErrFull
+	}
 	if o, ok := c.pick(c.static, c.size); ok {
 		c.bm.set(o)
 		return o, nil

@@ -1,14 +1,36 @@
-// Package allocator hands out Service ClusterIPs and NodePorts as Kubernetes does.
+// Package allocator hands out Service ClusterIPs, NodePorts and LoadBalancer addresses
+// as Kubernetes and MetalLB do.
 //
-// IPRange and PortRange share one core over an offset space: a dense bitmap with a
-// summary bit per full word, so next-free scans skip full regions in word steps.
-// Dynamic allocation takes the upper band first and the static lower band
-// (KEP-3070 for IPs, KEP-3668 for ports) only when the upper band is full;
-// explicit Allocate may take any free value.
+// [IPRange] and [PortRange] share one core over an offset space. Ranges up to 2^24
+// values use a dense bitmap with a summary bit per full word, so next-free scans skip
+// full regions in word steps; larger ranges (IPv6 up to a /64) use a sparse word map
+// whose memory follows what is allocated. Dynamic allocation takes the upper band first
+// and the static lower band (KEP-3070 for IPs, KEP-3668 for ports) only when the upper
+// band is full; explicit Allocate may take any free value. [NewIPRange] follows
+// Kubernetes' exclusions (IPv4 network and broadcast, IPv6 first address);
+// [NewIPRangeFromTo] serves every address of a start–end range, with no static band.
+//
+// Snapshots are versioned, checksummed binary blobs; Restore is all-or-nothing and
+// validates a blob before building anything from it, so a hostile blob costs no more
+// than its own size. Repair reconciles an allocator with what objects hold and frees
+// a leak only after three consecutive repairs. [Store] with [SharedIPRange] and
+// [SharedPortRange] turn every change into read–modify–compare-and-swap, so replicas
+// sharing a store never hand out one value twice; [MemStore] is an in-memory Store.
+//
+// [LBAllocator] assigns LoadBalancer addresses from MetalLB-style [Pool]s: CIDRs and
+// start–end ranges ([ParseAddrRange]), auto-assign or manual pools, avoidance of .0
+// and .255, requested addresses, and sharing: services share an address only with the
+// same non-empty sharing key, the same backend key, and no common protocol and port.
 //
 // Invariants: Used never exceeds Size; every value is handed out at most once until
-// it is released. All exported allocators are safe for concurrent use.
+// it is released (an LB address, to services that may share it); a failed call or
+// Restore changes nothing. A sparse range holds at most 2^26 allocations at once.
+// All exported allocators are safe for concurrent use.
 //
 //	r, _ := allocator.NewIPRange(netip.MustParsePrefix("10.96.0.0/12"), allocator.Config{})
 //	ip, err := r.AllocateNext()
+//
+//	pool := allocator.Pool{Name: "default", Addresses: []allocator.AddrRange{allocator.MustParseAddrRange("192.0.2.10-192.0.2.20")}}
+//	lb, _ := allocator.NewLBAllocator(pool)
+//	vip, err := lb.Assign("default/web", allocator.LBRequest{SharingKey: "web", Ports: []allocator.PortProto{{Protocol: "TCP", Port: 443}}})
 package allocator

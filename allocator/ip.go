@@ -1,8 +1,10 @@
 package allocator
 
 import (
+	"encoding/binary"
 	"fmt"
 	"iter"
+	"math/bits"
 	"net/netip"
 )
 
@@ -10,14 +12,21 @@ import (
 // larger ranges use the sparse word map.
 const maxDense = 1 << 24
 
-// IPRange allocates addresses from a prefix. IPv4 excludes the network and broadcast
-// addresses (except /31 and /32, which have none to spare); IPv6 excludes only the first
-// address (except /127 and /128). The zero value is not usable; build one with NewIPRange.
-// Safe for concurrent use.
+// IPRange allocates addresses from a prefix or an inclusive from–to range. A prefix
+// range (NewIPRange) follows Kubernetes: IPv4 excludes the network and broadcast
+// addresses (except /31 and /32, which have none to spare); IPv6 excludes only the
+// first address (except /127 and /128); the lowest addresses form the static band.
+// A from–to range (NewIPRangeFromTo) holds every address between its ends and has no
+// static band. The zero value is not usable; build one with NewIPRange or
+// NewIPRangeFromTo. Safe for concurrent use.
 type IPRange struct {
-	prefix netip.Prefix
-	base   netip.Addr // address at offset 0
-	c      *core
+	id     string // range identity checked by Restore
+	hi, lo uint64 // offset 0 as a 128-bit number (As16), or its rank when skip is set
+	is4    bool
+	// skip drops IPv4 addresses ending in .0 or .255 from the offset space
+	// (MetalLB's avoidBuggyIPs); offsets then count ranks, 254 per /24.
+	skip bool
+	c    *core
 }
 
 // NewIPRange returns an allocator over p. It returns ErrRangeTooLarge for more than 64 host bits
@@ -32,63 +41,148 @@ func NewIPRange(p netip.Prefix, cfg Config) (*IPRange, error) {
 		return nil, fmt.Errorf("%w: %v", ErrRangeTooLarge, p)
 	}
 	base := p.Addr()
-	if hostBits == 64 {
-		// 2^64 addresses minus the excluded first one fit a uint64 exactly.
-		return &IPRange{prefix: p, base: base.Next(), c: newCore(^uint64(0), IPStaticBand(^uint64(0)), cfg)}, nil
-	}
-	size := uint64(1) << hostBits
+	var size uint64
 	switch {
-	case p.Addr().Is4() && hostBits >= 2:
-		size -= 2
-		base = base.Next()
-	case p.Addr().Is6() && hostBits >= 2:
-		size--
-		base = base.Next()
+	case hostBits == 64:
+		// 2^64 addresses minus the excluded first one fit a uint64 exactly.
+		size, base = ^uint64(0), base.Next()
+	case hostBits >= 2 && base.Is4():
+		size, base = 1<<hostBits-2, base.Next()
+	case hostBits >= 2:
+		size, base = 1<<hostBits-1, base.Next()
+	default:
+		size = 1 << hostBits
 	}
-	return &IPRange{prefix: p, base: base, c: newCore(size, IPStaticBand(size), cfg)}, nil
+	r := &IPRange{id: p.String(), is4: base.Is4(), c: newCore(size, IPStaticBand(size), cfg)}
+	r.hi, r.lo = split(base)
+	return r, nil
 }
 
-func (r *IPRange) offset(a netip.Addr) (uint64, error) {
-	if !r.prefix.Contains(a) || a.Less(r.base) {
-		return 0, fmt.Errorf("%w: %v", ErrNotInRange, a)
+// NewIPRangeFromTo returns an allocator over every address from from to to inclusive,
+// with no excluded addresses and no static band: the shape of a MetalLB "start-end"
+// pool range. Both ends must be of one family, without zones, with from ≤ to
+// (ErrInvalidRange); the range may hold at most 2^64−1 addresses (ErrRangeTooLarge).
+// IPv4-mapped IPv6 ends are unmapped.
+func NewIPRangeFromTo(from, to netip.Addr, cfg Config) (*IPRange, error) {
+	return newIPRangeFromTo(from, to, false, cfg)
+}
+
+// newIPRangeFromTo serves NewIPRangeFromTo and, with skip, pool ranges that avoid
+// IPv4 addresses ending in .0 and .255. A skip range may be empty (Size 0).
+func newIPRangeFromTo(from, to netip.Addr, skip bool, cfg Config) (*IPRange, error) {
+	ar := AddrRange{from.Unmap(), to.Unmap()}
+	if !ar.IsValid() {
+		return nil, fmt.Errorf("%w: %v-%v", ErrInvalidRange, from, to)
 	}
-	ab, bb := a.As16(), r.base.As16()
-	var d uint64
-	for i := 8; i < 16; i++ {
-		d = d<<8 | uint64(ab[i])
+	id := ar.String()
+	fh, fl := split(ar.From)
+	th, tl := split(ar.To)
+	if skip && ar.From.Is4() {
+		lo, hi := rankCeil(uint32(fl)), rankFloor(uint32(tl))
+		size := uint64(0)
+		if hi >= int64(lo) {
+			size = uint64(hi) - lo + 1
+		}
+		r := &IPRange{id: id + " avoid-buggy", lo: lo, is4: true, skip: true, c: newCore(size, 0, cfg)}
+		return r, nil
 	}
-	var b uint64
-	for i := 8; i < 16; i++ {
-		b = b<<8 | uint64(bb[i])
+	dl, b := bits.Sub64(tl, fl, 0)
+	dh, _ := bits.Sub64(th, fh, b)
+	if dh != 0 || dl == ^uint64(0) {
+		return nil, fmt.Errorf("%w: %v", ErrRangeTooLarge, id)
 	}
-	o := d - b
-	if o >= r.c.size {
+	return &IPRange{id: id, hi: fh, lo: fl, is4: ar.From.Is4(), c: newCore(dl+1, 0, cfg)}, nil
+}
+
+// split returns a as a 128-bit number (IPv4 in its IPv4-mapped form).
+func split(a netip.Addr) (hi, lo uint64) {
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+}
+
+// The rank of an IPv4 address v that does not end in .0 or .255 is its index among
+// such addresses: 254 per /24.
+func rank(v uint32) uint64 { return uint64(v>>8)*254 + uint64(v&0xff) - 1 }
+
+// rankCeil is the rank of the first non-buggy address ≥ v.
+func rankCeil(v uint32) uint64 {
+	switch v & 0xff {
+	case 0:
+		return uint64(v>>8) * 254
+	case 0xff:
+		return uint64(v>>8+1) * 254
+	}
+	return rank(v)
+}
+
+// rankFloor is the rank of the last non-buggy address ≤ v, −1 when there is none.
+func rankFloor(v uint32) int64 {
+	switch v & 0xff {
+	case 0:
+		return int64(v>>8)*254 - 1
+	case 0xff:
+		return int64(v>>8)*254 + 253
+	}
+	return int64(rank(v))
+}
+
+// offset maps a to its offset, reporting false when a is not in the range.
+func (r *IPRange) offset(a netip.Addr) (uint64, bool) {
+	if a.Is4() != r.is4 || a.Zone() != "" || !a.IsValid() {
+		return 0, false
+	}
+	hi, lo := split(a)
+	if r.skip {
+		v := uint32(lo)
+		if last := v & 0xff; last == 0 || last == 0xff || rank(v) < r.lo {
+			return 0, false
+		}
+		o := rank(v) - r.lo
+		return o, o < r.c.size
+	}
+	d, b := bits.Sub64(lo, r.lo, 0)
+	dh, b := bits.Sub64(hi, r.hi, b)
+	if dh != 0 || b != 0 || d >= r.c.size {
+		return 0, false
+	}
+	return d, true
+}
+
+// offsetErr is offset with the error callers return for an address out of range.
+func (r *IPRange) offsetErr(a netip.Addr) (uint64, error) {
+	o, ok := r.offset(a)
+	if !ok {
 		return 0, fmt.Errorf("%w: %v", ErrNotInRange, a)
 	}
 	return o, nil
 }
 
 func (r *IPRange) addr(o uint64) netip.Addr {
-	b := r.base.As16()
-	var lo uint64
-	for i := 8; i < 16; i++ {
-		lo = lo<<8 | uint64(b[i])
+	var b [16]byte
+	if r.skip {
+		k := r.lo + o
+		binary.BigEndian.PutUint64(b[8:], 0xffff<<32|(k/254)<<8|(k%254+1))
+		return netip.AddrFrom16(b).Unmap()
 	}
-	lo += o
-	for i := 15; i >= 8; i-- {
-		b[i] = byte(lo)
-		lo >>= 8
-	}
+	lo, carry := bits.Add64(r.lo, o, 0)
+	binary.BigEndian.PutUint64(b[:8], r.hi+carry)
+	binary.BigEndian.PutUint64(b[8:], lo)
 	a := netip.AddrFrom16(b)
-	if r.base.Is4() {
+	if r.is4 {
 		return a.Unmap()
 	}
 	return a
 }
 
+// Contains reports whether a is one of the range's allocatable addresses.
+func (r *IPRange) Contains(a netip.Addr) bool {
+	_, ok := r.offset(a)
+	return ok
+}
+
 // Allocate reserves a specific address, from either band.
 func (r *IPRange) Allocate(a netip.Addr) error {
-	o, err := r.offset(a)
+	o, err := r.offsetErr(a)
 	if err != nil {
 		return err
 	}
@@ -109,7 +203,7 @@ func (r *IPRange) AllocateNext() (netip.Addr, error) {
 
 // Release frees a; releasing a free address is a no-op.
 func (r *IPRange) Release(a netip.Addr) error {
-	o, err := r.offset(a)
+	o, err := r.offsetErr(a)
 	if err != nil {
 		return err
 	}
@@ -119,8 +213,8 @@ func (r *IPRange) Release(a netip.Addr) error {
 
 // Has reports whether a is allocated.
 func (r *IPRange) Has(a netip.Addr) bool {
-	o, err := r.offset(a)
-	return err == nil && r.c.has(o)
+	o, ok := r.offset(a)
+	return ok && r.c.has(o)
 }
 
 // Size is the number of allocatable addresses.

@@ -78,8 +78,8 @@ func (r *IPRange) Repair(held []netip.Addr) RepairReport[netip.Addr] {
 	var rep RepairReport[netip.Addr]
 	offs := make([]uint64, 0, len(held))
 	for _, a := range held {
-		o, err := r.offset(a)
-		if err != nil {
+		o, ok := r.offset(a)
+		if !ok {
 			rep.OutOfRange = append(rep.OutOfRange, a)
 			continue
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -96,13 +98,43 @@ func FuzzRestore(f *testing.F) {
 	_, _ = a.AllocateNext()
 	f.Add(a.Snapshot())
 	f.Add([]byte("SVCA\x01"))
+	f.Add(rangeBlob("10.0.0.0/24", 254, 1<<40))
+	f.Add(rangeBlob("10.0.0.0/24", 254, 2, 3, 4, 5, 6))
+	const v6 = "fd00::/64"
+	s, _ := NewIPRange(netip.MustParsePrefix(v6), Config{Rand: rand.NewPCG(1, 2)})
+	for range 100 {
+		_, _ = s.AllocateNext()
+	}
+	f.Add(s.Snapshot())
+	f.Add(rangeBlob(v6, ^uint64(0), 1<<40, 0, 1))
+	f.Add(rangeBlob(v6, ^uint64(0), 1, 5, ^uint64(0)))
+	f.Add(rangeBlob(v6, ^uint64(0), 1, 0, maxSparseUsed+1))
+	f.Add(rangeBlob(v6, ^uint64(0), 1, 1000, 1<<20))
 	f.Fuzz(func(t *testing.T, blob []byte) {
-		b, _ := NewIPRange(netip.MustParsePrefix("10.0.0.0/24"), Config{})
+		// The blob may name either range; both must survive it.
+		checkRestore(t, "fd00::/64", blob)
+		checkRestore(t, "10.0.0.0/24", blob)
+	})
+}
+
+func checkRestore(t *testing.T, prefix string, blob []byte) {
+	{
+		b, _ := NewIPRange(netip.MustParsePrefix(prefix), Config{})
 		_ = b.Allocate(netip.MustParseAddr("10.0.0.5"))
 		before := b.Snapshot()
 		if err := b.Restore(blob); err != nil {
 			if !bytes.Equal(b.Snapshot(), before) {
 				t.Fatal("failed Restore mutated the allocator")
+			}
+			return
+		}
+		if b.Used() > 1<<16 {
+			// A long restored run is legitimate but slow to walk one by one; the round
+			// trip below still checks it.
+			s := b.Snapshot()
+			c, _ := NewIPRange(netip.MustParsePrefix(prefix), Config{})
+			if err := c.Restore(s); err != nil || !bytes.Equal(c.Snapshot(), s) {
+				t.Fatalf("restored state does not round-trip: %v", err)
 			}
 			return
 		}
@@ -113,7 +145,10 @@ func FuzzRestore(f *testing.F) {
 		if n != b.Used() || b.Used() > b.Size() {
 			t.Fatalf("restored counts inconsistent: iterated %d, Used %d, Size %d", n, b.Used(), b.Size())
 		}
-	})
+		if !bytes.Equal(reseal(b.Snapshot()), b.Snapshot()) {
+			t.Fatal("snapshot of a restored allocator is not sealed")
+		}
+	}
 }
 
 func BenchmarkSnapshotAt99Of12(b *testing.B) {
@@ -162,5 +197,131 @@ func TestRunsMatchBits(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// rangeBlob builds a snapshot for r from hand-made runs (gap, length pairs), to reach
+// the checks behind the checksum.
+func rangeBlob(id string, size, nruns uint64, pairs ...uint64) []byte {
+	buf := append([]byte(snapMagic), snapVersion)
+	buf = appendStr(buf, id)
+	buf = appendUvarint(buf, size)
+	buf = appendUvarint(buf, nruns)
+	for _, v := range pairs {
+		buf = appendUvarint(buf, v)
+	}
+	return snapshotSeal(buf)
+}
+
+// TestRestoreHostile feeds a /64 (sparse) and a /24 (dense) blobs that pass the
+// checksum but lie: each must fail with ErrCorruptSnapshot, fast and without the
+// memory the lie would cost.
+func TestRestoreHostile(t *testing.T) {
+	const v6 = "fd00::/64"
+	max := ^uint64(0)
+	tests := []struct {
+		name   string
+		prefix string
+		blob   []byte
+	}{
+		{"billions of runs", v6, rangeBlob(v6, max, 1<<40, 0, 1)},
+		{"run count beyond the blob", v6, rangeBlob(v6, max, 3, 0, 1, 5, 1)},
+		{"run longer than the range", v6, rangeBlob(v6, max, 1, 5, max)},
+		{"run past the end", v6, rangeBlob(v6, max, 2, 0, 1, max-1, 2)},
+		{"run above the sparse limit", v6, rangeBlob(v6, max, 1, 0, maxSparseUsed+1)},
+		{"runs summing above the sparse limit", v6, rangeBlob(v6, max, 2, 0, maxSparseUsed/2+1, 1, maxSparseUsed/2)},
+		{"gap wraps around", v6, rangeBlob(v6, max, 2, 10, 1, max-5, 1)},
+		{"adjacent runs not merged", v6, rangeBlob(v6, max, 2, 0, 1, 0, 1)},
+		{"empty run", v6, rangeBlob(v6, max, 1, 0, 0)},
+		{"dense run longer than the range", "10.0.0.0/24", rangeBlob("10.0.0.0/24", 254, 1, 1, 254)},
+		{"dense billions of runs", "10.0.0.0/24", rangeBlob("10.0.0.0/24", 254, 1<<40)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := NewIPRange(netip.MustParsePrefix(tt.prefix), Config{})
+			_, _ = r.AllocateNext()
+			before := r.Snapshot()
+			var err error
+			n := allocBytes(func() { err = r.Restore(tt.blob) })
+			if !errors.Is(err, ErrCorruptSnapshot) {
+				t.Errorf("Restore(%s) = %v; want ErrCorruptSnapshot", tt.name, err)
+			}
+			// Rejected before building anything: a few error values, not the claim.
+			if n > 16<<10 {
+				t.Errorf("Restore(%s) allocated %d bytes; want the claim rejected before any building", tt.name, n)
+			}
+			if !bytes.Equal(r.Snapshot(), before) {
+				t.Errorf("failed Restore(%s) changed the allocator", tt.name)
+			}
+		})
+	}
+	// A legitimate long run at the limit's scale restores quickly and exactly.
+	r, _ := NewIPRange(netip.MustParsePrefix(v6), Config{})
+	if err := r.Restore(rangeBlob(v6, max, 1, 1000, 1<<20)); err != nil || r.Used() != 1<<20 {
+		t.Fatalf("Restore(run of 2^20) = %v, Used %d; want nil, %d", err, r.Used(), 1<<20)
+	}
+	if !r.Has(netip.MustParseAddr("fd00::3e9")) || r.Has(netip.MustParseAddr("fd00::3e8")) || !r.Has(addrAdd(netip.MustParseAddr("fd00::3e9"), 1<<20-1)) {
+		t.Errorf("restored run has the wrong ends")
+	}
+}
+
+// allocBytes reports the bytes f allocates on the heap.
+func allocBytes(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestSparseLimit holds a live sparse range to the same limit Restore enforces, so
+// that every snapshot it takes restores.
+func TestSparseLimit(t *testing.T) {
+	r, _ := NewIPRange(netip.MustParsePrefix("fd00::/64"), Config{Strategy: LowestFree})
+	if r.c.limit != maxSparseUsed {
+		t.Fatalf("limit of a /64 = %d; want %d", r.c.limit, maxSparseUsed)
+	}
+	r.c.limit = 3 // a small limit stands in for 2^26 allocations
+	for range 3 {
+		if _, err := r.AllocateNext(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.AllocateNext(); !errors.Is(err, ErrFull) {
+		t.Errorf("AllocateNext at the limit = %v; want ErrFull", err)
+	}
+	if err := r.Allocate(netip.MustParseAddr("fd00::ffff")); !errors.Is(err, ErrFull) {
+		t.Errorf("Allocate at the limit = %v; want ErrFull", err)
+	}
+	if err := r.Allocate(netip.MustParseAddr("fd00::101")); !errors.Is(err, ErrAllocated) {
+		t.Errorf("Allocate(held) at the limit = %v; want ErrAllocated", err)
+	}
+	snap := r.Snapshot()
+	if err := r.Restore(snap); err != nil {
+		t.Errorf("Restore(own snapshot at the limit) = %v", err)
+	}
+	r4, _ := NewIPRange(netip.MustParsePrefix("10.0.0.0/8"), Config{})
+	if r4.c.limit != r4.Size() {
+		t.Errorf("dense limit = %d; want Size %d", r4.c.limit, r4.Size())
+	}
+}
+
+// TestRestoreResetsLeaks: strikes counted before a Restore belong to a state that is
+// gone; the restored allocation starts from zero strikes.
+func TestRestoreResetsLeaks(t *testing.T) {
+	r, _ := NewPortRange("30000-30100", Config{})
+	_ = r.Allocate(30010)
+	snap := r.Snapshot()
+	r.Repair(nil)
+	r.Repair(nil) // two strikes on 30010
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if rep := r.Repair(nil); len(rep.Freed) != 0 || !slices.Equal(rep.Leaked, []uint16{30010}) {
+		t.Errorf("first repair after Restore: Leaked %v, Freed %v; want [30010], none", rep.Leaked, rep.Freed)
+	}
+	r.Repair(nil)
+	if rep := r.Repair(nil); !slices.Equal(rep.Freed, []uint16{30010}) {
+		t.Errorf("third repair after Restore: Freed %v; want [30010]", rep.Freed)
 	}
 }

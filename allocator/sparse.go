@@ -18,6 +18,20 @@ type bitset interface {
 	setRun(start, n uint64)
 }
 
+// maxSparseUsed caps the allocations a sparse range holds at once (2^26, about 1 GiB
+// of word map when every allocation sits in its own word). It keeps a restored
+// snapshot from claiming runs that would take unbounded memory; a live range stops
+// there too, so that every snapshot it takes can be restored.
+const maxSparseUsed = 1 << 26
+
+// bitsetLimit is how many offsets newBitset(size) may hold at once.
+func bitsetLimit(size uint64) uint64 {
+	if size <= maxDense {
+		return size
+	}
+	return min(size, maxSparseUsed)
+}
+
 func newBitset(size uint64) bitset {
 	if size <= maxDense {
 		return newBitmap(size)
@@ -155,9 +169,24 @@ func (b *bitmap) runs(fn func(start, n uint64)) {
 	}
 }
 
+// setRun marks [start, start+n), known to be free, a word at a time.
 func (s *sparse) setRun(start, n uint64) {
-	for o := start; o < start+n; o++ {
-		s.set(o)
+	s.used += n
+	wordMasks(start, n, func(w, m uint64) { s.words[w] |= m })
+}
+
+// wordMasks calls fn with each word index and the mask of its bits in [start, start+n).
+func wordMasks(start, n uint64, fn func(w, m uint64)) {
+	for n > 0 {
+		w, off := start/64, start%64
+		k := min(64-off, n)
+		m := ^uint64(0)
+		if k < 64 {
+			m = (1<<k - 1) << off
+		}
+		fn(w, m)
+		start += k
+		n -= k
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"sync"
 )
@@ -43,24 +44,20 @@ func (s *MemStore) CompareAndSwap(_ context.Context, rev uint64, blob []byte) (u
 	return s.rev, nil
 }
 
-// SharedIPRange does every change as load → modify → compare-and-swap against a Store,
-// retrying on conflict, so replicas sharing a store never hand out one address twice.
-// Build it with NewSharedIPRange; safe for concurrent use.
-type SharedIPRange struct {
-	prefix netip.Prefix
-	cfg    Config
-	store  Store
+// snapshotter is what the shared mode needs of an allocator.
+type snapshotter interface {
+	Snapshot() []byte
+	Restore(blob []byte) error
 }
 
-// NewSharedIPRange returns a store-backed allocator over p.
-func NewSharedIPRange(p netip.Prefix, store Store, cfg Config) (*SharedIPRange, error) {
-	if _, err := NewIPRange(p, cfg); err != nil {
-		return nil, err
-	}
-	return &SharedIPRange{prefix: p, cfg: cfg, store: store}, nil
+// shared runs read–modify–CAS loops over a Store for any allocator type R, built
+// fresh from the stored snapshot for every change.
+type shared[R snapshotter] struct {
+	store Store
+	build func() (R, error) // a new, empty allocator
 }
 
-func (s *SharedIPRange) update(ctx context.Context, fn func(*IPRange) error) error {
+func (s *shared[R]) update(ctx context.Context, fn func(R) error) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -69,7 +66,7 @@ func (s *SharedIPRange) update(ctx context.Context, fn func(*IPRange) error) err
 		if err != nil {
 			return fmt.Errorf("allocator: load: %w", err)
 		}
-		r, err := NewIPRange(s.prefix, s.cfg)
+		r, err := s.build()
 		if err != nil {
 			return err
 		}
@@ -89,10 +86,47 @@ func (s *SharedIPRange) update(ctx context.Context, fn func(*IPRange) error) err
 	}
 }
 
+// lockedSource serialises a caller's rand.Source: every change of a shared allocator
+// builds a new allocator from the same Config, possibly on many goroutines at once.
+type lockedSource struct {
+	mu  sync.Mutex // protects src
+	src rand.Source
+}
+
+func (l *lockedSource) Uint64() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.src.Uint64()
+}
+
+func lockRand(cfg Config) Config {
+	if cfg.Rand != nil {
+		cfg.Rand = &lockedSource{src: cfg.Rand}
+	}
+	return cfg
+}
+
+// SharedIPRange does every change as load → modify → compare-and-swap against a Store,
+// retrying on conflict, so replicas sharing a store never hand out one address twice.
+// Build it with NewSharedIPRange; the zero value is not usable. Safe for concurrent use.
+type SharedIPRange struct {
+	s shared[*IPRange]
+}
+
+// NewSharedIPRange returns a store-backed allocator over p.
+func NewSharedIPRange(p netip.Prefix, store Store, cfg Config) (*SharedIPRange, error) {
+	if _, err := NewIPRange(p, cfg); err != nil {
+		return nil, err
+	}
+	cfg = lockRand(cfg)
+	build := func() (*IPRange, error) { return NewIPRange(p, cfg) }
+	return &SharedIPRange{shared[*IPRange]{store, build}}, nil
+}
+
 // AllocateNext reserves a free address in the shared state.
 func (s *SharedIPRange) AllocateNext(ctx context.Context) (netip.Addr, error) {
 	var a netip.Addr
-	err := s.update(ctx, func(r *IPRange) (err error) {
+	err := s.s.update(ctx, func(r *IPRange) (err error) {
 		a, err = r.AllocateNext()
 		return err
 	})
@@ -101,10 +135,49 @@ func (s *SharedIPRange) AllocateNext(ctx context.Context) (netip.Addr, error) {
 
 // Allocate reserves a in the shared state.
 func (s *SharedIPRange) Allocate(ctx context.Context, a netip.Addr) error {
-	return s.update(ctx, func(r *IPRange) error { return r.Allocate(a) })
+	return s.s.update(ctx, func(r *IPRange) error { return r.Allocate(a) })
 }
 
 // Release frees a in the shared state.
 func (s *SharedIPRange) Release(ctx context.Context, a netip.Addr) error {
-	return s.update(ctx, func(r *IPRange) error { return r.Release(a) })
+	return s.s.update(ctx, func(r *IPRange) error { return r.Release(a) })
+}
+
+// SharedPortRange is the store-backed form of PortRange: every change is load →
+// modify → compare-and-swap with retry, so replicas sharing a store never hand out one
+// port twice. Build it with NewSharedPortRange; the zero value is not usable. Safe for
+// concurrent use.
+type SharedPortRange struct {
+	s shared[*PortRange]
+}
+
+// NewSharedPortRange returns a store-backed allocator over the port range spec (see
+// ParsePortRange).
+func NewSharedPortRange(spec string, store Store, cfg Config) (*SharedPortRange, error) {
+	if _, err := NewPortRange(spec, cfg); err != nil {
+		return nil, err
+	}
+	cfg = lockRand(cfg)
+	build := func() (*PortRange, error) { return NewPortRange(spec, cfg) }
+	return &SharedPortRange{shared[*PortRange]{store, build}}, nil
+}
+
+// AllocateNext reserves a free port in the shared state.
+func (s *SharedPortRange) AllocateNext(ctx context.Context) (uint16, error) {
+	var p uint16
+	err := s.s.update(ctx, func(r *PortRange) (err error) {
+		p, err = r.AllocateNext()
+		return err
+	})
+	return p, err
+}
+
+// Allocate reserves port p in the shared state.
+func (s *SharedPortRange) Allocate(ctx context.Context, p uint16) error {
+	return s.s.update(ctx, func(r *PortRange) error { return r.Allocate(p) })
+}
+
+// Release frees port p in the shared state.
+func (s *SharedPortRange) Release(ctx context.Context, p uint16) error {
+	return s.s.update(ctx, func(r *PortRange) error { return r.Release(p) })
 }

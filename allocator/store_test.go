@@ -3,6 +3,7 @@ package allocator
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"testing"
@@ -50,5 +51,105 @@ func TestSharedNoDuplicates(t *testing.T) {
 	r, _ := NewIPRange(p, Config{})
 	if err := r.Restore(blob); err != nil || r.Used() != 126 {
 		t.Fatalf("stored state: err %v, Used %d; want nil, 126", err, r.Used())
+	}
+}
+
+// TestSharedPortNoDuplicates runs three replicas, two goroutines each, on one store:
+// they fill the range, give half back and refill it. A port is never held by two
+// goroutines at once, and the stored state ends full.
+func TestSharedPortNoDuplicates(t *testing.T) {
+	var st MemStore
+	ctx := context.Background()
+	var mu sync.Mutex
+	owner := map[uint16]int{} // port → goroutine holding it
+	fill := func(s *SharedPortRange, id int, mine *[]uint16) {
+		for {
+			p, err := s.AllocateNext(ctx)
+			if errors.Is(err, ErrFull) {
+				return
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			if o, dup := owner[p]; dup {
+				t.Errorf("port %d handed to %d while %d holds it", p, id, o)
+			}
+			owner[p] = id
+			mu.Unlock()
+			*mine = append(*mine, p)
+		}
+	}
+	var wg sync.WaitGroup
+	for r := range 3 {
+		// A shared seeded source: the replica serialises it across its goroutines.
+		s, err := NewSharedPortRange("30000-30099", &st, Config{Rand: rand.NewPCG(uint64(r), 7)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for g := range 2 {
+			id := r*2 + g
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var mine []uint16
+				fill(s, id, &mine)
+				for _, p := range mine[:len(mine)/2] {
+					mu.Lock()
+					delete(owner, p)
+					mu.Unlock()
+					if err := s.Release(ctx, p); err != nil {
+						t.Error(err)
+					}
+				}
+				fill(s, id, &mine)
+			}()
+		}
+	}
+	wg.Wait()
+	if len(owner) != 100 {
+		t.Fatalf("held %d ports; want 100", len(owner))
+	}
+	blob, _, _ := st.Load(ctx)
+	r, _ := NewPortRange("30000-30099", Config{})
+	if err := r.Restore(blob); err != nil || r.Used() != 100 {
+		t.Fatalf("stored state: err %v, Used %d; want nil, 100", err, r.Used())
+	}
+	for p := range owner {
+		if !r.Has(p) {
+			t.Errorf("stored state lacks held port %d", p)
+		}
+	}
+}
+
+func TestSharedErrors(t *testing.T) {
+	var st MemStore
+	ctx := context.Background()
+	s, err := NewSharedPortRange("30000-30001", &st, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Allocate(ctx, 30000); err != nil {
+		t.Fatalf("Allocate(30000) = %v", err)
+	}
+	if err := s.Allocate(ctx, 30000); !errors.Is(err, ErrAllocated) {
+		t.Errorf("second Allocate(30000) = %v; want ErrAllocated", err)
+	}
+	if err := s.Allocate(ctx, 29999); !errors.Is(err, ErrNotInRange) {
+		t.Errorf("Allocate(29999) = %v; want ErrNotInRange", err)
+	}
+	if _, err := NewSharedPortRange("9-1", &st, Config{}); !errors.Is(err, ErrInvalidRange) {
+		t.Errorf("NewSharedPortRange(9-1) = %v; want ErrInvalidRange", err)
+	}
+	// A store holding another range's state is refused, not overwritten.
+	ip, _ := NewSharedIPRange(netip.MustParsePrefix("10.0.0.0/29"), &st, Config{})
+	if _, err := ip.AllocateNext(ctx); !errors.Is(err, ErrMismatchedRange) {
+		t.Errorf("SharedIPRange on a port store = %v; want ErrMismatchedRange", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.AllocateNext(cctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("AllocateNext(cancelled) = %v; want context.Canceled", err)
 	}
 }

@@ -1,0 +1,175 @@
+package allocator
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// LBAllocator snapshot layout (integers uvarint, strings length-prefixed):
+//
+//	"SVCL" | version byte | pools identity | nentries | entry… | crc32c (4 bytes LE)
+//	entry: service | address (4 or 16 bytes, length-prefixed) | sharing key | backend key |
+//	       nports | (protocol, port)…
+//
+// One entry per service and address, sorted by service then address; the range
+// allocators are rebuilt from the entries, so the blob holds each fact once.
+const (
+	lbSnapMagic   = "SVCL"
+	lbSnapVersion = 1
+)
+
+// Snapshot returns the allocator's assignments in a versioned, checksummed binary form
+// that Restore accepts on an allocator built from the same pools.
+func (a *LBAllocator) Snapshot() []byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.st
+	svcs := make([]string, 0, len(st.svcs))
+	for s := range st.svcs {
+		svcs = append(svcs, s)
+	}
+	slices.Sort(svcs)
+	var n uint64
+	for _, h := range st.svcs {
+		for _, x := range h {
+			if x.IsValid() {
+				n++
+			}
+		}
+	}
+	buf := make([]byte, 0, 64+len(a.id)+int(n)*32)
+	buf = append(buf, lbSnapMagic...)
+	buf = append(buf, lbSnapVersion)
+	buf = appendStr(buf, a.id)
+	buf = binary.AppendUvarint(buf, n)
+	for _, s := range svcs {
+		for _, x := range st.svcs[s] {
+			if !x.IsValid() {
+				continue
+			}
+			rec := st.addrs[x]
+			buf = appendStr(buf, s)
+			buf = binary.AppendUvarint(buf, uint64(x.BitLen()/8))
+			buf = append(buf, x.AsSlice()...)
+			buf = appendStr(buf, rec.key)
+			buf = appendStr(buf, rec.backend)
+			ports := rec.users[s]
+			buf = binary.AppendUvarint(buf, uint64(len(ports)))
+			for _, p := range ports {
+				buf = appendStr(buf, p.Protocol)
+				buf = binary.AppendUvarint(buf, uint64(p.Port))
+			}
+		}
+	}
+	return snapshotSeal(buf)
+}
+
+func appendStr(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
+// Restore replaces the allocator's assignments with blob. It returns
+// ErrMismatchedRange when the blob was taken over other pools (names, flags or
+// ranges), ErrUnknownVersion, or ErrCorruptSnapshot for a damaged blob or one whose
+// entries break the sharing rules, a pool bound or one address per family; on error
+// the allocator is unchanged.
+func (a *LBAllocator) Restore(blob []byte) error {
+	r, err := openSnapshot(blob, lbSnapMagic, lbSnapVersion)
+	if err != nil {
+		return err
+	}
+	id, err := r.str()
+	if err != nil {
+		return err
+	}
+	if id != a.id {
+		return fmt.Errorf("%w: snapshot pools %q, allocator pools %q", ErrMismatchedRange, id, a.id)
+	}
+	n, err := r.count(6) // the shortest entry: 4 empty strings, an address, no ports
+	if err != nil {
+		return err
+	}
+	st, err := a.newState()
+	if err != nil {
+		return err
+	}
+	prev := ""
+	for i := range n {
+		svc, x, u, err := readEntry(r)
+		if err != nil {
+			return err
+		}
+		if i > 0 && svc < prev {
+			return fmt.Errorf("%w: entries out of order", ErrCorruptSnapshot)
+		}
+		prev = svc
+		h := st.svcs[svc]
+		if h == nil {
+			h = new([2]netip.Addr)
+			st.svcs[svc] = h
+		}
+		if h[familyOf(x).index()].IsValid() {
+			return fmt.Errorf("%w: service %q holds two IPv%d addresses", ErrCorruptSnapshot, svc, familyOf(x))
+		}
+		if _, err := st.take(x, u, -1); err != nil {
+			return fmt.Errorf("%w: service %q: %v", ErrCorruptSnapshot, svc, err)
+		}
+		h[familyOf(x).index()] = x
+	}
+	if err := r.end(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.st = st
+	a.mu.Unlock()
+	return nil
+}
+
+func readEntry(r *snapReader) (string, netip.Addr, lbUser, error) {
+	var u lbUser
+	var err error
+	if u.svc, err = r.str(); err != nil {
+		return "", netip.Addr{}, u, err
+	}
+	ab, err := r.bytes()
+	if err != nil {
+		return "", netip.Addr{}, u, err
+	}
+	x, ok := netip.AddrFromSlice(ab)
+	if !ok || x.Is4In6() {
+		return "", netip.Addr{}, u, fmt.Errorf("%w: bad address", ErrCorruptSnapshot)
+	}
+	if u.key, err = r.str(); err != nil {
+		return "", netip.Addr{}, u, err
+	}
+	if u.backend, err = r.str(); err != nil {
+		return "", netip.Addr{}, u, err
+	}
+	np, err := r.count(2)
+	if err != nil {
+		return "", netip.Addr{}, u, err
+	}
+	u.ports = make([]PortProto, 0, np)
+	for range np {
+		var p PortProto
+		if p.Protocol, err = r.str(); err != nil {
+			return "", netip.Addr{}, u, err
+		}
+		port, err := r.uvarint()
+		if err != nil {
+			return "", netip.Addr{}, u, err
+		}
+		if port > 0xffff || p.Protocol == "" {
+			return "", netip.Addr{}, u, fmt.Errorf("%w: bad port", ErrCorruptSnapshot)
+		}
+		p.Port = uint16(port)
+		if len(u.ports) > 0 && comparePorts(u.ports[len(u.ports)-1], p) >= 0 {
+			return "", netip.Addr{}, u, fmt.Errorf("%w: ports not sorted and unique", ErrCorruptSnapshot)
+		}
+		u.ports = append(u.ports, p)
+	}
+	return u.svc, x, u, nil
+}
