@@ -15,6 +15,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/svcnet/svcnet/allocator"
 	"github.com/svcnet/svcnet/examples/internal/world"
 	"github.com/svcnet/svcnet/examples/proxy/node"
 )
@@ -141,7 +142,7 @@ func Start(ctx context.Context, log *slog.Logger, pods ...string) (env *Env, err
 	env.Cfg = node.Config{
 		Manifests: env.Dir, NetNS: w.Node.NetNSPath(), NodeName: "node",
 		DNSListen: net.JoinHostPort(world.NodePodSide.String(), "53"),
-		LBPool:    mustPool(world.LBPool),
+		LBPool:    []allocator.AddrRange{allocator.MustParseAddrRange(world.LBPool)},
 	}
 	return env, env.StartProxy(ctx, log)
 }
@@ -249,14 +250,6 @@ func Query(h *world.Host, server, name string, qtype uint16) (*dns.Msg, error) {
 		return nil, err
 	}
 	return co.ReadMsg()
-}
-
-func mustPool(s string) []node.AddrRange {
-	r, err := node.ParsePool(s)
-	if err != nil {
-		panic(err)
-	}
-	return r
 }
 
 func fmtCounts(c map[string]int, pods []string) string {

@@ -17,10 +17,6 @@ const (
 	AnnotationAllowShared = "metallb.universe.tf/allow-shared-ip"
 )
 
-// maxPoolBlock caps the covering prefix of a start-end pool range; the
-// addresses around the range are reserved in its allocator.
-const maxPoolBlock = 1 << 16
-
 // allocs holds every allocator and what each service holds. Not safe for
 // concurrent use; the node's sync loop owns it.
 type allocs struct {
@@ -28,22 +24,9 @@ type allocs struct {
 	svcIPs   []*allocator.IPRange // parallel to cidrs
 	portSpec string
 	ports    *allocator.PortRange
-	pool     []lbBlock
-	held     map[string]Assignment // by "namespace/name"
-	// lbShare maps an LB address to the sharing key and the ports of each
-	// service on it.
-	lbUsers map[netip.Addr]map[string]lbUse
-}
-
-type lbBlock struct {
-	key   string
-	rng   AddrRange
-	alloc *allocator.IPRange
-}
-
-type lbUse struct {
-	shareKey string
-	ports    map[string]bool // "TCP/80"
+	lb       *allocator.LBAllocator // nil without --loadbalancer-pool
+	lbKey    string                 // the pool as configured, naming its snapshot
+	held     map[string]Assignment  // by "namespace/name"
 }
 
 func newAllocs(cfg *Config, st *State) (*allocs, error) {
@@ -51,7 +34,6 @@ func newAllocs(cfg *Config, st *State) (*allocs, error) {
 		cidrs:    cfg.ServiceCIDRs,
 		portSpec: fmt.Sprintf("%d-%d", cfg.NodePortMin, cfg.NodePortMax),
 		held:     map[string]Assignment{},
-		lbUsers:  map[netip.Addr]map[string]lbUse{},
 	}
 	for _, p := range cfg.ServiceCIDRs {
 		r, err := allocator.NewIPRange(p, allocator.Config{})
@@ -64,41 +46,20 @@ func newAllocs(cfg *Config, st *State) (*allocs, error) {
 	if a.ports, err = allocator.NewPortRange(a.portSpec, allocator.Config{}); err != nil {
 		return nil, fmt.Errorf("node port range %s: %w", a.portSpec, err)
 	}
-	for _, r := range cfg.LBPool {
-		b, err := newLBBlock(r)
-		if err != nil {
-			return nil, err
+	if len(cfg.LBPool) > 0 {
+		if a.lb, err = allocator.NewLBAllocator(allocator.Pool{Name: "default", Addresses: cfg.LBPool}); err != nil {
+			return nil, fmt.Errorf("--loadbalancer-pool: %w: %w", ErrBadFlag, err)
 		}
-		a.pool = append(a.pool, b)
+		var keys []string
+		for _, r := range cfg.LBPool {
+			keys = append(keys, r.String())
+		}
+		a.lbKey = strings.Join(keys, ",")
 	}
 	if st != nil {
 		a.restore(st)
 	}
 	return a, nil
-}
-
-func newLBBlock(r AddrRange) (lbBlock, error) {
-	bits := r.From.BitLen()
-	p := netip.PrefixFrom(r.From, bits)
-	for ; !p.Contains(r.To); p = netip.PrefixFrom(r.From, p.Bits()-1).Masked() {
-	}
-	if host := bits - p.Bits(); host > 16 {
-		return lbBlock{}, fmt.Errorf("loadbalancer pool %s: %w: the range spans more than %d addresses", r, ErrBadFlag, maxPoolBlock)
-	}
-	al, err := allocator.NewIPRange(p, allocator.Config{Strategy: allocator.LowestFree})
-	if err != nil {
-		return lbBlock{}, fmt.Errorf("loadbalancer pool %s: %w", r, err)
-	}
-	// The allocator works on whole prefixes; hold what lies outside the range.
-	for x := p.Addr(); p.Contains(x); x = x.Next() {
-		if x.Less(r.From) || r.To.Less(x) {
-			al.Allocate(x) // excluded network/broadcast addresses report ErrNotInRange: fine
-		}
-		if !x.Next().IsValid() {
-			break
-		}
-	}
-	return lbBlock{key: r.String(), rng: r, alloc: al}, nil
 }
 
 // restore loads the previous run's assignments. The snapshots are
@@ -115,28 +76,18 @@ func (a *allocs) restore(st *State) {
 	if b, ok := st.NodePorts[a.portSpec]; !ok || a.ports.Restore(b) != nil {
 		restored = false
 	}
-	for _, bl := range a.pool {
-		if b, ok := st.LBPool[bl.key]; !ok || bl.alloc.Restore(b) != nil {
+	if a.lb != nil {
+		if b, ok := st.LBPool[a.lbKey]; !ok || a.lb.Restore(b) != nil {
 			restored = false
 		}
 	}
 	for k, as := range st.Services {
 		if !restored {
-			if err := a.reserve(as); err != nil {
+			if err := a.reserve(k, as); err != nil {
 				continue // no longer fits the configuration: reallocated on sync
 			}
 		}
 		a.held[k] = as
-		if ip, err := netip.ParseAddr(as.LoadBalancerIP); err == nil && a.block(ip) != nil {
-			if a.lbUsers[ip] == nil {
-				a.lbUsers[ip] = map[string]lbUse{}
-			}
-			u := lbUse{shareKey: as.LBShareKey, ports: map[string]bool{}}
-			for _, p := range as.LBPorts {
-				u.ports[p] = true
-			}
-			a.lbUsers[ip][k] = u
-		}
 	}
 }
 
@@ -151,7 +102,7 @@ func ignoreHeld(err error) error {
 
 // reserve takes every value of as in the allocators, for a state file
 // written under a different configuration.
-func (a *allocs) reserve(as Assignment) error {
+func (a *allocs) reserve(key string, as Assignment) error {
 	var errs []error
 	for _, s := range as.ClusterIPs {
 		if ip, err := netip.ParseAddr(s); err == nil {
@@ -164,10 +115,9 @@ func (a *allocs) reserve(as Assignment) error {
 	if as.HealthCheckNodePort != 0 {
 		errs = append(errs, ignoreHeld(a.ports.Allocate(as.HealthCheckNodePort)))
 	}
-	if ip, err := netip.ParseAddr(as.LoadBalancerIP); err == nil {
-		if b := a.block(ip); b != nil {
-			errs = append(errs, ignoreHeld(b.alloc.Allocate(ip)))
-		}
+	if ip, err := netip.ParseAddr(as.LoadBalancerIP); err == nil && a.lb != nil {
+		_, err := a.lb.Assign(key, allocator.LBRequest{Addr: ip, SharingKey: as.LBShareKey, Ports: portProtos(as.LBPorts)})
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -182,8 +132,8 @@ func (a *allocs) state() *State {
 	for i, p := range a.cidrs {
 		st.ServiceIPs[p.String()] = a.svcIPs[i].Snapshot()
 	}
-	for _, b := range a.pool {
-		st.LBPool[b.key] = b.alloc.Snapshot()
+	if a.lb != nil {
+		st.LBPool[a.lbKey] = a.lb.Snapshot()
 	}
 	for k, v := range a.held {
 		st.Services[k] = v
@@ -212,16 +162,6 @@ func (a *allocs) releaseIP(ip netip.Addr) {
 	if i := a.cidrFor(ip); i >= 0 {
 		a.svcIPs[i].Release(ip)
 	}
-}
-
-func (a *allocs) block(ip netip.Addr) *lbBlock {
-	for i := range a.pool {
-		r := a.pool[i].rng
-		if !ip.Less(r.From) && !r.To.Less(ip) {
-			return &a.pool[i]
-		}
-	}
-	return nil
 }
 
 // families returns the IP families (4 or 6) a service gets, in order,
@@ -418,18 +358,15 @@ func (a *allocs) assign(s *Service) (Assignment, error) {
 	}
 
 	// Load-balancer address.
-	if s.Spec.Type == "LoadBalancer" && len(a.pool) > 0 {
-		ip, err := a.assignLB(s, key, prev, &took)
+	if s.Spec.Type == "LoadBalancer" && a.lb != nil {
+		ip, ports, err := a.assignLB(s, key, prev)
 		if err != nil {
 			undo()
 			return prev, err
 		}
 		next.LoadBalancerIP = ip.String()
 		next.LBShareKey = s.Metadata.Annotations[AnnotationAllowShared]
-		for p := range a.lbUsers[ip][key].ports {
-			next.LBPorts = append(next.LBPorts, p)
-		}
-		sort.Strings(next.LBPorts)
+		next.LBPorts = ports
 	}
 
 	// Give back what prev held and next does not.
@@ -448,130 +385,73 @@ func (a *allocs) assign(s *Service) (Assignment, error) {
 	if prev.HealthCheckNodePort != 0 && !nodePortUsed(next, prev.HealthCheckNodePort) {
 		a.ports.Release(prev.HealthCheckNodePort)
 	}
-	if prev.LoadBalancerIP != "" && prev.LoadBalancerIP != next.LoadBalancerIP {
-		a.dropLB(key, prev.LoadBalancerIP)
+	// Assign moved a changed address itself; a service that stopped being
+	// a LoadBalancer gives its address back.
+	if prev.LoadBalancerIP != "" && next.LoadBalancerIP == "" && a.lb != nil {
+		a.lb.Release(key)
 	}
 	a.held[key] = next
 	return next, nil
 }
 
-func (a *allocs) assignLB(s *Service, key string, prev Assignment, took *[]func()) (netip.Addr, error) {
-	share := s.Metadata.Annotations[AnnotationAllowShared]
-	ports := map[string]bool{}
+// assignLB gives a LoadBalancer service its ingress address from the pool,
+// honouring a requested one and sharing by MetalLB's annotation; it
+// returns the address and the service's ports on it ("TCP/80"), sorted.
+// On error the pool is unchanged.
+func (a *allocs) assignLB(s *Service, key string, prev Assignment) (netip.Addr, []string, error) {
+	req := allocator.LBRequest{SharingKey: s.Metadata.Annotations[AnnotationAllowShared]}
+	var ports []string
 	for i := range s.Spec.Ports {
-		ports[portKey(&s.Spec.Ports[i])] = true
+		p := allocator.PortProto{Protocol: s.Spec.Ports[i].Protocol, Port: uint16(s.Spec.Ports[i].Port)}
+		req.Ports = append(req.Ports, p)
+		ports = append(ports, p.String())
 	}
-	var want netip.Addr
+	sort.Strings(ports)
 	field := "spec.loadBalancerIP"
 	if v := s.Metadata.Annotations[AnnotationLBIPs]; v != "" {
 		field = "metadata.annotations[" + AnnotationLBIPs + "]"
-		for _, f := range splitList(v) {
-			ip, err := netip.ParseAddr(f)
-			if err != nil {
-				return want, ferr(field, "%q is not an IP address", f)
-			}
-			if famOf(ip) == famOfFirstPool(a) || !want.IsValid() {
-				want = ip
-			}
+		// One address per family may be listed; this node serves the first.
+		f := splitList(v)[0]
+		ip, err := netip.ParseAddr(f)
+		if err != nil {
+			return ip, nil, ferr(field, "%q is not an IP address", f)
 		}
+		req.Addr = ip.Unmap()
 	} else if s.Spec.LoadBalancerIP != "" {
-		want, _ = netip.ParseAddr(s.Spec.LoadBalancerIP)
+		req.Addr, _ = netip.ParseAddr(s.Spec.LoadBalancerIP)
 	}
-	if !want.IsValid() && prev.LoadBalancerIP != "" {
-		want, _ = netip.ParseAddr(prev.LoadBalancerIP)
+	if !req.Addr.IsValid() && prev.LoadBalancerIP != "" {
+		// Keep what the service had, as a controller would across restarts.
+		req.Addr, _ = netip.ParseAddr(prev.LoadBalancerIP)
 	}
-	if want.IsValid() {
-		b := a.block(want)
-		if b == nil {
-			return want, ferr(field, "%s: %w", want, fmt.Errorf("%w: not in --loadbalancer-pool", ErrConflict))
-		}
-		users := a.lbUsers[want]
-		if _, mine := users[key]; !mine && len(users) > 0 {
-			for other, u := range users {
-				if share == "" || u.shareKey != share {
-					return want, ferr(field, "%s: %w", want, fmt.Errorf("%w: held by service %s (share it by giving both the %s annotation with one key)", ErrConflict, other, AnnotationAllowShared))
-				}
-				for p := range ports {
-					if u.ports[p] {
-						return want, ferr(field, "%s: %w", want, fmt.Errorf("%w: port %s already used on it by service %s", ErrConflict, p, other))
-					}
-				}
-			}
-		} else if !mine {
-			if err := b.alloc.Allocate(want); err != nil && !errors.Is(err, allocator.ErrAllocated) {
-				return want, ferr(field, "%s: %w", want, conflict(err))
-			}
-			w := want
-			*took = append(*took, func() { a.dropLB(key, w.String()) })
-		}
-	} else {
-		// Share with a service of the same key when ports allow, as MetalLB does.
-		if share != "" {
-			for ip, users := range a.lbUsers {
-				if canShare(users, key, share, ports) {
-					want = ip
-					break
-				}
-			}
-		}
-		if !want.IsValid() {
-			var err error
-			for i := range a.pool {
-				if want, err = a.pool[i].alloc.AllocateNext(); err == nil {
-					break
-				}
-			}
-			if err != nil || !want.IsValid() {
-				return want, ferr(field, "%v", fmt.Errorf("--loadbalancer-pool: %w", allocator.ErrFull))
-			}
-			w := want
-			*took = append(*took, func() { a.dropLB(key, w.String()) })
-		}
+	ip, err := a.lb.Assign(key, req)
+	switch {
+	case err == nil:
+		return ip, ports, nil
+	case errors.Is(err, allocator.ErrNotInPool):
+		err = fmt.Errorf("%w: %s is not in --loadbalancer-pool", ErrConflict, req.Addr)
+	case errors.Is(err, allocator.ErrInUse):
+		err = fmt.Errorf("%w: %s is held by %s (share it by giving each the %s annotation with one key)",
+			ErrConflict, req.Addr, strings.Join(a.lb.Users(req.Addr), ", "), AnnotationAllowShared)
+	case errors.Is(err, allocator.ErrPortConflict):
+		err = fmt.Errorf("%w: %s is shared with %s, which uses one of the ports %v",
+			ErrConflict, req.Addr, strings.Join(a.lb.Users(req.Addr), ", "), ports)
+	case errors.Is(err, allocator.ErrPoolFull):
+		err = fmt.Errorf("--loadbalancer-pool: %w", allocator.ErrFull)
 	}
-	if a.lbUsers[want] == nil {
-		a.lbUsers[want] = map[string]lbUse{}
-	}
-	a.lbUsers[want][key] = lbUse{shareKey: share, ports: ports}
-	return want, nil
+	return ip, nil, ferr(field, "%w", err)
 }
 
-func canShare(users map[string]lbUse, key, share string, ports map[string]bool) bool {
-	if len(users) == 0 {
-		return false
-	}
-	for k, u := range users {
-		if k == key || u.shareKey != share {
-			return false
-		}
-		for p := range ports {
-			if u.ports[p] {
-				return false
-			}
+// portProtos parses the "TCP/80" forms an Assignment stores.
+func portProtos(ss []string) []allocator.PortProto {
+	var out []allocator.PortProto
+	for _, s := range ss {
+		proto, port, _ := strings.Cut(s, "/")
+		if n, err := strconv.ParseUint(port, 10, 16); err == nil {
+			out = append(out, allocator.PortProto{Protocol: proto, Port: uint16(n)})
 		}
 	}
-	return true
-}
-
-func famOfFirstPool(a *allocs) int {
-	if len(a.pool) == 0 {
-		return 4
-	}
-	return famOf(a.pool[0].rng.From)
-}
-
-// dropLB removes key from ip's users and frees ip when nobody is left.
-func (a *allocs) dropLB(key, ipStr string) {
-	ip, err := netip.ParseAddr(ipStr)
-	if err != nil {
-		return
-	}
-	delete(a.lbUsers[ip], key)
-	if len(a.lbUsers[ip]) == 0 {
-		delete(a.lbUsers, ip)
-		if b := a.block(ip); b != nil {
-			b.alloc.Release(ip)
-		}
-	}
+	return out
 }
 
 // release gives back everything key holds; for deleted services.
@@ -591,8 +471,8 @@ func (a *allocs) release(key string) {
 	if prev.HealthCheckNodePort != 0 {
 		a.ports.Release(prev.HealthCheckNodePort)
 	}
-	if prev.LoadBalancerIP != "" {
-		a.dropLB(key, prev.LoadBalancerIP)
+	if prev.LoadBalancerIP != "" && a.lb != nil {
+		a.lb.Release(key)
 	}
 	delete(a.held, key)
 }

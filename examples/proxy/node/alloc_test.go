@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/svcnet/svcnet/allocator"
 )
 
 func writeManifest(t *testing.T, dir, name, body string) {
@@ -57,6 +59,9 @@ func TestAllocation(t *testing.T) {
 		svcYAML("lbclash", "spec:\n  type: LoadBalancer\n  loadBalancerIP: 203.0.113.15\n  ports: [{port: 443}]\n"),
 		svcYAML("shared-a", "  annotations: {metallb.universe.tf/allow-shared-ip: k}\nspec:\n  type: LoadBalancer\n  loadBalancerIP: 203.0.113.12\n  ports: [{port: 80}]\n"),
 		svcYAML("shared-b", "  annotations: {metallb.universe.tf/allow-shared-ip: k}\nspec:\n  type: LoadBalancer\n  loadBalancerIP: 203.0.113.12\n  ports: [{port: 443}]\n"),
+		// Same key, a port already used on the address; then another key.
+		svcYAML("shared-c", "  annotations: {metallb.universe.tf/allow-shared-ip: k}\nspec:\n  type: LoadBalancer\n  loadBalancerIP: 203.0.113.12\n  ports: [{port: 80}]\n"),
+		svcYAML("shared-d", "  annotations: {metallb.universe.tf/allow-shared-ip: other}\nspec:\n  type: LoadBalancer\n  loadBalancerIP: 203.0.113.12\n  ports: [{port: 8080}]\n"),
 	}, "---\n"))
 	p := newTestProxy(t, dir, "203.0.113.10-203.0.113.20")
 	views, problems, err := p.Build()
@@ -64,7 +69,8 @@ func TestAllocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := byName(views)
-	wantProblems := map[string]string{"clash": "spec.clusterIP", "outside": "spec.clusterIP", "portclash": "spec.ports[0].nodePort", "lbclash": "spec.loadBalancerIP"}
+	wantProblems := map[string]string{"clash": "spec.clusterIP", "outside": "spec.clusterIP", "portclash": "spec.ports[0].nodePort", "lbclash": "spec.loadBalancerIP",
+		"shared-c": "spec.loadBalancerIP", "shared-d": "spec.loadBalancerIP"}
 	if len(problems) != len(wantProblems) {
 		t.Errorf("problems = %v; want %d", problems, len(wantProblems))
 	}
@@ -169,7 +175,7 @@ func TestParsePool(t *testing.T) {
 	}
 }
 
-func stringsOf(rs []AddrRange) string {
+func stringsOf(rs []allocator.AddrRange) string {
 	var s []string
 	for _, r := range rs {
 		s = append(s, r.From.String()+"-"+r.To.String())

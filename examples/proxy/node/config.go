@@ -19,23 +19,13 @@ type Config struct {
 	ServiceCIDRs          []netip.Prefix // zero means 10.96.0.0/16
 	NodePortMin           uint16         // zero (with NodePortMax) means 30000-32767
 	NodePortMax           uint16
-	ClusterCIDRs          []netip.Prefix // zero means 10.244.0.0/16
-	Zone                  string         // DNS zone; empty means cluster.local
-	DNSListen             string         // empty disables DNS
-	MetricsListen         string         // empty disables metrics
-	LBPool                []AddrRange    // empty means LoadBalancer services get no ingress address
-	StateFile             string         // empty means Manifests/.svcnet-state.json
+	ClusterCIDRs          []netip.Prefix        // zero means 10.244.0.0/16
+	Zone                  string                // DNS zone; empty means cluster.local
+	DNSListen             string                // empty disables DNS
+	MetricsListen         string                // empty disables metrics
+	LBPool                []allocator.AddrRange // empty means LoadBalancer services get no ingress address
+	StateFile             string                // empty means Manifests/.svcnet-state.json
 	DryRun, Once, Cleanup bool
-}
-
-// AddrRange is an inclusive range of addresses of one family.
-type AddrRange struct{ From, To netip.Addr }
-
-func (r AddrRange) String() string {
-	if r.From == r.To {
-		return r.From.String()
-	}
-	return r.From.String() + "-" + r.To.String()
 }
 
 // Defaults for flags, as Kubernetes sets them.
@@ -141,41 +131,18 @@ func ParsePortRange(s string) (lo, hi uint16, err error) {
 }
 
 // ParsePool parses a comma-separated list of CIDRs and start-end ranges.
-func ParsePool(s string) ([]AddrRange, error) {
-	var out []AddrRange
+// A CIDR counts every address in it, network and broadcast included, as
+// MetalLB does.
+func ParsePool(s string) ([]allocator.AddrRange, error) {
+	var out []allocator.AddrRange
 	for _, f := range splitList(s) {
-		if a, b, ok := strings.Cut(f, "-"); ok {
-			from, err1 := netip.ParseAddr(strings.TrimSpace(a))
-			to, err2 := netip.ParseAddr(strings.TrimSpace(b))
-			if err1 != nil || err2 != nil || from.Is4() != to.Is4() || to.Less(from) {
-				return nil, fmt.Errorf("%w: %q is not a range like 192.0.2.10-192.0.2.20", ErrBadFlag, f)
-			}
-			out = append(out, AddrRange{from.Unmap(), to.Unmap()})
-			continue
-		}
-		p, err := netip.ParsePrefix(f)
+		r, err := allocator.ParseAddrRange(f)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %q is not a CIDR or range", ErrBadFlag, f)
+			return nil, fmt.Errorf("%w: %w", ErrBadFlag, err)
 		}
-		p = p.Masked()
-		out = append(out, AddrRange{p.Addr(), lastAddr(p)})
+		out = append(out, r)
 	}
 	return out, nil
-}
-
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Addr().AsSlice()
-	for i := range b {
-		bits := p.Bits() - i*8
-		switch {
-		case bits <= 0:
-			b[i] = 0xff
-		case bits < 8:
-			b[i] |= 0xff >> bits
-		}
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }
 
 func splitList(s string) []string {
