@@ -10,10 +10,17 @@
 // set.
 //
 // [Reconcile] turns desired groups and the slices that exist into a [Plan]
-// with the controller's minimal-churn algorithm. Invariants: the planned
-// slices hold exactly the desired endpoints, none exceeds
-// [Config.MaxEndpointsPerSlice], reconciling again after applying a plan
-// yields an empty plan, and the same input always gives the same plan.
+// with the controller's minimal-churn algorithm, then merges the emptiest
+// slices of a group that scale-downs left with more slices than
+// [Config.SliceOverheadPercent] allows (Kubernetes never merges). It
+// rejects invalid input with the errors of errors.go ([ErrInvalidConfig],
+// [ErrInvalidService], [ErrDuplicateSlice]). Invariants: the planned slices
+// hold exactly the desired endpoints, none exceeds
+// [Config.MaxEndpointsPerSlice], a group of n endpoints keeps at most
+// m + max(1, m/10) slices where m = ceil(n/MaxEndpointsPerSlice) (by
+// default), reconciling again after applying a plan yields an empty plan,
+// and the same input always gives the same plan. A reconcile allocates in
+// proportion to the slices it writes, plus a few words per existing slice.
 //
 // Topology: a service's [TrafficDistribution] gives each ready endpoint a
 // hint for its own zone (and node with [PreferSameNode]); [AppendUsable] is
@@ -24,6 +31,9 @@
 // Usage:
 //
 //	groups := endpoints.Desired(&svc, workloads)
-//	plan := endpoints.Reconcile(endpoints.Config{}, &svc, groups, existing)
+//	plan, err := endpoints.Reconcile(endpoints.Config{}, &svc, groups, existing)
+//	if errors.Is(err, endpoints.ErrDuplicateSlice) {
+//		// the slice cache is stale: list the slices again
+//	}
 //	// write plan.Create, plan.Update, plan.Delete
 package endpoints

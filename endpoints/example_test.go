@@ -1,6 +1,7 @@
 package endpoints_test
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -16,7 +17,11 @@ func Example() {
 		{Namespace: "ns", Name: "b", Labels: map[string]string{"app": "web"}, Deleting: true, Ready: true,
 			IPs: []netip.Addr{netip.MustParseAddr("10.0.0.2")}, Ports: []endpoints.ContainerPort{{Name: "http", Number: 8080}}},
 	}
-	plan := endpoints.Reconcile(endpoints.Config{}, &svc, endpoints.Desired(&svc, workloads), nil)
+	plan, err := endpoints.Reconcile(endpoints.Config{}, &svc, endpoints.Desired(&svc, workloads), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	for _, s := range plan.Create {
 		fmt.Println(s.Name, s.Ports[0].Name, s.Ports[0].Port)
 		for _, e := range s.Endpoints {
@@ -66,4 +71,55 @@ func ExampleServiceIndex() {
 	pod := endpoints.Workload{Namespace: "shop", Name: "web-1", Labels: map[string]string{"app": "web", "pod-template-hash": "5d4f"}}
 	fmt.Println(x.AppendSelecting(nil, &pod))
 	// Output: [{shop web}]
+}
+
+// ExampleReconcile_repack scales 400 endpoints in four full slices down to
+// 100, a quarter from each slice. Kubernetes would keep four slices of 25;
+// 100 endpoints need one slice plus one spare, so the repack empties the
+// two smallest (by name on a tie) into the fullest slice the plan writes
+// anyway: the same four writes, two slices.
+func ExampleReconcile_repack() {
+	svc := endpoints.Service{Namespace: "ns", Name: "web", Selector: map[string]string{"app": "web"},
+		Ports: []endpoints.ServicePort{{Name: "http", Port: 80}}}
+	pod := func(i int) endpoints.Workload {
+		return endpoints.Workload{Namespace: "ns", Name: fmt.Sprint("web-", i), Labels: map[string]string{"app": "web"},
+			Ready: true, IPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})}}
+	}
+	var pods []endpoints.Workload
+	for i := range 400 {
+		pods = append(pods, pod(i))
+	}
+	plan, _ := endpoints.Reconcile(endpoints.Config{}, &svc, endpoints.Desired(&svc, pods), nil)
+	existing := plan.Create
+	var left []endpoints.Workload
+	for i, p := range pods {
+		if i%100 < 25 {
+			left = append(left, p)
+		}
+	}
+	plan, err := endpoints.Reconcile(endpoints.Config{}, &svc, endpoints.Desired(&svc, left), existing)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range plan.Update {
+		fmt.Println("update", s.Name, len(s.Endpoints))
+	}
+	fmt.Println("delete", plan.Delete)
+	// Output:
+	// update web-3 75
+	// update web-4 25
+	// delete [web-1 web-2]
+}
+
+// ExampleReconcile_errors shows the input errors a controller branches on.
+func ExampleReconcile_errors() {
+	svc := endpoints.Service{Namespace: "ns", Name: "web", TrafficDistribution: "Nearby"}
+	_, err := endpoints.Reconcile(endpoints.Config{}, &svc, nil, nil)
+	fmt.Println(errors.Is(err, endpoints.ErrInvalidService), err)
+	_, err = endpoints.Reconcile(endpoints.Config{MaxEndpointsPerSlice: 5000}, &svc, nil, nil)
+	fmt.Println(errors.Is(err, endpoints.ErrInvalidConfig), err)
+	// Output:
+	// true endpoints: invalid service: service ns/web: trafficDistribution "Nearby" is not PreferClose, PreferSameZone or PreferSameNode
+	// true endpoints: invalid config: MaxEndpointsPerSlice 5000 is not between 1 and 1000
 }

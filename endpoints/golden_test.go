@@ -92,7 +92,7 @@ func TestReconcileGolden(t *testing.T) {
 		},
 	}
 	ws := goldenWorkloads()
-	first := Reconcile(Config{}, &svc, Desired(&svc, ws), nil)
+	first := mustReconcile(t, Config{}, &svc, Desired(&svc, ws), nil)
 	var existing []Slice
 	existing = append(existing, first.Create...)
 	// The old pod goes away and a new one comes up: updates in place.
@@ -100,10 +100,10 @@ func TestReconcileGolden(t *testing.T) {
 	ws = append(ws, Workload{Namespace: "shop", Name: "web-d", Labels: map[string]string{"app": "web"},
 		IPs: []netip.Addr{netip.MustParseAddr("10.0.0.6")}, Node: "n1", Zone: "z1", Ready: true,
 		Ports: []ContainerPort{{Name: "http", Protocol: TCP, Number: 8080}}})
-	second := Reconcile(Config{}, &svc, Desired(&svc, ws), existing)
+	second := mustReconcile(t, Config{}, &svc, Desired(&svc, ws), existing)
 	// The selector stops matching: the last slices go, a placeholder stays.
 	svc.Selector = map[string]string{"app": "gone"}
-	third := Reconcile(Config{}, &svc, Desired(&svc, ws), existing)
+	third := mustReconcile(t, Config{}, &svc, Desired(&svc, ws), existing)
 
 	for _, tc := range []struct {
 		file string
@@ -112,7 +112,9 @@ func TestReconcileGolden(t *testing.T) {
 		{"plan-create.golden", first},
 		{"plan-rollover.golden", second},
 		{"plan-unselected.golden", third},
+		{"plan-repack.golden", goldenRepack(t)},
 	} {
+
 		t.Run(tc.file, func(t *testing.T) {
 			got := renderPlan(tc.plan)
 			path := filepath.Join("testdata", tc.file)
@@ -133,4 +135,25 @@ func TestReconcileGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// goldenRepack halves eight pods packed two to a slice, one pod from each
+// slice. Kubernetes would update the four slices to one endpoint each;
+// four endpoints need two slices plus one spare, so the repack empties
+// web-1 (the smallest, first by name) into web-2, the fullest slice the
+// plan writes anyway: three updates and a delete, the same four writes.
+func goldenRepack(t *testing.T) Plan {
+	svc := Service{Namespace: "shop", Name: "web", Selector: map[string]string{"app": "web"},
+		Ports: []ServicePort{{Name: "http", Protocol: TCP, Port: 80, TargetPort: TargetPort{Number: 8080}}}}
+	var ws []Workload
+	for i := range 8 {
+		ws = append(ws, Workload{Namespace: "shop", Name: fmt.Sprintf("web-%d", i), Labels: map[string]string{"app": "web"},
+			IPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 0, 1, byte(i)})}, Node: fmt.Sprintf("n%d", i%2), Ready: true})
+	}
+	cfg := Config{MaxEndpointsPerSlice: 2}
+	existing := apply(nil, mustReconcile(t, cfg, &svc, Desired(&svc, ws), nil))
+	ws = slices.DeleteFunc(ws, func(w Workload) bool {
+		return slices.Contains([]string{"web-1", "web-3", "web-5", "web-6"}, w.Name)
+	})
+	return mustReconcile(t, cfg, &svc, Desired(&svc, ws), existing)
 }

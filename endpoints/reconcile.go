@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
@@ -17,21 +18,53 @@ const (
 	ManagedBy = "endpointslice-controller.k8s.io"
 )
 
-// Config tunes the reconciler. The zero value uses Kubernetes' defaults.
+// Config tunes the reconciler. The zero value uses Kubernetes' defaults
+// and repacks sparse slices as SliceOverheadPercent describes.
 type Config struct {
-	// MaxEndpointsPerSlice caps a slice's endpoints. Zero means 100; values
-	// above 1000 mean 1000.
+	// MaxEndpointsPerSlice caps a slice's endpoints. Zero means 100, the
+	// Kubernetes default. Reconcile rejects a negative value or one above
+	// 1000 with ErrInvalidConfig, as kube-controller-manager rejects its
+	// --max-endpoints-per-slice flag.
 	MaxEndpointsPerSlice int
+	// SliceOverheadPercent bounds the slices a group of n endpoints may
+	// use beyond the minimum m = ceil(n/MaxEndpointsPerSlice): at most
+	// m + max(1, m·SliceOverheadPercent/100). When Kubernetes' placement
+	// leaves more, Reconcile merges the emptiest slices into the room of
+	// the others (see Reconcile). Zero means 10: from ten slices' worth of
+	// endpoints up, slices/m stays ≤ 1.1. Below that the one spare slice
+	// is what lets an addition become one create instead of several
+	// updates, as Kubernetes prefers. Negative turns repacking off, as in
+	// Kubernetes: slices are never merged, and the sparse slices
+	// scale-downs leave stay.
+	SliceOverheadPercent int
 }
 
 func (c Config) max() int {
-	switch {
-	case c.MaxEndpointsPerSlice <= 0:
+	if c.MaxEndpointsPerSlice == 0 {
 		return 100
-	case c.MaxEndpointsPerSlice > 1000:
-		return 1000
 	}
 	return c.MaxEndpointsPerSlice
+}
+
+func (c Config) validate() error {
+	if c.MaxEndpointsPerSlice < 0 || c.MaxEndpointsPerSlice > 1000 {
+		return fmt.Errorf("%w: MaxEndpointsPerSlice %d is not between 1 and 1000", ErrInvalidConfig, c.MaxEndpointsPerSlice)
+	}
+	return nil
+}
+
+// sliceLimit is how many slices a group of n endpoints may keep before
+// Reconcile repacks it; -1 when repacking is off.
+func (c Config) sliceLimit(n int) int {
+	pct := c.SliceOverheadPercent
+	switch {
+	case pct < 0:
+		return -1
+	case pct == 0:
+		pct = 10
+	}
+	m := (n + c.max() - 1) / c.max()
+	return m + max(1, m*pct/100)
 }
 
 // Slice is an endpoint slice as stored. The zero value is an unnamed
@@ -56,44 +89,75 @@ type Plan struct {
 func (p *Plan) IsEmpty() bool { return len(p.Create)+len(p.Update)+len(p.Delete) == 0 }
 
 // Reconcile plans the writes that turn existing (the slices s has now) into
-// desired (from [Desired]) with the Kubernetes minimal-churn algorithm. It
-// is deterministic: new slices are named "<service>-<n>" with the smallest
-// n ≥ 1 no existing or planned slice uses, where Kubernetes appends a
-// random suffix. Reconcile does not modify its arguments.
-func Reconcile(cfg Config, s *Service, desired []Group, existing []Slice) Plan {
-	max := cfg.max()
+// desired (from [Desired]) with the Kubernetes minimal-churn algorithm.
+//
+// Two things differ from Kubernetes. The plan is deterministic: new slices
+// are named "<service>-<n>" with the smallest n ≥ 1 no existing or planned
+// slice uses, where Kubernetes appends a random suffix. And a group whose
+// slices exceed the bound of [Config.SliceOverheadPercent] after
+// Kubernetes' placement is repacked: its smallest slices (ties: a slice
+// being created, then one being updated, then an unchanged one, then by
+// name) are emptied and deleted until the bound holds, and their endpoints
+// fill the room of the slices this plan already writes, fullest first,
+// then of unchanged slices, roomiest first, so the fewest extra slices are
+// written. Kubernetes never merges slices, so after scale-downs a service
+// can keep several times the slices it needs.
+//
+// Reconcile does not modify its arguments. It returns an error wrapping
+// [ErrInvalidConfig], [ErrInvalidService] (see [Service.Validate]) or
+// [ErrDuplicateSlice] and an empty plan when its input is invalid.
+func Reconcile(cfg Config, s *Service, desired []Group, existing []Slice) (Plan, error) {
+	if err := cfg.validate(); err != nil {
+		return Plan{}, err
+	}
+	if err := s.Validate(); err != nil {
+		return Plan{}, err
+	}
 	labels := sliceLabels(s)
-	used := make(map[string]bool, len(existing))
-	byKey := map[string][]*Slice{}
-	var keys []string
+	// One name-ordered view of the slices finds duplicate names, orders
+	// each group's slices and answers which names are taken, without a map
+	// of every name.
+	byName := make([]*Slice, len(existing))
 	for i := range existing {
-		e := &existing[i]
-		used[e.Name] = true
-		k := (&Group{Family: e.Family, Ports: e.Ports}).Key()
-		if _, ok := byKey[k]; !ok {
-			keys = append(keys, k)
+		byName[i] = &existing[i]
+	}
+	slices.SortFunc(byName, func(a, b *Slice) int { return strings.Compare(a.Name, b.Name) })
+	for i := 1; i < len(byName); i++ {
+		if byName[i].Name == byName[i-1].Name {
+			return Plan{}, fmt.Errorf("%w: service %s/%s: %q", ErrDuplicateSlice, s.Namespace, s.Name, byName[i].Name)
 		}
-		byKey[k] = append(byKey[k], e)
+	}
+	// Each group's slices, in name order, carved from one array; slices
+	// of no desired group are deleted.
+	groupOf := groupFinder(desired)
+	count := make([]int, len(desired))
+	for _, e := range byName {
+		if gi := groupOf(e); gi >= 0 {
+			count[gi]++
+		}
+	}
+	have := make([][]*Slice, len(desired))
+	backing := make([]*Slice, 0, len(byName))
+	for gi, n := range count {
+		have[gi] = backing[len(backing) : len(backing) : len(backing)+n]
+		backing = backing[:len(backing)+n]
+	}
+	var deletes []*Slice
+	for _, e := range byName {
+		if gi := groupOf(e); gi >= 0 {
+			have[gi] = append(have[gi], e)
+		} else {
+			deletes = append(deletes, e)
+		}
 	}
 	var plan Plan
-	var deletes []*Slice
 	kept := 0
 	for gi := range desired {
-		g := &desired[gi]
-		k := g.Key()
-		have := byKey[k]
-		delete(byKey, k)
-		c, u, d, n := reconcileGroup(max, g, have, labels)
+		c, u, d, n := reconcileGroup(cfg, &desired[gi], have[gi], labels)
 		plan.Create = append(plan.Create, c...)
 		plan.Update = append(plan.Update, u...)
 		deletes = append(deletes, d...)
 		kept += n
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		for _, e := range byKey[k] {
-			deletes = append(deletes, e)
-		}
 	}
 	slices.SortFunc(deletes, func(a, b *Slice) int { return strings.Compare(a.Name, b.Name) })
 	// A service with no other slice keeps one placeholder so consumers can
@@ -132,8 +196,7 @@ func Reconcile(cfg Config, s *Service, desired []Group, existing []Slice) Plan {
 		for {
 			n++
 			name := sliceName(s.Name, n)
-			if !used[name] {
-				used[name] = true
+			if _, taken := slices.BinarySearchFunc(byName, name, func(e *Slice, name string) int { return strings.Compare(e.Name, name) }); !taken {
 				plan.Create[i].Name = name
 				break
 			}
@@ -145,7 +208,32 @@ func Reconcile(cfg Config, s *Service, desired []Group, existing []Slice) Plan {
 	if len(plan.Create) == 0 {
 		plan.Create = nil
 	}
-	return plan
+	return plan, nil
+}
+
+// groupFinder returns a lookup from a slice to the index of the first
+// desired group with its family and port set, or -1. A service usually has
+// a group or two (one per family and port mapping), where a scan costs no
+// allocation; many port mappings (pods that number a named port each
+// their own way) get a map.
+func groupFinder(desired []Group) func(*Slice) int {
+	if len(desired) <= 8 {
+		return func(e *Slice) int {
+			for gi := range desired {
+				if g := &desired[gi]; g.Family == e.Family && slices.Equal(g.Ports, e.Ports) {
+					return gi
+				}
+			}
+			return -1
+		}
+	}
+	byKey := make(map[string]int, len(desired))
+	for gi := range desired {
+		if k := desired[gi].Key(); byKey[k] == 0 {
+			byKey[k] = gi + 1
+		}
+	}
+	return func(e *Slice) int { return byKey[(&Group{Family: e.Family, Ports: e.Ports}).Key()] - 1 }
 }
 
 func firstFamily(s *Service) int {
@@ -221,56 +309,85 @@ func finder(eps []Endpoint) func(*Endpoint) (int, bool) {
 	}
 }
 
-// reconcileGroup runs steps 1–3 for one family and port set. It returns
-// slices to create and update, slices to delete, and how many slices stay
-// unchanged.
-func reconcileGroup(max int, g *Group, have []*Slice, labels map[string]string) (create, update []Slice, deletes []*Slice, unchanged int) {
+// placement records which desired endpoints (by index) the existing slices
+// already hold. It starts sparse, as runs of consecutive indices: slices
+// are packed from sorted runs, so an unchanged group costs a few runs per
+// slice and a reconcile allocates in proportion to the slices, not the
+// endpoints. Duplicates across slices (an inconsistent state) and heavily
+// interleaved slices make the sparse form give up; the scan then runs
+// again over a bitmap.
+type placement struct {
+	runs  [][2]int32 // [from, to), in scan order; used while bits is nil
+	limit int        // more runs than this and the sparse form gives up
+	bits  []uint64
+}
+
+// add marks desired index j placed. It reports false when j already is,
+// which only the bitmap can tell while scanning; the runs find it in
+// check.
+func (p *placement) add(j int) bool {
+	if p.bits != nil {
+		w, b := j/64, uint64(1)<<(j%64)
+		if p.bits[w]&b != 0 {
+			return false
+		}
+		p.bits[w] |= b
+		return true
+	}
+	if n := len(p.runs); n > 0 && p.runs[n-1][1] == int32(j) {
+		p.runs[n-1][1]++
+	} else {
+		p.runs = append(p.runs, [2]int32{int32(j), int32(j) + 1})
+	}
+	return true
+}
+
+func (p *placement) overflow() bool { return p.bits == nil && len(p.runs) > p.limit }
+
+// check sorts the runs and reports whether they are disjoint, that is no
+// endpoint was found twice. It is for the sparse form only.
+func (p *placement) check() bool {
+	slices.SortFunc(p.runs, func(a, b [2]int32) int { return cmp.Compare(a[0], b[0]) })
+	for i := 1; i < len(p.runs); i++ {
+		if p.runs[i][0] < p.runs[i-1][1] {
+			return false
+		}
+	}
+	return true
+}
+
+// appendUnplaced appends the desired endpoints no slice holds, in order.
+// With runs it needs check first.
+func (p *placement) appendUnplaced(dst, eps []Endpoint) []Endpoint {
+	if p.bits != nil {
+		for j := range eps {
+			if p.bits[j/64]&(uint64(1)<<(j%64)) == 0 {
+				dst = append(dst, eps[j])
+			}
+		}
+		return dst
+	}
+	from := 0
+	for _, r := range p.runs {
+		dst = append(dst, eps[from:r[0]]...)
+		from = int(r[1])
+	}
+	return append(dst, eps[from:]...)
+}
+
+// reconcileGroup plans one family and port set: Kubernetes' steps 1–3,
+// then the repack. have is in name order. It returns slices to create and
+// update, slices to delete, and how many slices stay unchanged.
+func reconcileGroup(cfg Config, g *Group, have []*Slice, labels map[string]string) (create, update []Slice, deletes []*Slice, unchanged int) {
+	max := cfg.max()
 	find := finder(g.Endpoints)
-	placed := make([]bool, len(g.Endpoints))
-	slices.SortFunc(have, func(a, b *Slice) int { return strings.Compare(a.Name, b.Name) })
-	var keep []*Slice
-	var idx []int // desired indices kept by the slice at hand, reused
-	// Step 1: drop stale endpoints and update changed ones in place.
-	for _, e := range have {
-		// Most slices are unchanged: check first, so only changed slices
-		// allocate (the reconcile cost follows the changed slices).
-		changed := !maps.Equal(e.Labels, labels)
-		idx = idx[:0]
-		for i := range e.Endpoints {
-			old := &e.Endpoints[i]
-			j, ok := find(old)
-			if !ok || placed[j] {
-				changed = true
-				continue
-			}
-			placed[j] = true
-			idx = append(idx, j)
-			if g.Endpoints[j] != *old {
-				changed = true
-			}
-		}
-		var eps []Endpoint
-		if changed && len(idx) > 0 {
-			eps = make([]Endpoint, len(idx))
-			for n, j := range idx {
-				eps[n] = g.Endpoints[j]
-			}
-		}
-		switch {
-		case len(idx) == 0:
-			deletes = append(deletes, e)
-		case changed:
-			update = append(update, Slice{Name: e.Name, Family: g.Family, Ports: g.Ports, Endpoints: eps, Labels: labels})
-		default:
-			keep = append(keep, e)
-		}
+	pl := placement{runs: make([][2]int32, 0, len(have)+1), limit: 2*len(have) + len(g.Endpoints)/64}
+	update, keep, deletes, ok := placeExisting(g, have, labels, find, &pl)
+	if ok = ok && pl.check(); !ok {
+		pl = placement{bits: make([]uint64, (len(g.Endpoints)+63)/64)}
+		update, keep, deletes, _ = placeExisting(g, have, labels, find, &pl)
 	}
-	var rest []Endpoint
-	for i := range g.Endpoints {
-		if !placed[i] {
-			rest = append(rest, g.Endpoints[i])
-		}
-	}
+	rest := pl.appendUnplaced(nil, g.Endpoints)
 	// Step 2: fill slices already being updated, fullest first.
 	slices.SortStableFunc(update, func(a, b Slice) int { return cmp.Compare(len(b.Endpoints), len(a.Endpoints)) })
 	for i := range update {
@@ -306,5 +423,157 @@ func reconcileGroup(max int, g *Group, have []*Slice, labels map[string]string) 
 		create = append(create, Slice{Family: g.Family, Ports: g.Ports, Endpoints: slices.Clone(rest[:n]), Labels: labels})
 		rest = rest[n:]
 	}
+	// Step 4, not in Kubernetes: merge slices when there are too many.
+	if limit := cfg.sliceLimit(len(g.Endpoints)); limit >= 0 && len(create)+len(update)+len(keep) > limit {
+		create, update, keep, deletes = repack(limit, max, g, have, labels, create, update, keep, deletes)
+	}
 	return create, update, deletes, len(keep)
+}
+
+// placeExisting is step 1: it drops stale endpoints from the slices in
+// have and updates changed ones in place, marking in pl the desired
+// endpoints they hold. It reports false when pl's runs overflow.
+func placeExisting(g *Group, have []*Slice, labels map[string]string, find func(*Endpoint) (int, bool), pl *placement) (update []Slice, keep, deletes []*Slice, ok bool) {
+	keep = make([]*Slice, 0, len(have))
+	longest := 0
+	for _, e := range have {
+		longest = max(longest, len(e.Endpoints))
+	}
+	idx := make([]int32, 0, longest) // desired indices kept by the slice at hand
+	for _, e := range have {
+		// Most slices are unchanged: check first, so only changed slices
+		// allocate (the reconcile cost follows the changed slices).
+		changed := !maps.Equal(e.Labels, labels)
+		idx = idx[:0]
+		for i := range e.Endpoints {
+			old := &e.Endpoints[i]
+			j, ok := find(old)
+			if !ok || !pl.add(j) {
+				changed = true
+				continue
+			}
+			idx = append(idx, int32(j))
+			if g.Endpoints[j] != *old {
+				changed = true
+			}
+		}
+		if pl.overflow() {
+			return nil, nil, nil, false
+		}
+		switch {
+		case len(idx) == 0:
+			deletes = append(deletes, e)
+		case changed:
+			eps := make([]Endpoint, len(idx))
+			for n, j := range idx {
+				eps[n] = g.Endpoints[j]
+			}
+			update = append(update, Slice{Name: e.Name, Family: g.Family, Ports: g.Ports, Endpoints: eps, Labels: labels})
+		default:
+			keep = append(keep, e)
+		}
+	}
+	return update, keep, deletes, true
+}
+
+// Slices a repack may empty, cheapest to empty first: dropping a create
+// saves a write, turning an update into a delete costs none, deleting an
+// unchanged slice costs one.
+const (
+	inCreate = iota
+	inUpdate
+	inKeep
+)
+
+// repack empties the smallest of the group's planned slices until limit
+// remain and moves their endpoints into the room of the others: first
+// the slices the plan writes anyway, fullest first, then unchanged ones,
+// roomiest first, so the fewest extra slices are written. limit·perSlice
+// is at least the group's endpoints, so the room always suffices.
+func repack(limit, perSlice int, g *Group, have []*Slice, labels map[string]string, create, update []Slice, keep, deletes []*Slice) ([]Slice, []Slice, []*Slice, []*Slice) {
+	type ref struct {
+		in, i, size int
+		name        string
+	}
+	all := make([]ref, 0, len(create)+len(update)+len(keep))
+	for i := range create {
+		all = append(all, ref{inCreate, i, len(create[i].Endpoints), ""})
+	}
+	for i := range update {
+		all = append(all, ref{inUpdate, i, len(update[i].Endpoints), update[i].Name})
+	}
+	for i, e := range keep {
+		all = append(all, ref{inKeep, i, len(e.Endpoints), e.Name})
+	}
+	slices.SortFunc(all, func(a, b ref) int {
+		return cmp.Or(cmp.Compare(a.size, b.size), cmp.Compare(a.in, b.in), strings.Compare(a.name, b.name), cmp.Compare(a.i, b.i))
+	})
+	gone := [3][]bool{make([]bool, len(create)), make([]bool, len(update)), make([]bool, len(keep))}
+	moving := make([][]Endpoint, 0, len(all)-limit) // the emptied slices' endpoints
+	for _, r := range all[:len(all)-limit] {
+		gone[r.in][r.i] = true
+		switch r.in {
+		case inCreate:
+			moving = append(moving, create[r.i].Endpoints)
+		case inUpdate:
+			moving = append(moving, update[r.i].Endpoints)
+			i, _ := slices.BinarySearchFunc(have, r.name, func(e *Slice, name string) int { return strings.Compare(e.Name, name) })
+			deletes = append(deletes, have[i])
+		case inKeep:
+			moving = append(moving, keep[r.i].Endpoints)
+			deletes = append(deletes, keep[r.i])
+		}
+	}
+	create = without(create, gone[inCreate])
+	update = without(update, gone[inUpdate])
+	keep = without(keep, gone[inKeep])
+	// fill tops eps up from moving. A slice over the maximum (written when
+	// it was larger) has no room and stays as it is, as in Kubernetes.
+	fill := func(eps []Endpoint) []Endpoint {
+		for len(moving) > 0 && len(eps) < perSlice {
+			src := moving[0]
+			n := min(perSlice-len(eps), len(src))
+			eps = append(eps, src[:n]...)
+			if moving[0] = src[n:]; n == len(src) {
+				moving = moving[1:]
+			}
+		}
+		return eps
+	}
+	// The slices the plan writes, fullest first; on a tie creates come
+	// before updates, as the plan lists them.
+	written := make([]*Slice, 0, len(create)+len(update))
+	for i := range create {
+		written = append(written, &create[i])
+	}
+	for i := range update {
+		written = append(written, &update[i])
+	}
+	slices.SortStableFunc(written, func(a, b *Slice) int { return cmp.Compare(len(b.Endpoints), len(a.Endpoints)) })
+	for _, w := range written {
+		if len(moving) == 0 {
+			break
+		}
+		w.Endpoints = fill(w.Endpoints)
+	}
+	// Then unchanged slices, roomiest first, each becoming an update.
+	slices.SortStableFunc(keep, func(a, b *Slice) int { return cmp.Compare(len(a.Endpoints), len(b.Endpoints)) })
+	for len(moving) > 0 {
+		e := keep[0]
+		keep = keep[1:]
+		update = append(update, Slice{Name: e.Name, Family: g.Family, Ports: g.Ports, Endpoints: fill(slices.Clip(e.Endpoints)), Labels: labels})
+	}
+	return create, update, keep, deletes
+}
+
+// without filters ss in place, leaving out the elements gone marks.
+func without[T any](ss []T, gone []bool) []T {
+	n := 0
+	for i := range ss {
+		if !gone[i] {
+			ss[n] = ss[i]
+			n++
+		}
+	}
+	return ss[:n]
 }

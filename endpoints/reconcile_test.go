@@ -1,11 +1,13 @@
 package endpoints
 
 import (
+	"errors"
 	"fmt"
 	"math/rand"
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -48,7 +50,7 @@ func sizes(ss []Slice) []int {
 func TestReconcileKnownOutcomes(t *testing.T) {
 	s := testService()
 	t.Run("250 pods max 100 gives 3 creates", func(t *testing.T) {
-		p := Reconcile(Config{}, s, Desired(s, pods(0, 250)), nil)
+		p := mustReconcile(t, Config{}, s, Desired(s, pods(0, 250)), nil)
 		if got := sizes(p.Create); !reflect.DeepEqual(got, []int{100, 100, 50}) || len(p.Update)+len(p.Delete) != 0 {
 			t.Errorf("Reconcile() creates %v, %d updates, %d deletes; want [100 100 50], 0, 0", got, len(p.Update), len(p.Delete))
 		}
@@ -59,17 +61,17 @@ func TestReconcileKnownOutcomes(t *testing.T) {
 			{Name: "web-a", Family: 4, Ports: all.Ports, Endpoints: all.Endpoints[:74], Labels: sliceLabels(s)},
 			{Name: "web-b", Family: 4, Ports: all.Ports, Endpoints: all.Endpoints[74:148], Labels: sliceLabels(s)},
 		}
-		p := Reconcile(Config{}, s, Desired(s, pods(0, 300)), existing)
+		p := mustReconcile(t, Config{}, s, Desired(s, pods(0, 300)), existing)
 		if got := sizes(p.Create); !reflect.DeepEqual(got, []int{100, 52}) || len(p.Update)+len(p.Delete) != 0 {
 			t.Errorf("Reconcile() creates %v, %d updates, %d deletes; want [100 52], 0, 0", got, len(p.Update), len(p.Delete))
 		}
 	})
 	t.Run("port change repacks", func(t *testing.T) {
 		d := Desired(s, pods(0, 150))
-		existing := apply(nil, Reconcile(Config{}, s, d, nil))
+		existing := apply(nil, mustReconcile(t, Config{}, s, d, nil))
 		s2 := testService()
 		s2.Ports[0].Port = 81
-		p := Reconcile(Config{}, s2, Desired(s2, pods(0, 150)), existing)
+		p := mustReconcile(t, Config{}, s2, Desired(s2, pods(0, 150)), existing)
 		if len(p.Create) != 0 || len(p.Delete) != 0 || !reflect.DeepEqual(sizes(p.Update), []int{100, 50}) {
 			t.Errorf("Reconcile() = %d creates, updates %v, %d deletes; want create+delete pairs as updates [100 50]", len(p.Create), sizes(p.Update), len(p.Delete))
 		}
@@ -80,10 +82,10 @@ func TestReconcileKnownOutcomes(t *testing.T) {
 		}
 	})
 	t.Run("label change updates in place", func(t *testing.T) {
-		existing := apply(nil, Reconcile(Config{}, s, Desired(s, pods(0, 150)), nil))
+		existing := apply(nil, mustReconcile(t, Config{}, s, Desired(s, pods(0, 150)), nil))
 		s2 := testService()
 		s2.Labels = map[string]string{"team": "a"}
-		p := Reconcile(Config{}, s2, Desired(s2, pods(0, 150)), existing)
+		p := mustReconcile(t, Config{}, s2, Desired(s2, pods(0, 150)), existing)
 		if len(p.Create)+len(p.Delete) != 0 || len(p.Update) != 2 {
 			t.Fatalf("Reconcile() = %+v; want 2 updates", p)
 		}
@@ -94,32 +96,223 @@ func TestReconcileKnownOutcomes(t *testing.T) {
 		}
 	})
 	t.Run("no endpoints keeps a placeholder", func(t *testing.T) {
-		p := Reconcile(Config{}, s, nil, nil)
+		p := mustReconcile(t, Config{}, s, nil, nil)
 		if len(p.Create) != 1 || len(p.Create[0].Endpoints) != 0 || p.Create[0].Name != "web-1" {
 			t.Fatalf("Reconcile(empty) = %+v; want one placeholder web-1", p)
 		}
-		again := Reconcile(Config{}, s, nil, apply(nil, p))
+		again := mustReconcile(t, Config{}, s, nil, apply(nil, p))
 		if !again.IsEmpty() {
 			t.Errorf("Reconcile(placeholder) = %+v; want empty plan", again)
 		}
 	})
+	t.Run("many port mappings group by map", func(t *testing.T) {
+		s := testService()
+		s.Ports[0].TargetPort = TargetPort{Name: "http"}
+		ws := pods(0, 12)
+		for i := range ws {
+			ws[i].Ports = []ContainerPort{{Name: "http", Number: uint16(8000 + i)}}
+		}
+		d := Desired(s, ws)
+		p := mustReconcile(t, Config{}, s, d, nil)
+		if len(d) != 12 || len(p.Create) != 12 {
+			t.Fatalf("Reconcile(12 port mappings) = %d creates of %d groups; want 12 of 12", len(p.Create), len(d))
+		}
+		existing := apply(nil, p)
+		ws[7].Ready = false
+		p = mustReconcile(t, Config{}, s, Desired(s, ws), existing)
+		if got := renderSizes(p); got != "update web-8:1" {
+			t.Errorf("Reconcile(one of 12 port mappings changed) = %q; want %q", got, "update web-8:1")
+		}
+	})
 	t.Run("one changed pod touches one slice", func(t *testing.T) {
 		ws := pods(0, 1000)
-		existing := apply(nil, Reconcile(Config{}, s, Desired(s, ws), nil))
+		existing := apply(nil, mustReconcile(t, Config{}, s, Desired(s, ws), nil))
 		ws[500].Ready = false
-		p := Reconcile(Config{}, s, Desired(s, ws), existing)
+		p := mustReconcile(t, Config{}, s, Desired(s, ws), existing)
 		if len(p.Create)+len(p.Delete) != 0 || len(p.Update) != 1 {
 			t.Errorf("Reconcile() = %d creates, %d updates, %d deletes; want one update", len(p.Create), len(p.Update), len(p.Delete))
 		}
 	})
 }
 
-func TestConfigMax(t *testing.T) {
-	for _, tt := range []struct{ in, want int }{{0, 100}, {-1, 100}, {5, 5}, {1000, 1000}, {5000, 1000}} {
-		if got := (Config{MaxEndpointsPerSlice: tt.in}).max(); got != tt.want {
-			t.Errorf("Config{%d}.max() = %d; want %d", tt.in, got, tt.want)
+func TestReconcileErrors(t *testing.T) {
+	valid := func(edit func(*Service)) *Service {
+		s := testService()
+		edit(s)
+		return s
+	}
+	d := Desired(testService(), pods(0, 3))
+	twin := []Slice{{Name: "web-1", Family: 4}, {Name: "web-2", Family: 4}, {Name: "web-1", Family: 6}}
+	for _, tt := range []struct {
+		name     string
+		cfg      Config
+		s        *Service
+		existing []Slice
+		want     error
+	}{
+		{"defaults", Config{}, testService(), nil, nil},
+		{"max 1", Config{MaxEndpointsPerSlice: 1}, testService(), nil, nil},
+		{"max 1000", Config{MaxEndpointsPerSlice: 1000}, testService(), nil, nil},
+		{"max negative", Config{MaxEndpointsPerSlice: -1}, testService(), nil, ErrInvalidConfig},
+		{"max above 1000", Config{MaxEndpointsPerSlice: 1001}, testService(), nil, ErrInvalidConfig},
+		{"repack off", Config{SliceOverheadPercent: -1}, testService(), nil, nil},
+		{"no name", Config{}, valid(func(s *Service) { s.Name = "" }), nil, ErrInvalidService},
+		{"unknown traffic distribution", Config{}, valid(func(s *Service) { s.TrafficDistribution = "Nearby" }), nil, ErrInvalidService},
+		{"PreferSameNode", Config{}, valid(func(s *Service) { s.TrafficDistribution = PreferSameNode }), nil, nil},
+		{"dual-stack 6 first", Config{}, valid(func(s *Service) { s.Families = []int{6, 4} }), nil, nil},
+		{"family 5", Config{}, valid(func(s *Service) { s.Families = []int{5} }), nil, ErrInvalidService},
+		{"family twice", Config{}, valid(func(s *Service) { s.Families = []int{4, 4} }), nil, ErrInvalidService},
+		{"three families", Config{}, valid(func(s *Service) { s.Families = []int{4, 6, 4} }), nil, ErrInvalidService},
+		{"duplicate slice names", Config{}, testService(), twin, ErrDuplicateSlice},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Reconcile(tt.cfg, tt.s, d, tt.existing)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("Reconcile() error = %v; want %v", err, tt.want)
+			}
+			if err != nil && !p.IsEmpty() {
+				t.Errorf("Reconcile() = %+v with error %v; want the empty plan", p, err)
+			}
+			if err == nil && p.IsEmpty() {
+				t.Errorf("Reconcile() = empty plan; want the first slices")
+			}
+		})
+	}
+}
+
+func TestSliceLimit(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  Config
+		n    int
+		want int
+	}{
+		{Config{}, 0, 1},     // a placeholder's group: one spare slice
+		{Config{}, 300, 4},   // minimum 3, one spare: 74+74 → 300 stays 2 creates
+		{Config{}, 900, 10},  // minimum 9, one spare
+		{Config{}, 1000, 11}, // minimum 10: 10 %
+		{Config{}, 2001, 23}, // minimum 21, 2 spare
+		{Config{MaxEndpointsPerSlice: 10, SliceOverheadPercent: 50}, 95, 15},
+		{Config{SliceOverheadPercent: -1}, 1000, -1},
+	} {
+		if got := tt.cfg.sliceLimit(tt.n); got != tt.want {
+			t.Errorf("%+v.sliceLimit(%d) = %d; want %d", tt.cfg, tt.n, got, tt.want)
 		}
 	}
+}
+
+// TestRepack pins what the repack plans: which slices it empties, where
+// their endpoints go, and that it leaves Kubernetes' plan alone when the
+// slices are within the bound.
+func TestRepack(t *testing.T) {
+	s := testService()
+	all := Desired(s, pods(0, 1000))[0]
+	// slicesOf builds existing slices named web-<i+1> holding consecutive
+	// runs of all's endpoints, of the given sizes.
+	slicesOf := func(sizes ...int) []Slice {
+		var out []Slice
+		at := 0
+		for i, n := range sizes {
+			out = append(out, Slice{Name: sliceName("web", i+1), Family: 4, Ports: all.Ports,
+				Endpoints: all.Endpoints[at : at+n], Labels: sliceLabels(s)})
+			at += n
+		}
+		return out
+	}
+	// keepOnly desires the endpoints of existing minus drop per slice,
+	// dropped from each slice's end.
+	keepOnly := func(existing []Slice, drop ...int) []Group {
+		g := Group{Family: 4, Ports: all.Ports}
+		for i, e := range existing {
+			g.Endpoints = append(g.Endpoints, e.Endpoints[:len(e.Endpoints)-drop[i]]...)
+		}
+		return []Group{g}
+	}
+	tenFull := slicesOf(100, 100, 100, 100, 100, 100, 100, 100, 100, 100)
+	small := slicesOf(10, 9, 1, 1)
+	sparse := slicesOf(10, 10, 3, 3, 3)
+	overMax := slicesOf(10, 1, 1, 1, 1, 1)
+	for _, tt := range []struct {
+		name     string
+		cfg      Config
+		existing []Slice
+		desired  []Group
+		want     string // renderSizes of the plan
+	}{
+		{
+			// Kubernetes: ten updates of 50. The repack empties the four
+			// smallest (all 50; by name) into the fullest written ones:
+			// the same ten writes, six slices instead of ten.
+			name: "halving ten slices", existing: tenFull,
+			desired: keepOnly(tenFull, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50),
+			want:    "update web-4:100 web-5:100 web-6:100 web-7:100 web-8:50 web-9:50; delete web-1 web-10 web-2 web-3",
+		},
+		{
+			name: "halving ten slices, repack off", cfg: Config{SliceOverheadPercent: -1}, existing: tenFull,
+			desired: keepOnly(tenFull, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50),
+			want:    "update web-10:50 web-1:50 web-2:50 web-3:50 web-4:50 web-5:50 web-6:50 web-7:50 web-8:50 web-9:50",
+		},
+		{
+			// 20 endpoints need 2 slices of 10 (+1 spare); the smallest,
+			// unchanged web-3, moves into web-2, which is written anyway.
+			name: "one removal crossing the bound", cfg: Config{MaxEndpointsPerSlice: 10}, existing: small,
+			desired: keepOnly(small, 0, 1, 0, 0),
+			want:    "update web-2:9; delete web-3",
+		},
+		{
+			// Nothing changed, but the slices are over the bound (made
+			// with the repack off): the smallest moves into the roomiest
+			// unchanged slice.
+			name: "sparse slices and no change", cfg: Config{MaxEndpointsPerSlice: 10}, existing: sparse,
+			desired: keepOnly(sparse, 0, 0, 0, 0, 0),
+			want:    "update web-4:6; delete web-3",
+		},
+		{
+			// web-1 was filled under a maximum of 10; at 5 it has no room
+			// and stays, as Kubernetes leaves it.
+			name: "a slice over a lowered maximum", cfg: Config{MaxEndpointsPerSlice: 5}, existing: overMax,
+			desired: keepOnly(overMax, 0, 0, 0, 0, 0, 0),
+			want:    "update web-4:3; delete web-2 web-3",
+		},
+		{
+			name: "sparse slices and no change, repack off", cfg: Config{MaxEndpointsPerSlice: 10, SliceOverheadPercent: -1}, existing: sparse,
+			desired: keepOnly(sparse, 0, 0, 0, 0, 0),
+			want:    "",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustReconcile(t, tt.cfg, s, tt.desired, tt.existing)
+			if got := renderSizes(p); got != tt.want {
+				t.Errorf("Reconcile() = %q; want %q", got, tt.want)
+			}
+			if again := mustReconcile(t, tt.cfg, s, tt.desired, apply(tt.existing, p)); !again.IsEmpty() {
+				t.Errorf("second Reconcile() = %q; want empty", renderSizes(again))
+			}
+		})
+	}
+}
+
+// renderSizes renders a plan as slice names and endpoint counts, names
+// sorted.
+func renderSizes(p Plan) string {
+	var parts []string
+	for _, part := range []struct {
+		verb string
+		ss   []Slice
+	}{{"create", p.Create}, {"update", p.Update}} {
+		if len(part.ss) == 0 {
+			continue
+		}
+		var xs []string
+		for _, s := range part.ss {
+			xs = append(xs, fmt.Sprintf("%s:%d", s.Name, len(s.Endpoints)))
+		}
+		slices.Sort(xs)
+		parts = append(parts, part.verb+" "+strings.Join(xs, " "))
+	}
+	if len(p.Delete) > 0 {
+		parts = append(parts, "delete "+strings.Join(p.Delete, " "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func TestSliceName(t *testing.T) {
@@ -146,7 +339,7 @@ func checkProperties(t *testing.T, seed int64) {
 	rng := rand.New(rand.NewSource(seed))
 	s := testService()
 	max := 1 + rng.Intn(150)
-	cfg := Config{MaxEndpointsPerSlice: max}
+	cfg := Config{MaxEndpointsPerSlice: max, SliceOverheadPercent: []int{0, -1, 1, 50}[rng.Intn(4)]}
 	var existing []Slice
 	ws := pods(0, 50)
 	next := 50
@@ -170,7 +363,7 @@ func checkProperties(t *testing.T, seed int64) {
 			}
 		}
 		d := Desired(s, ws)
-		existing = apply(existing, Reconcile(cfg, s, d, existing))
+		existing = apply(existing, mustReconcile(t, cfg, s, d, existing))
 		got := map[netip.Addr]Endpoint{}
 		for _, sl := range existing {
 			if len(sl.Endpoints) > max {
@@ -195,7 +388,10 @@ func checkProperties(t *testing.T, seed int64) {
 		if len(got) != want {
 			t.Fatalf("step %d: %d endpoints in slices; want %d", step, len(got), want)
 		}
-		if p := Reconcile(cfg, s, d, existing); !p.IsEmpty() {
+		if limit := cfg.sliceLimit(want); limit >= 0 && want > 0 && len(existing) > limit {
+			t.Fatalf("step %d: %d slices for %d endpoints; want at most %d", step, len(existing), want, limit)
+		}
+		if p := mustReconcile(t, cfg, s, d, existing); !p.IsEmpty() {
 			t.Fatalf("step %d: second Reconcile() = %+v; want empty", step, p)
 		}
 	}
@@ -207,7 +403,7 @@ func checkProperties(t *testing.T, seed int64) {
 func TestReconcileUnsortedGroup(t *testing.T) {
 	s := testService()
 	ws := pods(0, 500)
-	existing := apply(nil, Reconcile(Config{}, s, Desired(s, ws), nil))
+	existing := apply(nil, mustReconcile(t, Config{}, s, Desired(s, ws), nil))
 	ws[250].Ready = false
 	sorted := Desired(s, ws)
 	shuffled := Desired(s, ws)
@@ -215,8 +411,8 @@ func TestReconcileUnsortedGroup(t *testing.T) {
 		e := shuffled[0].Endpoints
 		e[i], e[j] = e[j], e[i]
 	})
-	want := Reconcile(Config{}, s, sorted, existing)
-	got := Reconcile(Config{}, s, shuffled, existing)
+	want := mustReconcile(t, Config{}, s, sorted, existing)
+	got := mustReconcile(t, Config{}, s, shuffled, existing)
 	if len(want.Update) != 1 || !reflect.DeepEqual(got, want) {
 		t.Errorf("Reconcile(shuffled) = %d creates, %d updates, %d deletes; want the sorted plan with 1 update (%d updates)",
 			len(got.Create), len(got.Update), len(got.Delete), len(want.Update))
@@ -231,4 +427,102 @@ func FuzzReconcile(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, seed int64) { checkProperties(t, seed) })
+}
+
+// mustReconcile is Reconcile for inputs a test knows to be valid.
+func mustReconcile(tb testing.TB, cfg Config, s *Service, desired []Group, existing []Slice) Plan {
+	tb.Helper()
+	p, err := Reconcile(cfg, s, desired, existing)
+	if err != nil {
+		tb.Fatalf("Reconcile() error = %v; want nil", err)
+	}
+	return p
+}
+
+// TestReconcileStrayEndpoints covers existing slices Reconcile never
+// plans itself: an endpoint held twice (the first slice by name keeps it)
+// and slices interleaved so finely that placement leaves its runs for
+// the bitmap.
+func TestReconcileStrayEndpoints(t *testing.T) {
+	s := testService()
+	all := Desired(s, pods(0, 1001))[0]
+	e := all.Endpoints
+	mk := func(name string, eps ...Endpoint) Slice {
+		return Slice{Name: name, Family: 4, Ports: all.Ports, Endpoints: eps, Labels: sliceLabels(s)}
+	}
+	var even, odd []Endpoint
+	for i, ep := range e[:1000] {
+		if i%2 == 0 {
+			even = append(even, ep)
+		} else {
+			odd = append(odd, ep)
+		}
+	}
+	for _, tt := range []struct {
+		name     string
+		existing []Slice
+		desired  []Endpoint
+		want     string
+		wantEps  []Endpoint // of the one updated slice
+	}{
+		{"endpoint in two slices", []Slice{mk("web-1", e[0], e[1]), mk("web-2", e[1], e[2])}, e[:3], "update web-2:1", e[2:3]},
+		{"endpoint twice in one slice", []Slice{mk("web-1", e[0], e[0], e[1])}, e[:2], "update web-1:2", e[:2]},
+		{"reversed slice", []Slice{mk("web-1", e[2], e[1], e[0])}, e[:3], "", nil},
+		{
+			"interleaved slices", []Slice{mk("web-1", even...), mk("web-2", odd...)},
+			append(slices.Clone(e[1:1000]), e[1000]), "update web-1:500", append(slices.Clone(even[1:]), e[1000]),
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := []Group{{Family: 4, Ports: all.Ports, Endpoints: tt.desired}}
+			p := mustReconcile(t, Config{MaxEndpointsPerSlice: 1000}, s, d, tt.existing)
+			if got := renderSizes(p); got != tt.want {
+				t.Fatalf("Reconcile() = %q; want %q", got, tt.want)
+			}
+			if tt.wantEps != nil && !reflect.DeepEqual(p.Update[0].Endpoints, tt.wantEps) {
+				t.Errorf("Reconcile() updates %s to %d endpoints %v…; want %v…", p.Update[0].Name, len(p.Update[0].Endpoints), p.Update[0].Endpoints[0].Address, tt.wantEps[0].Address)
+			}
+		})
+	}
+}
+
+// TestPlacement checks that the sparse runs and the bitmap agree on which
+// endpoints are unplaced, and that the runs detect an index added twice.
+func TestPlacement(t *testing.T) {
+	eps := Desired(testService(), pods(0, 300))[0].Endpoints
+	rng := rand.New(rand.NewSource(3))
+	for round := range 50 {
+		order := rng.Perm(len(eps))[:rng.Intn(len(eps))]
+		if round%2 == 0 {
+			slices.Sort(order) // long runs, as packed slices give
+		}
+		runs := placement{limit: len(eps)}
+		bits := placement{bits: make([]uint64, (len(eps)+63)/64)}
+		for _, j := range order {
+			runs.add(j)
+			bits.add(j)
+		}
+		if !runs.check() {
+			t.Fatalf("round %d: check() = false for distinct indices", round)
+		}
+		if got, want := runs.appendUnplaced(nil, eps), bits.appendUnplaced(nil, eps); !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: runs leave %d unplaced; bitmap %d", round, len(got), len(want))
+		}
+		if len(order) > 0 {
+			j := order[rng.Intn(len(order))]
+			if bits.add(j) {
+				t.Fatalf("round %d: bitmap add(%d) twice = true; want false", round, j)
+			}
+			runs.add(j)
+			if runs.check() {
+				t.Fatalf("round %d: check() after add(%d) twice = true; want false", round, j)
+			}
+		}
+	}
+	over := placement{limit: 1}
+	over.add(0)
+	over.add(2)
+	if !over.overflow() {
+		t.Errorf("overflow() with 2 runs and limit 1 = false; want true")
+	}
 }

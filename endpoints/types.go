@@ -1,6 +1,9 @@
 package endpoints
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+)
 
 // Protocol is a transport protocol name as Kubernetes spells it.
 // The zero value means TCP, as a Kubernetes port with no protocol does.
@@ -68,8 +71,35 @@ type Service struct {
 	TrafficDistribution TrafficDistribution
 }
 
+// Validate reports whether s is a service whose slices can be planned: it
+// has a name (slices are named and labelled after it), Families holds at
+// most one 4 and one 6, and TrafficDistribution is empty or a value the
+// Kubernetes API accepts. [Desired] does not call it and gives an unknown
+// TrafficDistribution no hints; [Reconcile] does. The errors wrap
+// [ErrInvalidService].
+func (s *Service) Validate() error {
+	if s.Name == "" {
+		return fmt.Errorf("%w: service in namespace %q has no name", ErrInvalidService, s.Namespace)
+	}
+	if len(s.Families) > 2 {
+		return fmt.Errorf("%w: service %s/%s: families %v: at most one 4 and one 6", ErrInvalidService, s.Namespace, s.Name, s.Families)
+	}
+	for i, f := range s.Families {
+		if (f != 4 && f != 6) || (i == 1 && f == s.Families[0]) {
+			return fmt.Errorf("%w: service %s/%s: families %v: at most one 4 and one 6", ErrInvalidService, s.Namespace, s.Name, s.Families)
+		}
+	}
+	switch s.TrafficDistribution {
+	case "", PreferClose, PreferSameZone, PreferSameNode:
+		return nil
+	}
+	return fmt.Errorf("%w: service %s/%s: trafficDistribution %q is not %s, %s or %s",
+		ErrInvalidService, s.Namespace, s.Name, s.TrafficDistribution, PreferClose, PreferSameZone, PreferSameNode)
+}
+
 // TrafficDistribution is a Service's spec.trafficDistribution. The zero
-// value sets no hints.
+// value sets no hints; so does a value other than the constants below,
+// which [Service.Validate] and [Reconcile] reject.
 type TrafficDistribution string
 
 // Values Kubernetes accepts for spec.trafficDistribution.
