@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/svcnet/svcnet/allocator"
+	"github.com/svcnet/svcnet/dnsname"
 )
 
 // Config is the node's configuration. Build it with ParseFlags or by hand;
@@ -25,6 +26,7 @@ type Config struct {
 	MetricsListen         string                // empty disables metrics
 	LBPool                []allocator.AddrRange // empty means LoadBalancer services get no ingress address
 	StateFile             string                // empty means Manifests/.svcnet-state.json
+	PodRecords            dnsname.PodMode       // zero means none; the flag defaults to insecure, as kubeadm's CoreDNS
 	DryRun, Once, Cleanup bool
 }
 
@@ -42,7 +44,7 @@ const (
 // ParseFlags parses the proxy's command line into a Config.
 func ParseFlags(fs *flag.FlagSet, args []string) (Config, error) {
 	var c Config
-	var svc, cluster, npr, pool string
+	var svc, cluster, npr, pool, podRecords string
 	fs.StringVar(&c.Manifests, "manifests", "", "directory of YAML manifests (required)")
 	fs.StringVar(&c.NetNS, "netns", "", "network namespace to program: a name from `ip netns add`, or a path (default: current)")
 	fs.StringVar(&c.NodeName, "node", "", "this node's name (for Local traffic policies and NodePorts)")
@@ -54,6 +56,7 @@ func ParseFlags(fs *flag.FlagSet, args []string) (Config, error) {
 	fs.StringVar(&c.MetricsListen, "metrics-listen", DefaultMetricsListen, "metrics and health (empty disables)")
 	fs.StringVar(&pool, "loadbalancer-pool", "", "addresses for LoadBalancer services, CIDRs or start-end ranges, comma-separated")
 	fs.StringVar(&c.StateFile, "state", "", "allocation state (default: DIR/"+StateFileName+")")
+	fs.StringVar(&podRecords, "pod-records", "insecure", "pod names a-b-c-d.NS.pod.ZONE: disabled, insecure (any address), or verified (addresses of known pods)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "load, allocate, render: print the nftables ruleset and the DNS records, exit")
 	fs.BoolVar(&c.Once, "once", false, "sync once and exit (rules stay)")
 	fs.BoolVar(&c.Cleanup, "cleanup", false, "remove our rules from the namespace and exit")
@@ -79,6 +82,9 @@ func ParseFlags(fs *flag.FlagSet, args []string) (Config, error) {
 	if c.LBPool, err = ParsePool(pool); err != nil {
 		return c, fmt.Errorf("--loadbalancer-pool: %w", err)
 	}
+	if c.PodRecords, err = ParsePodRecords(podRecords); err != nil {
+		return c, fmt.Errorf("--pod-records: %w", err)
+	}
 	if c.Manifests == "" && !c.Cleanup {
 		return c, fmt.Errorf("--manifests: %w: required", ErrBadFlag)
 	}
@@ -102,6 +108,20 @@ func (c *Config) setDefaults() {
 	if c.StateFile == "" && c.Manifests != "" {
 		c.StateFile = filepath.Join(c.Manifests, StateFileName)
 	}
+}
+
+// ParsePodRecords parses a pod-record mode as CoreDNS's "pods" option
+// spells it: disabled, insecure or verified.
+func ParsePodRecords(s string) (dnsname.PodMode, error) {
+	switch s {
+	case "disabled":
+		return dnsname.PodsDisabled, nil
+	case "insecure":
+		return dnsname.PodsInsecure, nil
+	case "verified":
+		return dnsname.PodsVerified, nil
+	}
+	return 0, fmt.Errorf("%w: %q: want disabled, insecure or verified", ErrBadFlag, s)
 }
 
 // ParsePrefixes parses a comma-separated list of CIDRs; empty gives none.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/svcnet/svcnet/dnsname"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -18,7 +20,7 @@ func TestParseFlags(t *testing.T) {
 		wantErr bool
 	}{
 		{"defaults", []string{"--manifests", "/m"}, func(c Config) bool {
-			return reflect.DeepEqual(c.ServiceCIDRs, []netip.Prefix{netip.MustParsePrefix("10.96.0.0/16")}) &&
+			return c.PodRecords == dnsname.PodsInsecure && reflect.DeepEqual(c.ServiceCIDRs, []netip.Prefix{netip.MustParsePrefix("10.96.0.0/16")}) &&
 				c.NodePortMin == 30000 && c.NodePortMax == 32767 && c.Zone == "cluster.local" &&
 				c.DNSListen == "127.0.0.1:1053" && c.MetricsListen == "127.0.0.1:10249" &&
 				c.StateFile == filepath.Join("/m", StateFileName) && c.ClusterCIDRs[0].String() == "10.244.0.0/16" && c.NetNS == ""
@@ -37,6 +39,10 @@ func TestParseFlags(t *testing.T) {
 		{"host bits", []string{"--manifests", "/m", "--service-cidr", "10.96.0.1/16"}, nil, true},
 		{"bad range", []string{"--manifests", "/m", "--nodeport-range", "32000-31000"}, nil, true},
 		{"bad pool", []string{"--manifests", "/m", "--loadbalancer-pool", "nope"}, nil, true},
+		{"pod records", []string{"--manifests", "/m", "--pod-records", "verified"}, func(c Config) bool {
+			return c.PodRecords == dnsname.PodsVerified
+		}, false},
+		{"bad pod records", []string{"--manifests", "/m", "--pod-records", "all"}, nil, true},
 		{"stray argument", []string{"--manifests", "/m", "extra"}, nil, true},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ type Zone struct {
 
 	mu   sync.Mutex // serialises Update
 	svcs map[string]dnsname.Service
+	pods map[string]dnsname.Pod // by "namespace/name", for verified pod records
 }
 
 // ReverseOrigins are the reverse zones a cluster DNS server answers PTR
@@ -38,12 +40,14 @@ type Zone struct {
 var reverseOrigins = []string{"in-addr.arpa.", "ip6.arpa."}
 
 // NewZone returns an empty zone authoritative for origin and the reverse
-// zones; ttl is the TTL of every record and the SOA's negative-caching TTL.
-func NewZone(origin string, ttl uint32) *Zone {
+// zones; ttl is the TTL of every record and the SOA's negative-caching TTL;
+// pods selects how pod names (a-b-c-d.<namespace>.pod.<zone>) answer.
+func NewZone(origin string, ttl uint32, pods dnsname.PodMode) *Zone {
 	origin = strings.ToLower(dns.Fqdn(origin))
 	z := &Zone{
-		opts: dnsname.CatalogOptions{Zone: origin, TTL: time.Duration(ttl) * time.Second},
+		opts: dnsname.CatalogOptions{Zone: origin, TTL: time.Duration(ttl) * time.Second, PodRecords: pods},
 		svcs: map[string]dnsname.Service{},
+		pods: map[string]dnsname.Pod{},
 	}
 	z.cat = dnsname.NewCatalog(z.opts)
 	for _, o := range append([]string{origin}, reverseOrigins...) {
@@ -59,10 +63,11 @@ func NewZone(origin string, ttl uint32) *Zone {
 	return z
 }
 
-// Update makes the zone publish exactly services: changed services are
-// replaced and removed ones deleted, one at a time, so that queries for
-// the others never see a gap. It returns the services the catalog refused.
-func (z *Zone) Update(services []ServiceView) []error {
+// Update makes the zone publish exactly services, and know exactly pods
+// for verified pod records: changed entries are replaced and removed ones
+// deleted, one at a time, so that queries for the others never see a gap.
+// It returns the services and pods the catalog refused.
+func (z *Zone) Update(services []ServiceView, pods []dnsname.Pod) []error {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	var errs []error
@@ -84,6 +89,25 @@ func (z *Zone) Update(services []ServiceView) []error {
 		if !seen[key] {
 			z.cat.DeleteService(ds.Namespace, ds.Name)
 			delete(z.svcs, key)
+		}
+	}
+	clear(seen)
+	for _, p := range pods {
+		key := p.Namespace + "/" + p.Name
+		seen[key] = true
+		if old, ok := z.pods[key]; ok && slices.Equal(old.Addrs, p.Addrs) {
+			continue
+		}
+		if err := z.cat.SetPod(p); err != nil {
+			errs = append(errs, fmt.Errorf("dns: pod %s: %w", key, err))
+			continue
+		}
+		z.pods[key] = p
+	}
+	for key, p := range z.pods {
+		if !seen[key] {
+			z.cat.DeletePod(p.Namespace, p.Name)
+			delete(z.pods, key)
 		}
 	}
 	return errs

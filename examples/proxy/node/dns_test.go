@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+	"github.com/svcnet/svcnet/dnsname"
 	"github.com/vishvananda/netns"
 )
 
@@ -34,8 +35,8 @@ func TestDNSQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zone := NewZone("cluster.local", 5)
-	if errs := zone.Update(views); len(errs) > 0 {
+	zone := NewZone("cluster.local", 5, dnsname.PodsVerified)
+	if errs := zone.Update(views, p.pods); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	srv.SetZone(zone)
@@ -73,6 +74,10 @@ func TestDNSQueries(t *testing.T) {
 		{"NXDOMAIN", "nope.default.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil, 0},
 		{"empty non-terminal NODATA", "shop.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil, 0},
 		{"outside zone REFUSED", "example.com.", dns.TypeA, dns.RcodeRefused, nil, 0},
+		{"pod verified", "10-244-0-21.shop.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.0.21"}, 0},
+		{"pod of another namespace", "10-244-0-21.default.pod.cluster.local.", dns.TypeA, dns.RcodeNameError, nil, 0},
+		{"pod unknown", "10-244-9-9.shop.pod.cluster.local.", dns.TypeA, dns.RcodeNameError, nil, 0},
+		{"schema version", "dns-version.cluster.local.", dns.TypeTXT, dns.RcodeSuccess, []string{`"1.1.0"`}, 0},
 	}
 	for _, netw := range []string{"udp", "tcp"} {
 		c := &dns.Client{Net: netw}

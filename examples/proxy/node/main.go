@@ -73,8 +73,11 @@ func (n *Proxy) DryRun(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	zone := NewZone(n.cfg.Zone, recordTTL)
-	for _, err := range zone.Update(views) {
+	zone := NewZone(n.cfg.Zone, recordTTL, n.cfg.PodRecords)
+	n.mu.Lock()
+	pods := n.pods
+	n.mu.Unlock()
+	for _, err := range zone.Update(views, pods) {
 		fmt.Fprintf(w, "# rejected: %v\n", err)
 	}
 	fmt.Fprintf(w, "# nftables ruleset\n%s\n# DNS records (zone %s)\n%s", rules, n.cfg.Zone, zone)

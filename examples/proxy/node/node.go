@@ -17,6 +17,7 @@ import (
 	"github.com/miekg/dns"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/svcnet/svcnet/dnsname"
 	"github.com/svcnet/svcnet/endpoints"
 )
 
@@ -51,6 +52,7 @@ type Proxy struct {
 	goodFile map[string]*Manifests // last error-free parse of each file
 	goodSvc  map[string]Service    // last service version that allocated cleanly
 	views    []ServiceView
+	pods     []dnsname.Pod // of the last Build, for verified pod records
 	problems []error
 	dns      *DNSServer
 }
@@ -60,7 +62,7 @@ type Proxy struct {
 func New(cfg Config, opts Options) (*Proxy, error) {
 	cfg.setDefaults()
 	n := &Proxy{cfg: cfg, log: opts.Log, metrics: opts.Metrics, prog: opts.Programmer,
-		goodFile: map[string]*Manifests{}, goodSvc: map[string]Service{}, zone: NewZone(cfg.Zone, recordTTL)}
+		goodFile: map[string]*Manifests{}, goodSvc: map[string]Service{}, zone: NewZone(cfg.Zone, recordTTL, cfg.PodRecords)}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}
@@ -144,6 +146,7 @@ func (n *Proxy) Build() ([]ServiceView, []error, error) {
 	all.checkDuplicates()
 	problems = append(problems, all.Errors...)
 	n.goodFile = good
+	n.pods = dnsPods(all.Pods)
 	views, svcProblems := n.resolve(all)
 	problems = append(problems, svcProblems...)
 	return views, problems, nil
@@ -255,7 +258,10 @@ func (n *Proxy) Sync(ctx context.Context) error {
 			return fmt.Errorf("dataplane sync: %w", err)
 		}
 	}
-	for _, err := range n.zone.Update(views) {
+	n.mu.Lock()
+	pods := n.pods
+	n.mu.Unlock()
+	for _, err := range n.zone.Update(views, pods) {
 		n.log.Error("dns records rejected", "err", err)
 	}
 	n.mu.Lock()

@@ -57,3 +57,16 @@ func dnsService(s *ServiceView) dnsname.Service {
 	}
 	return ds
 }
+
+// dnsPods lists the pods verified pod records may answer for: those with
+// addresses that have not ended, as CoreDNS's pod index holds them.
+func dnsPods(pods []Pod) []dnsname.Pod {
+	var out []dnsname.Pod
+	for i := range pods {
+		p := &pods[i]
+		if ips := p.IPs(); len(ips) > 0 && p.Status.Phase != "Succeeded" && p.Status.Phase != "Failed" {
+			out = append(out, dnsname.Pod{Namespace: p.Metadata.Namespace, Name: p.Metadata.Name, Addrs: ips})
+		}
+	}
+	return out
+}
