@@ -61,8 +61,13 @@ type PortProto struct {
 	Port     uint16
 }
 
-// String returns "TCP/80".
-func (p PortProto) String() string { return fmt.Sprintf("%s/%d", p.Protocol, p.Port) }
+// String returns "TCP/80"; an empty protocol reads as TCP.
+func (p PortProto) String() string {
+	if p.Protocol == "" {
+		p.Protocol = "TCP"
+	}
+	return fmt.Sprintf("%s/%d", p.Protocol, p.Port)
+}
 
 // LBRequest says what a LoadBalancer service needs. The zero LBRequest asks for any
 // address of an auto-assign pool, shared with nobody. Assign copies what it keeps.

@@ -737,3 +737,17 @@ func BenchmarkLBAssignRelease(b *testing.B) {
 		a.Release("x")
 	}
 }
+
+func TestPortProtoString(t *testing.T) {
+	for _, tt := range []struct {
+		p    PortProto
+		want string
+	}{
+		{PortProto{Protocol: "UDP", Port: 53}, "UDP/53"},
+		{PortProto{Port: 80}, "TCP/80"},
+	} {
+		if got := tt.p.String(); got != tt.want {
+			t.Errorf("%#v.String() = %q; want %q", tt.p, got, tt.want)
+		}
+	}
+}
