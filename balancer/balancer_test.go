@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -601,5 +603,37 @@ func TestRingTableSize(t *testing.T) {
 	}
 	if _, err := RingTable(mkBackends(1, nil), 10, 5, 0); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("min > max err = %v; want ErrInvalidConfig", err)
+	}
+}
+
+// TestRingLookup checks the branch-free search against sort.Search: the
+// first point at or after the key's hash, wrapping past the last.
+func TestRingLookup(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 7, 100, 1024, 1031} {
+		r := Ring{Hashes: make([]uint64, n)}
+		for i := range r.Hashes {
+			r.Hashes[i] = mix(uint64(i)*0x9e3779b97f4a7c15 + 1)
+		}
+		slices.Sort(r.Hashes)
+		keys := []uint64{0, math.MaxUint64}
+		for i := range 2000 {
+			keys = append(keys, uint64(i)*0x2545f4914f6cdd1d)
+		}
+		for _, k := range keys {
+			h := mix(k)
+			want := sort.Search(n, func(i int) bool { return r.Hashes[i] >= h })
+			if want == n {
+				want = 0
+			}
+			if got := r.Lookup(k); got != want {
+				t.Fatalf("ring of %d: Lookup(%#x) = %d; want %d", n, k, got, want)
+			}
+		}
+		// Keys hashing exactly onto a point land on it.
+		for i, p := range r.Hashes {
+			if got := r.lowerBound(p); got != i && r.Hashes[got] != p {
+				t.Fatalf("ring of %d: point %d found at %d", n, i, got)
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package balancer
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -190,20 +191,32 @@ func RingTable(bs []Backend, minSize, maxSize, seed uint64) (Ring, error) {
 // (FNV of similar strings, say) often differ only in low bits, which would
 // otherwise land on a few arcs.
 func (r *Ring) Lookup(h uint64) int {
-	h = mix(h)
-	lo, hi := 0, len(r.Hashes)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if r.Hashes[m] < h {
-			lo = m + 1
-		} else {
-			hi = m
-		}
+	return r.lowerBound(mix(h))
+}
+
+// lowerBound returns the first point at or after h, wrapping to 0.
+func (r *Ring) lowerBound(h uint64) int {
+	hs := r.Hashes
+	if len(hs) == 0 {
+		return 0
 	}
-	if lo == len(r.Hashes) {
-		lo = 0
+	// A lower bound without a data-dependent branch: random keys make
+	// every comparison a coin toss the predictor loses half the time. The
+	// borrow of hs[i]-h is 1 exactly when hs[i] < h.
+	base, n := 0, len(hs)
+	for n > 1 {
+		half := n >> 1
+		_, lt := bits.Sub64(hs[base+half], h, 0)
+		base += half & -int(lt)
+		n -= half
 	}
-	return lo
+	if hs[base] < h {
+		base++
+	}
+	if base == len(hs) {
+		base = 0
+	}
+	return base
 }
 
 // Quality describes how evenly a table spreads slots over backends.
