@@ -169,9 +169,12 @@ func sortByName(bs []Backend) {
 
 const cacheLine = 64
 
+// paddedCounter is an in-flight count on its own pair of cache lines:
+// adjacent-line prefetchers move lines in pairs, so one line apart still
+// contends between cores.
 type paddedCounter struct {
 	n atomic.Int64
-	_ [cacheLine - 8]byte
+	_ [2*cacheLine - 8]byte
 }
 
 // randomStart returns the first counter value: random unless seed is set,
