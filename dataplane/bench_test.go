@@ -66,6 +66,22 @@ func BenchmarkFullSync(b *testing.B) {
 // BenchmarkIncrementalSync changes one endpoint of one service among n and
 // syncs, end to end through Sync.
 func BenchmarkIncrementalSync(b *testing.B) {
+	benchChange(b, func(d *Dataplane, svcs []ServicePort, _ int) error {
+		return d.Sync(context.Background(), svcs)
+	})
+}
+
+// BenchmarkUpdate changes one endpoint of one service among n through
+// Update, which looks only at that service.
+func BenchmarkUpdate(b *testing.B) {
+	benchChange(b, func(d *Dataplane, svcs []ServicePort, i int) error {
+		return d.Update(context.Background(), svcs[i:i+1], nil)
+	})
+}
+
+// benchChange loads n services, then on each iteration changes one
+// endpoint of service i and has apply send the change.
+func benchChange(b *testing.B, apply func(d *Dataplane, svcs []ServicePort, i int) error) {
 	for _, n := range []int{1000, 10000, 45000} {
 		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
 			eps := 10
@@ -87,7 +103,7 @@ func BenchmarkIncrementalSync(b *testing.B) {
 				i++
 				sp := &svcs[i%n]
 				sp.Endpoints[0].Addr = netip.AddrPortFrom(sp.Endpoints[0].Addr.Addr(), uint16(20000+i%20000))
-				if err := d.Sync(context.Background(), svcs); err != nil {
+				if err := apply(d, svcs, i%n); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -33,7 +33,11 @@
 // (tests read it back over netlink); incremental syncs look only at service
 // ports that changed and never list the table; after any error the next
 // Sync replaces the whole table, and the first Sync of a new process adopts
-// what an earlier one left. [Dataplane.Cleanup] deletes our table and
+// what an earlier one left. [Dataplane.Update] changes only the service
+// ports it names, for callers that learn of changes one service at a time;
+// its cost follows the change, not the number of services. After an
+// incremental sync that removed UDP endpoints, their conntrack entries are
+// deleted, as kube-proxy does. [Dataplane.Cleanup] deletes our table and
 // nothing else.
 //
 // Usage:

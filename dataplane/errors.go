@@ -15,4 +15,8 @@ var (
 	ErrNotSupported = errors.New("not supported by the kernel")
 	// ErrClosed is returned by every method of a Dataplane after Close.
 	ErrClosed = errors.New("dataplane closed")
+	// ErrNeedSync is returned by Update before the first successful Sync,
+	// and after a failed Sync or Update, a Resync or a Cleanup: only a
+	// whole Sync can say what the table holds then.
+	ErrNeedSync = errors.New("a full Sync is needed first")
 )

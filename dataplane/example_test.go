@@ -41,3 +41,24 @@ func ExampleFake() {
 	fmt.Println(err, strings.Contains(f.Dump(), "10.96.0.53 . udp . 53 : goto reject-chain"))
 	// Output: <nil> true
 }
+
+// ExampleFake_Update changes one service port of several without listing
+// the others; Update needs a Sync first.
+func ExampleFake_Update() {
+	ctx := context.Background()
+	f := dataplane.NewFake(dataplane.Options{})
+	web := dataplane.ServicePort{Namespace: "default", Name: "web", Protocol: dataplane.TCP, Port: 80,
+		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")}}
+	dns := dataplane.ServicePort{Namespace: "kube-system", Name: "dns", Protocol: dataplane.UDP, Port: 53,
+		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.53")}}
+	fmt.Println(f.Update(ctx, []dataplane.ServicePort{web}, nil))
+	fmt.Println(f.Sync(ctx, []dataplane.ServicePort{web, dns}))
+	web.Endpoints = []dataplane.Endpoint{{Addr: netip.MustParseAddrPort("10.244.1.2:8080"), Ready: true}}
+	fmt.Println(f.Update(ctx, []dataplane.ServicePort{web}, []dataplane.Key{dns.Key()}))
+	fmt.Println(strings.Contains(f.Dump(), "10.96.0.53"), strings.Contains(f.Dump(), "10.244.1.2 . 8080"))
+	// Output:
+	// a full Sync is needed first
+	// <nil>
+	// <nil>
+	// false true
+}

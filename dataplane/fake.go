@@ -14,7 +14,8 @@ type Fake struct {
 	opts Options
 
 	mu      sync.Mutex // protects the fields below
-	rs      *ruleset   // nil until a Sync succeeds, and after Cleanup
+	st      *state     // as a Dataplane keeps it: nil forces a full Sync
+	rs      *ruleset   // the last successful result; nil until then, and after Cleanup
 	syncs   int
 	full    bool
 	closed  bool
@@ -31,18 +32,48 @@ func (f *Fake) Sync(ctx context.Context, svcs []ServicePort) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	rs, err := build(&f.opts, svcs)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
 		return ErrClosed
 	}
-	if err != nil {
-		f.pending = true
+	full := f.st == nil || f.pending
+	st := f.st
+	var err error
+	if full {
+		if st, err = newState(&f.opts); err == nil {
+			_, err = st.update(svcs, false)
+		}
+	} else {
+		_, err = st.update(svcs, true)
+	}
+	return f.done(st, err, full)
+}
+
+// Update applies a partial change as Dataplane.Update does.
+func (f *Fake) Update(ctx context.Context, upsert []ServicePort, remove []Key) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f.full = f.rs == nil || f.pending
-	f.rs, f.pending = rs, false
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return ErrClosed
+	}
+	if f.st == nil || f.pending {
+		return ErrNeedSync
+	}
+	_, err := f.st.apply(upsert, remove)
+	return f.done(f.st, err, false)
+}
+
+// done keeps the outcome of a sync; a failure forces the next to be full.
+func (f *Fake) done(st *state, err error, full bool) error {
+	if err != nil {
+		f.st, f.pending = nil, true
+		return err
+	}
+	f.st, f.rs, f.full, f.pending = st, st.ruleset(), full, false
 	f.syncs++
 	return nil
 }
@@ -64,7 +95,7 @@ func (f *Fake) Cleanup(ctx context.Context) error {
 	if f.closed {
 		return ErrClosed
 	}
-	f.rs = nil
+	f.st, f.rs = nil, nil
 	return nil
 }
 

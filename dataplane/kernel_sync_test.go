@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -92,6 +93,70 @@ func TestKernelIncremental(t *testing.T) {
 		}
 		t.Run(st.name, func(t *testing.T) { assertKernel(t, d, o, svcs) })
 	}
+}
+
+// TestKernelUpdate drives partial changes through Update and checks after
+// each that the kernel equals a fresh rendering of the whole input, and
+// that a Sync of that input afterwards changes nothing.
+func TestKernelUpdate(t *testing.T) {
+	o := Options{ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}}
+	d, _ := kernelDataplane(t, o)
+	ctx := context.Background()
+	if err := d.Update(ctx, []ServicePort{web(1)}, nil); !errors.Is(err, ErrNeedSync) {
+		t.Fatalf("Update before Sync = %v; want ErrNeedSync", err)
+	}
+	all := map[Key]ServicePort{}
+	input := func() []ServicePort {
+		var out []ServicePort
+		for _, sp := range all {
+			out = append(out, sp)
+		}
+		return out
+	}
+	for _, sp := range []ServicePort{web(3), dns()} {
+		all[sp.Key()] = sp
+	}
+	if err := d.Sync(ctx, input()); err != nil {
+		t.Fatal(err)
+	}
+	aff := web(2)
+	aff.AffinityTimeout = 30 * time.Second
+	gone := dns()
+	steps := []struct {
+		name   string
+		upsert []ServicePort
+		remove []Key
+	}{
+		{"add a service", []ServicePort{local()}, nil},
+		{"change endpoints", []ServicePort{web(5)}, nil},
+		{"affinity", []ServicePort{aff}, nil},
+		{"remove one, change another", []ServicePort{web(1)}, []Key{gone.Key()}},
+		{"remove a missing one", nil, []Key{gone.Key()}},
+		{"unchanged", []ServicePort{web(1)}, nil},
+	}
+	for _, st := range steps {
+		if err := d.Update(ctx, st.upsert, st.remove); err != nil {
+			t.Fatalf("%s: Update: %v", st.name, err)
+		}
+		for _, sp := range st.upsert {
+			all[sp.Key()] = sp
+		}
+		for _, k := range st.remove {
+			delete(all, k)
+		}
+		t.Run(st.name, func(t *testing.T) { assertKernel(t, d, o, input()) })
+	}
+	dup := web(1)
+	if err := d.Update(ctx, []ServicePort{web(2)}, []Key{dup.Key()}); !errors.Is(err, ErrConflict) {
+		t.Errorf("Update of a service also removed = %v; want ErrConflict", err)
+	}
+	if err := d.Update(ctx, nil, nil); !errors.Is(err, ErrNeedSync) {
+		t.Errorf("Update after a failed Update = %v; want ErrNeedSync", err)
+	}
+	if err := d.Sync(ctx, input()); err != nil {
+		t.Fatal(err)
+	}
+	assertKernel(t, d, o, input())
 }
 
 // TestKernelAdopt: a second Dataplane on the same namespace replaces what

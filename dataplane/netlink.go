@@ -130,6 +130,39 @@ func (d *Dataplane) Sync(ctx context.Context, svcs []ServicePort) error {
 			err = d.queueDelta(st.rs, dl)
 		}
 	}
+	return d.commit(st, dl, err, full, len(svcs))
+}
+
+// Update adds or replaces the service ports of upsert and deletes those
+// remove names (a missing one is ignored), leaving every other service port
+// as the last successful Sync or Update left it, in one atomic batch. It is
+// for callers that learn of changes one service at a time: its cost
+// follows the change, not the number of services. Stale UDP flows are
+// cleared as after Sync. Before the first successful Sync, and after a
+// failure, Resync or Cleanup, it returns ErrNeedSync.
+func (d *Dataplane) Update(ctx context.Context, upsert []ServicePort, remove []Key) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	if d.st == nil {
+		return ErrNeedSync
+	}
+	dl, err := d.st.apply(upsert, remove)
+	if err == nil {
+		err = d.queueDelta(d.st.rs, dl)
+	}
+	return d.commit(d.st, dl, err, false, len(upsert)+len(remove))
+}
+
+// commit flushes what a sync queued, unless err already failed it, and
+// keeps st as what the kernel holds; then it clears the stale UDP flows
+// of dl. On failure the next Sync replaces the whole table.
+func (d *Dataplane) commit(st *state, dl *delta, err error, full bool, n int) error {
 	if err == nil {
 		err = d.conn.Flush()
 	}
@@ -144,7 +177,7 @@ func (d *Dataplane) Sync(ctx context.Context, svcs []ServicePort) error {
 		return fmt.Errorf("sync table %q: %w", d.opts.table(), err)
 	}
 	d.st = st
-	d.log.Debug("dataplane synced", "full", full, "services", len(svcs))
+	d.log.Debug("dataplane synced", "full", full, "services", n)
 	if dl != nil && len(dl.stale) > 0 {
 		// The rules are committed; a flow left behind only delays a UDP
 		// client, so a failure here is logged, not returned.

@@ -45,14 +45,6 @@ func sameSP(a, b *ServicePort) bool {
 		slices.Equal(a.LoadBalancerSourceRanges, b.LoadBalancerSourceRanges) && slices.Equal(a.Endpoints, b.Endpoints)
 }
 
-// spKey identifies a service port without formatting a string.
-type spKey struct {
-	ns, name, port string
-	proto          Protocol
-}
-
-func keyOf(sp *ServicePort) spKey { return spKey{sp.Namespace, sp.Name, sp.PortName, sp.Protocol} }
-
 // state is a ruleset kept as the base plus the fragments of every service
 // port, with reference counts on what fragments share, so that a sync
 // touches only the service ports that changed. rs holds the base, the
@@ -61,7 +53,7 @@ func keyOf(sp *ServicePort) spKey { return spKey{sp.Namespace, sp.Name, sp.PortN
 type state struct {
 	o         *Options
 	rs        *ruleset
-	frags     map[spKey]*frag
+	frags     map[Key]*frag
 	order     []*frag // the fragments in the order of the last input
 	shared    map[elemID]sharedElem
 	chainRefs map[string]int
@@ -99,7 +91,7 @@ func newState(o *Options) (*state, error) {
 	}
 	b := &builder{o: o, rs: &ruleset{table: o.table(), sets: map[string]*set{}, chains: map[string]*chain{}}}
 	b.base()
-	return &state{o: o, rs: b.rs, frags: map[spKey]*frag{}, shared: map[elemID]sharedElem{},
+	return &state{o: o, rs: b.rs, frags: map[Key]*frag{}, shared: map[elemID]sharedElem{},
 		chainRefs: map[string]int{}, setRefs: map[string]int{}, owner: map[string]string{}}, nil
 }
 
@@ -159,7 +151,7 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 	g := st.gen
 	var replaced []*frag
 	var todo []int // positions in svcs that need a new fragment
-	pending := map[spKey]bool{}
+	pending := map[Key]bool{}
 	// A caller that lists its services in the same order as last time
 	// finds each one's fragment by position, without hashing its key.
 	inOrder := len(svcs) == len(st.order)
@@ -169,9 +161,9 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 	}
 	for i := range svcs {
 		sp := &svcs[i]
-		id := keyOf(sp)
+		id := sp.Key()
 		var old *frag
-		if inOrder && keyOf(&order[i].sp) == id {
+		if inOrder && order[i].sp.Key() == id {
 			old = order[i]
 		} else {
 			inOrder = false
@@ -200,9 +192,8 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 		order[i] = changed[k]
 	}
 	st.order = order
-	// Remove first, so that a frontend moving between services is free
-	// when its new owner claims it. When every service was found in place,
-	// only the replaced ones can be gone.
+	// When every service was found in place, only the replaced ones can be
+	// gone.
 	gone := replaced
 	if !inOrder {
 		gone = nil
@@ -212,26 +203,76 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 			}
 		}
 	}
+	return d, st.swap(gone, changed, d)
+}
+
+// apply changes only the named service ports: each of upsert is added or
+// replaces the one with its key, each of remove is deleted.
+func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, error) {
+	d := newDelta()
+	// Positions describe a whole input; the next update looks by key.
+	st.order = nil
+	seen := make(map[Key]bool, len(upsert)+len(remove))
+	var todo []int
+	var gone []*frag
+	for i := range upsert {
+		k := upsert[i].Key()
+		if seen[k] {
+			return nil, fmt.Errorf("service %q: listed twice: %w", upsert[i].ID(), ErrConflict)
+		}
+		seen[k] = true
+		old := st.frags[k]
+		if old != nil && sameSP(&old.sp, &upsert[i]) {
+			continue
+		}
+		todo = append(todo, i)
+		if old != nil {
+			gone = append(gone, old)
+		}
+	}
+	for _, k := range remove {
+		if seen[k] {
+			return nil, fmt.Errorf("service %s/%s:%s/%s: both updated and removed: %w", k.Namespace, k.Name, k.PortName, k.Protocol, ErrConflict)
+		}
+		seen[k] = true
+		if old := st.frags[k]; old != nil {
+			gone = append(gone, old)
+		}
+	}
+	changed, err := st.build(upsert, todo)
+	if err != nil {
+		return nil, err
+	}
+	for _, fr := range changed {
+		fr.gen = st.gen
+	}
+	return d, st.swap(gone, changed, d)
+}
+
+// swap takes the gone fragments out and puts the changed ones in,
+// recording what changed in d when it is not nil. Removing first frees a
+// frontend moving between services before its new owner claims it.
+func (st *state) swap(gone, changed []*frag, d *delta) error {
 	for _, old := range gone {
 		st.remove(old, d)
-		delete(st.frags, keyOf(&old.sp))
+		delete(st.frags, old.sp.Key())
 	}
 	for _, fr := range changed {
 		if err := st.add(fr, d); err != nil {
-			return nil, err
+			return err
 		}
-		st.frags[keyOf(&fr.sp)] = fr
+		st.frags[fr.sp.Key()] = fr
 	}
 	if d != nil {
 		for _, old := range gone {
 			var now *ServicePort
-			if fr := st.frags[keyOf(&old.sp)]; fr != nil {
+			if fr := st.frags[old.sp.Key()]; fr != nil {
 				now = &fr.sp
 			}
 			staleUDP(d.stale, &old.sp, now)
 		}
 	}
-	return d, nil
+	return nil
 }
 
 // parallelMin is how many new fragments it takes to build them on several

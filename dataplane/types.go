@@ -69,6 +69,16 @@ type Endpoint struct {
 	Weight uint32
 }
 
+// Key identifies a service port: Sync and Update allow one service port per
+// key, and Update's remove names them by it. The zero Key names nothing.
+type Key struct {
+	Namespace, Name, PortName string
+	Protocol                  Protocol
+}
+
+// Key returns the service port's identity.
+func (sp *ServicePort) Key() Key { return Key{sp.Namespace, sp.Name, sp.PortName, sp.Protocol} }
+
 // ServicePort is one port of one service as this node must serve it. The zero
 // value is invalid: a ServicePort needs a Name and at least one frontend
 // (ClusterIPs, NodePort, ExternalIPs or LoadBalancerIPs).
@@ -126,6 +136,10 @@ type Options struct {
 type Syncer interface {
 	// Sync makes the rules match svcs in one atomic batch.
 	Sync(ctx context.Context, svcs []ServicePort) error
+	// Update adds or replaces upsert and deletes remove, leaving every
+	// other service port as it was, in one atomic batch; it needs a
+	// successful Sync first (ErrNeedSync).
+	Update(ctx context.Context, upsert []ServicePort, remove []Key) error
 	// Resync forces the next Sync to rewrite the whole table.
 	Resync()
 	// Cleanup removes our table and nothing else.
