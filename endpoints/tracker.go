@@ -38,8 +38,25 @@ type trackKey struct {
 	ap    netip.AddrPort
 }
 
+// trackedSlice is a slice as the tracker keeps it: its entries in the
+// slice's order, and by key.
 type trackedSlice struct {
-	eps map[trackKey]Endpoint
+	list []trackEntry
+	eps  map[trackKey]Endpoint
+	dups bool // list repeats a key; eps holds its last value
+}
+
+type trackEntry struct {
+	k trackKey
+	e Endpoint
+}
+
+func (ts *trackedSlice) index() {
+	ts.eps = make(map[trackKey]Endpoint, len(ts.list))
+	for _, en := range ts.list {
+		ts.eps[en.k] = en.e
+	}
+	ts.dups = len(ts.eps) < len(ts.list)
 }
 
 type serviceTrack struct {
@@ -78,10 +95,10 @@ func (t *Tracker) service(svc Ref) *serviceTrack {
 // that changes nothing yields no change.
 func (t *Tracker) Update(svc Ref, s *Slice) {
 	st := t.service(svc)
-	ts := &trackedSlice{eps: make(map[trackKey]Endpoint, len(s.Endpoints)*len(s.Ports))}
+	ts := &trackedSlice{list: make([]trackEntry, 0, len(s.Endpoints)*len(s.Ports))}
 	for _, p := range s.Ports {
 		for _, e := range s.Endpoints {
-			ts.eps[trackKey{p.Name, p.Protocol.orTCP(), netip.AddrPortFrom(e.Address, p.Port)}] = e
+			ts.list = append(ts.list, trackEntry{trackKey{p.Name, p.Protocol.orTCP(), netip.AddrPortFrom(e.Address, p.Port)}, e})
 		}
 	}
 	st.replace(s.Name, ts)
@@ -95,6 +112,23 @@ func (t *Tracker) Delete(svc Ref, name string) {
 }
 
 func (st *serviceTrack) replace(name string, ts *trackedSlice) {
+	// The common update keeps a slice's endpoints in place and changes a
+	// few of their conditions: compare by position and carry the index
+	// over, rather than hashing every key twice.
+	if old := st.pending[name]; old != nil && ts != nil && !old.dups && sameKeys(old.list, ts.list) {
+		for i := range ts.list {
+			if en := &ts.list[i]; en.e != old.list[i].e {
+				st.dirty[en.k] = struct{}{}
+				old.eps[en.k] = en.e
+			}
+		}
+		ts.eps = old.eps
+		st.pending[name] = ts
+		return
+	}
+	if ts != nil {
+		ts.index()
+	}
 	if old := st.pending[name]; old != nil {
 		for k := range old.eps {
 			if ts == nil || !hasKey(ts, k) {
@@ -129,6 +163,18 @@ func (st *serviceTrack) replace(name string, ts *trackedSlice) {
 			st.where[k] = slices.Insert(names, i, name)
 		}
 	}
+}
+
+func sameKeys(a, b []trackEntry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].k != b[i].k {
+			return false
+		}
+	}
+	return true
 }
 
 func hasKey(ts *trackedSlice, k trackKey) bool {

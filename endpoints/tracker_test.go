@@ -2,6 +2,8 @@ package endpoints
 
 import (
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
@@ -117,6 +119,64 @@ func BenchmarkTrackerOneSliceChanged(b *testing.B) {
 		tr.Update(svc, s)
 		if cs := tr.Changes(); len(cs) != 1 || len(cs[0].Updated) != 1 {
 			b.Fatalf("Changes() = %v; want one update", summary(cs))
+		}
+	}
+}
+
+// TestTrackerModel feeds random slice updates (endpoints kept in place,
+// reordered, repeated within a slice, moved between slices) and checks the
+// applied changes against a model recomputed from scratch: per key, the
+// last value in the slice whose name sorts first.
+func TestTrackerModel(t *testing.T) {
+	svc := Ref{Namespace: "ns", Name: "web"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	tr := NewTracker()
+	slicesNow := map[string]*Slice{}
+	applied := map[netip.AddrPort]Endpoint{}
+	names := []string{"web-a", "web-b", "web-c"}
+	for step := range 3000 {
+		name := names[rng.IntN(len(names))]
+		switch old := slicesNow[name]; {
+		case rng.IntN(10) == 0:
+			tr.Delete(svc, name)
+			delete(slicesNow, name)
+		case old != nil && rng.IntN(2) == 0:
+			// In place: same endpoints, one condition flipped.
+			s := *old
+			s.Endpoints = slices.Clone(old.Endpoints)
+			i := rng.IntN(len(s.Endpoints))
+			s.Endpoints[i].Conditions.Ready = !s.Endpoints[i].Conditions.Ready
+			tr.Update(svc, &s)
+			slicesNow[name] = &s
+		default:
+			var eps []Endpoint
+			for range 1 + rng.IntN(4) {
+				e := readyEP(fmt.Sprintf("10.0.0.%d", 1+rng.IntN(5)))
+				e.Conditions.Ready = rng.IntN(2) == 0
+				eps = append(eps, e)
+			}
+			s := trackSlice(name, 80, eps...)
+			tr.Update(svc, s)
+			slicesNow[name] = s
+		}
+		for _, c := range tr.Changes() {
+			for _, e := range slices.Concat(c.Added, c.Updated) {
+				applied[e.AddrPort] = e.Endpoint
+			}
+			for _, e := range c.Removed {
+				delete(applied, e.AddrPort)
+			}
+		}
+		want := map[netip.AddrPort]Endpoint{}
+		for _, n := range slices.Backward(names) {
+			if s := slicesNow[n]; s != nil {
+				for _, e := range s.Endpoints {
+					want[netip.AddrPortFrom(e.Address, 80)] = e
+				}
+			}
+		}
+		if !maps.Equal(applied, want) {
+			t.Fatalf("step %d: applied changes give %v; want %v", step, applied, want)
 		}
 	}
 }
