@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"reflect"
 	"slices"
@@ -70,44 +71,39 @@ func NewZone(origin string, ttl uint32, pods dnsname.PodMode) *Zone {
 func (z *Zone) Update(services []ServiceView, pods []dnsname.Pod) []error {
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	var errs []error
-	seen := make(map[string]bool, len(services))
+	want := make(map[string]dnsname.Service, len(services))
 	for i := range services {
-		key := services[i].Key()
-		seen[key] = true
-		ds := dnsService(&services[i])
-		if old, ok := z.svcs[key]; ok && reflect.DeepEqual(old, ds) {
-			continue
-		}
-		if err := z.cat.SetService(ds); err != nil {
-			errs = append(errs, fmt.Errorf("dns: service %s: %w", key, err))
-			continue
-		}
-		z.svcs[key] = ds
+		want[services[i].Key()] = dnsService(&services[i])
 	}
-	for key, ds := range z.svcs {
-		if !seen[key] {
-			z.cat.DeleteService(ds.Namespace, ds.Name)
-			delete(z.svcs, key)
-		}
-	}
-	clear(seen)
+	errs := mirror(z.svcs, want, "service", z.cat.SetService,
+		func(s dnsname.Service) { z.cat.DeleteService(s.Namespace, s.Name) })
+	wantPods := make(map[string]dnsname.Pod, len(pods))
 	for _, p := range pods {
-		key := p.Namespace + "/" + p.Name
-		seen[key] = true
-		if old, ok := z.pods[key]; ok && slices.Equal(old.Addrs, p.Addrs) {
-			continue
-		}
-		if err := z.cat.SetPod(p); err != nil {
-			errs = append(errs, fmt.Errorf("dns: pod %s: %w", key, err))
-			continue
-		}
-		z.pods[key] = p
+		wantPods[p.Namespace+"/"+p.Name] = p
 	}
-	for key, p := range z.pods {
-		if !seen[key] {
-			z.cat.DeletePod(p.Namespace, p.Name)
-			delete(z.pods, key)
+	return append(errs, mirror(z.pods, wantPods, "pod", z.cat.SetPod,
+		func(p dnsname.Pod) { z.cat.DeletePod(p.Namespace, p.Name) })...)
+}
+
+// mirror makes have (what the catalog holds) equal want through set and
+// del, leaving out what set refuses; kind names the entries in errors.
+func mirror[V any](have, want map[string]V, kind string, set func(V) error, del func(V)) []error {
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(want)) {
+		v := want[key]
+		if old, ok := have[key]; ok && reflect.DeepEqual(old, v) {
+			continue
+		}
+		if err := set(v); err != nil {
+			errs = append(errs, fmt.Errorf("dns: %s %s: %w", kind, key, err))
+			continue
+		}
+		have[key] = v
+	}
+	for key, v := range have {
+		if _, ok := want[key]; !ok {
+			del(v)
+			delete(have, key)
 		}
 	}
 	return errs
