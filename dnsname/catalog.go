@@ -53,75 +53,116 @@ func (k svcKey) compare(o svcKey) int {
 
 // owned is what one service contributes to a name.
 type owned struct {
-	key   svcKey
+	key   *svcKey
 	recs  []Record
 	extra []Record
+}
+
+// The kinds of record an entry holds, in the order of their type numbers,
+// which is the order of an entry's records.
+const (
+	kindA = iota
+	kindCNAME
+	kindPTR
+	kindTXT
+	kindAAAA
+	kindSRV
+	numKinds
+)
+
+func kindOf(t Type) int {
+	switch t {
+	case TypeA:
+		return kindA
+	case TypeCNAME:
+		return kindCNAME
+	case TypePTR:
+		return kindPTR
+	case TypeTXT:
+		return kindTXT
+	case TypeAAAA:
+		return kindAAAA
+	case TypeSRV:
+		return kindSRV
+	}
+	return -1
 }
 
 // entry is the immutable record set of one name. Readers use it without a
 // lock; writers replace it.
 type entry struct {
-	owners []owned // sorted by key
-	all    []Record
+	// What a lookup reads comes first, to share a cache line.
+	all []Record
+	// all is sorted by type; the records of kind k are
+	// all[bounds[k]:bounds[k+1]].
+	bounds [numKinds + 1]uint32
 	extra  []Record
-	// Per-type views into all, which is sorted by type.
-	a, aaaa, cname, ptr, srv, txt []Record
+	// owner is the only service with records at the name, or nil when
+	// there are several: then others lists them, sorted by key. Most
+	// names have one owner, whose records are all and extra.
+	owner  *svcKey
+	others []owned
 }
 
-func newEntry(owners []owned) *entry {
-	e := &entry{owners: owners}
+// fill makes e the entry of owners.
+func (e *entry) fill(owners []owned) {
 	if len(owners) == 1 {
-		// The builder sorted the run; entries share it, never write it.
-		e.all, e.extra = owners[0].recs, owners[0].extra
-	} else {
-		for _, o := range owners {
-			e.all = append(e.all, o.recs...)
-			e.extra = append(e.extra, o.extra...)
-		}
-		sortByType(e.all)
+		e.single(owners[0].key, owners[0].recs, owners[0].extra)
+		return
 	}
-	for i := 0; i < len(e.all); {
-		j := i + 1
-		for j < len(e.all) && e.all[j].Type == e.all[i].Type {
-			j++
-		}
-		run := e.all[i:j:j]
-		switch e.all[i].Type {
-		case TypeA:
-			e.a = run
-		case TypeAAAA:
-			e.aaaa = run
-		case TypeCNAME:
-			e.cname = run
-		case TypePTR:
-			e.ptr = run
-		case TypeSRV:
-			e.srv = run
-		case TypeTXT:
-			e.txt = run
-		}
-		i = j
+	e.owner, e.others = nil, owners
+	e.all, e.extra = nil, nil
+	for _, o := range owners {
+		e.all = append(e.all, o.recs...)
+		e.extra = append(e.extra, o.extra...)
 	}
-	return e
+	sortByType(e.all)
+	e.index()
+}
+
+// single makes e the entry of one service's records.
+func (e *entry) single(key *svcKey, recs, extra []Record) {
+	// The builder sorted the run; entries share it, never write it.
+	e.owner, e.others = key, nil
+	e.all, e.extra = recs, extra
+	e.index()
+}
+
+// index finds where each kind of record starts in all.
+func (e *entry) index() {
+	i := 0
+	for k := range numKinds {
+		e.bounds[k] = uint32(i)
+		for i < len(e.all) && kindOf(e.all[i].Type) == k {
+			i++
+		}
+	}
+	e.bounds[numKinds] = uint32(i)
+}
+
+// of returns the records of kind k.
+func (e *entry) of(k int) []Record {
+	lo, hi := e.bounds[k], e.bounds[k+1]
+	return e.all[lo:hi:hi]
 }
 
 func (e *entry) answer(qtype Type) (Answer, Result) {
 	// A CNAME owns its name: it answers every type (RFC 1034 §3.6.2).
-	if len(e.cname) > 0 {
-		return Answer{Records: e.cname}, Success
+	if cname := e.of(kindCNAME); len(cname) > 0 {
+		return Answer{Records: cname}, Success
 	}
 	var rs, extra []Record
 	switch qtype {
 	case TypeA:
-		rs = e.a
-	case TypeAAAA:
-		rs = e.aaaa
+		rs = e.of(kindA)
 	case TypePTR:
-		rs = e.ptr
-	case TypeSRV:
-		rs, extra = e.srv, e.extra
+		rs = e.of(kindPTR)
 	case TypeTXT:
-		rs = e.txt
+		rs = e.of(kindTXT)
+	case TypeAAAA:
+		rs = e.of(kindAAAA)
+	case TypeSRV:
+		rs, extra = e.of(kindSRV), e.extra
 	case TypeANY:
 		rs = e.all
 	}
@@ -172,7 +213,9 @@ func NewCatalog(o CatalogOptions) *Catalog {
 		podAddrs:   make(map[string]map[netip.Addr]int),
 	}
 	v := VersionName(c.zone)
-	c.names[v] = newEntry([]owned{{recs: []Record{{Name: v, Type: TypeTXT, TTL: c.ttl, Text: SchemaVersion}}}})
+	version := new(entry)
+	version.single(new(svcKey), []Record{{Name: v, Type: TypeTXT, TTL: c.ttl, Text: SchemaVersion}}, nil)
+	c.names[v] = version
 	return c
 }
 
@@ -188,36 +231,47 @@ func (c *Catalog) SetService(s Service) error {
 		return fmt.Errorf("service %s/%s: %w", s.Namespace, s.Name, err)
 	}
 	b := c.opts.builder()
+	b.catalog = true
 	b.build(&s)
 	key := svcKey{s.Namespace, s.Name}
 	names := make([]string, len(b.groups))
-	for i := range b.groups {
-		names[i] = b.groups[i].name
+	for i, g := range b.groups {
+		names[i] = g.name
 	}
 
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	old, existed := c.services[key]
-	changes := make([]change, 0, len(names)+len(old))
-	if existed {
+	var gone []string
+	// A replacement usually keeps every name (endpoints changed
+	// readiness or ports); only a changed name list needs the set.
+	if existed && !slices.Equal(old, names) {
 		keep := make(map[string]struct{}, len(names))
 		for _, n := range names {
 			keep[n] = struct{}{}
 		}
 		for _, n := range old {
 			if _, ok := keep[n]; !ok {
-				changes = append(changes, c.setOwned(n, key, nil))
+				gone = append(gone, n)
 			}
 		}
 	}
-	for i := range b.groups {
-		g := &b.groups[i]
-		changes = append(changes, c.setOwned(g.name, key, &owned{key: key, recs: b.recs[g.start:g.end:g.end], extra: g.extra}))
+	u := newBatch(key, len(gone)+len(names))
+	for _, n := range gone {
+		u.set(c, n, nil, nil)
+	}
+	for i, g := range b.groups {
+		var extra []Record
+		if g.extra >= 0 {
+			extra = b.extras[g.extra]
+		}
+		u.set(c, names[i], b.recs[g.start:g.end:g.end], extra)
 	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.apply(changes)
+	c.apply(gone, u.ents[:len(gone)])
+	c.apply(names, u.ents[len(gone):])
 	if !existed {
 		c.namespaces[key.ns]++
 	}
@@ -234,13 +288,13 @@ func (c *Catalog) DeleteService(namespace, name string) bool {
 	if !ok {
 		return false
 	}
-	changes := make([]change, len(old))
-	for i, n := range old {
-		changes[i] = c.setOwned(n, key, nil)
+	u := newBatch(key, len(old))
+	for _, n := range old {
+		u.set(c, n, nil, nil)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.apply(changes)
+	c.apply(old, u.ents)
 	delete(c.services, key)
 	if c.namespaces[key.ns]--; c.namespaces[key.ns] == 0 {
 		delete(c.namespaces, key.ns)
@@ -248,43 +302,86 @@ func (c *Catalog) DeleteService(namespace, name string) bool {
 	return true
 }
 
-// change is a new entry for a name; nil deletes the name.
-type change struct {
-	name string
-	e    *entry
+// entryChunk is how many entries a batch allocates at a time: a slice of
+// them stays under 32 KiB, a small object (see nameChunk).
+const entryChunk = 256
+
+// batch collects the new entries of one service's names, in the order of
+// its set calls (nil where a name goes). Entries come from slices of
+// entryChunk rather than one allocation each, and share one copy of the
+// service's key. A slice stays reachable while any of its entries is in
+// the catalog, and every entry of a service's names is replaced by its
+// next update, so old ones do not pile up.
+type batch struct {
+	key  *svcKey
+	ents []*entry
+	free []entry // allocated, not yet used
+	left int     // set calls still to come after the current one
 }
 
-// apply stores changes. c.mu must be held for writing.
-func (c *Catalog) apply(changes []change) {
-	for _, ch := range changes {
-		if ch.e == nil {
-			delete(c.names, ch.name)
-		} else {
-			c.names[ch.name] = ch.e
-		}
+// newBatch returns a batch for n of key's names.
+func newBatch(key svcKey, n int) *batch {
+	return &batch{key: &key, ents: make([]*entry, 0, n), left: n - 1}
+}
+
+func (u *batch) newEntry() *entry {
+	if len(u.free) == 0 {
+		u.free = make([]entry, min(u.left+1, entryChunk))
 	}
+	e := &u.free[0]
+	u.free = u.free[1:]
+	return e
 }
 
-// setOwned returns the entry for name with key's contribution replaced by
-// o (nil removes it). c.wmu must be held.
-func (c *Catalog) setOwned(name string, key svcKey, o *owned) change {
+// set makes the entry for name with the batch service's contribution
+// replaced by recs and extra, or removed when recs is empty. c.wmu must be
+// held.
+func (u *batch) set(c *Catalog, name string, recs, extra []Record) {
+	defer func() { u.left-- }()
+	e := c.names[name]
+	if e == nil || e.owner != nil && *e.owner == *u.key {
+		// The common case: a name of this service alone.
+		var ne *entry
+		if len(recs) > 0 {
+			ne = u.newEntry()
+			ne.single(u.key, recs, extra)
+		}
+		u.ents = append(u.ents, ne)
+		return
+	}
 	var owners []owned
-	if e := c.names[name]; e != nil {
-		owners = make([]owned, 0, len(e.owners)+1)
-		for _, x := range e.owners {
-			if x.key != key {
+	if e.owner != nil {
+		owners = []owned{{key: e.owner, recs: e.all, extra: e.extra}}
+	} else {
+		owners = make([]owned, 0, len(e.others)+1)
+		for _, x := range e.others {
+			if *x.key != *u.key {
 				owners = append(owners, x)
 			}
 		}
 	}
-	if o != nil {
-		i, _ := slices.BinarySearchFunc(owners, key, func(x owned, k svcKey) int { return x.key.compare(k) })
-		owners = slices.Insert(owners, i, *o)
+	if len(recs) > 0 {
+		i, _ := slices.BinarySearchFunc(owners, *u.key, func(x owned, k svcKey) int { return x.key.compare(k) })
+		owners = slices.Insert(owners, i, owned{key: u.key, recs: recs, extra: extra})
 	}
-	if len(owners) == 0 {
-		return change{name: name}
+	var ne *entry
+	if len(owners) > 0 {
+		ne = u.newEntry()
+		ne.fill(owners)
 	}
-	return change{name: name, e: newEntry(owners)}
+	u.ents = append(u.ents, ne)
+}
+
+// apply stores ents[i] as the entry of names[i], deleting the names whose
+// entry is nil. c.mu must be held for writing.
+func (c *Catalog) apply(names []string, ents []*entry) {
+	for i, e := range ents {
+		if e == nil {
+			delete(c.names, names[i])
+		} else {
+			c.names[names[i]] = e
+		}
+	}
 }
 
 // SetPod records (or replaces) a pod's addresses for [PodsVerified] mode.
@@ -415,7 +512,7 @@ func (c *Catalog) pod(name string, p Name, qtype Type) (Answer, Result) {
 	default:
 		return Answer{}, NXDomain
 	}
-	r := addrRecord(p.Addr)
+	r := Record{Type: addrType(p.Addr), Addr: p.Addr}
 	if qtype != r.Type && qtype != TypeANY {
 		return Answer{}, NoData
 	}

@@ -13,9 +13,10 @@
 //     [PodFQDN], [ReverseName] and [ParseReverse], [VersionName]; and
 //     [Parse], which tells what a query name is ([Kind]) without allocating
 //     for lower-case names.
-//   - Records: [RecordSet] gives the records of one service; a [Catalog]
-//     holds many services and answers (name, type) questions with [Success],
-//     [NXDomain], [NoData] or [NotOurs].
+//   - Records: [RecordSet] (or [AppendRecordSet], into a reused slice)
+//     gives the records of one service; a [Catalog] holds many services and
+//     answers (name, type) questions with [Success], [NXDomain], [NoData]
+//     or [NotOurs].
 //   - Search: [Expand] lists the queries a stub resolver makes for a name,
 //     given the search list (see [PodSearch]) and ndots.
 //
@@ -29,6 +30,9 @@
 //   - Each named port has an SRV name "_<port>._<proto>.<svc>.<ns>.svc.<zone>"
 //     with priority 0 and weights 100/n (integer division, as CoreDNS),
 //     pointing at the service name, or at each endpoint name when headless.
+//     A headless endpoint with its own [EndpointPort] list (EndpointSlices
+//     may map one port name to different target ports) gets the port of the
+//     same name and protocol from it, and no SRV record for a port it lacks.
 //   - Cluster IPs and published endpoint addresses have PTR records.
 //   - An ExternalName service is a CNAME to its target, answered for every
 //     query type; an IP-address target gives no record at all.

@@ -73,6 +73,57 @@ func ExampleCatalog_headless() {
 	// db-2: NXDomain
 }
 
+// Endpoints from two EndpointSlices that map the port "http" to
+// different target ports: each SRV record carries its endpoint's port, and
+// an endpoint without "metrics" gets no SRV record for it.
+func ExampleEndpointPort() {
+	c := dnsname.NewCatalog(dnsname.CatalogOptions{})
+	_ = c.SetService(dnsname.Service{
+		Namespace: "default",
+		Name:      "web",
+		Type:      dnsname.Headless,
+		Ports:     []dnsname.Port{{Name: "http", Port: 80}, {Name: "metrics", Port: 9100}},
+		Endpoints: []dnsname.Endpoint{
+			{Addrs: []netip.Addr{netip.MustParseAddr("10.1.0.1")}, Hostname: "web-0", Ready: true,
+				Ports: []dnsname.EndpointPort{{Name: "http", Port: 8080}, {Name: "metrics", Port: 9100}}},
+			{Addrs: []netip.Addr{netip.MustParseAddr("10.1.0.2")}, Hostname: "web-1", Ready: true,
+				Ports: []dnsname.EndpointPort{{Name: "http", Port: 8081}}},
+		},
+	})
+	for _, q := range []string{"_http._tcp.web.default.svc.cluster.local.", "_metrics._tcp.web.default.svc.cluster.local."} {
+		ans, _ := c.Lookup(q, dnsname.TypeSRV)
+		for _, r := range ans.Records {
+			fmt.Println(r.Name, r.Weight, r.Port, r.Target)
+		}
+	}
+	// Output:
+	// _http._tcp.web.default.svc.cluster.local. 50 8080 web-0.web.default.svc.cluster.local.
+	// _http._tcp.web.default.svc.cluster.local. 50 8081 web-1.web.default.svc.cluster.local.
+	// _metrics._tcp.web.default.svc.cluster.local. 100 9100 web-0.web.default.svc.cluster.local.
+}
+
+// A caller rendering many services reuses one slice.
+func ExampleAppendRecordSet() {
+	services := []dnsname.Service{
+		{Namespace: "default", Name: "api", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")}},
+		{Namespace: "default", Name: "ext", Type: dnsname.ExternalName, ExternalName: "db.example.com"},
+	}
+	var rs []dnsname.Record
+	for _, s := range services {
+		var err error
+		if rs, err = dnsname.AppendRecordSet(rs[:0], s, dnsname.CatalogOptions{}); err != nil {
+			panic(err)
+		}
+		for _, r := range rs {
+			fmt.Println(r)
+		}
+	}
+	// Output:
+	// api.default.svc.cluster.local.	5	IN	A	10.96.0.10
+	// 10.0.96.10.in-addr.arpa.	5	IN	PTR	api.default.svc.cluster.local.
+	// ext.default.svc.cluster.local.	5	IN	CNAME	db.example.com.
+}
+
 func ExampleParse() {
 	n := dnsname.Parse("_HTTP._tcp.api.Default.svc.cluster.local.", "cluster.local")
 	fmt.Println(n.Kind, n.Port, n.Proto, n.Service, n.Namespace)

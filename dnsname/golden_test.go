@@ -25,6 +25,16 @@ func TestRecordSetGolden(t *testing.T) {
 			}},
 		{Namespace: "prod", Name: "late", Type: Headless, PublishNotReadyAddresses: true,
 			Endpoints: []Endpoint{{Addrs: addrs("10.2.0.1"), Hostname: "late-0"}}},
+		// Endpoints of two EndpointSlices mapping "http" to different
+		// target ports; only one of them serves "metrics".
+		{Namespace: "prod", Name: "web", Type: Headless,
+			Ports: []Port{{Name: "http", Port: 80}, {Name: "metrics", Port: 9100}},
+			Endpoints: []Endpoint{
+				{Addrs: addrs("10.4.0.1"), Hostname: "web-0", Ready: true,
+					Ports: []EndpointPort{{Name: "http", Protocol: "TCP", Port: 8080}, {Name: "metrics", Protocol: "TCP", Port: 9100}}},
+				{Addrs: addrs("10.4.0.2"), Hostname: "web-1", Ready: true,
+					Ports: []EndpointPort{{Name: "http", Protocol: "TCP", Port: 8081}}},
+			}},
 		{Namespace: "prod", Name: "ext", Type: ExternalName, ExternalName: "db.example.com"},
 		{Namespace: "prod", Name: "extip", Type: ExternalName, ExternalName: "192.0.2.1"},
 	}

@@ -8,8 +8,8 @@ import (
 // Type is a DNS record type; its values are the IANA type numbers, so a
 // server converts with a plain cast. The zero Type matches no record.
 //
-// Type, Result, Record, Answer, Service, Port, Endpoint, Pod and PodMode are
-// plain values: safe to copy, and safe for concurrent reads.
+// Type, Result, Record, Answer, Service, Port, Endpoint, EndpointPort, Pod
+// and PodMode are plain values: safe to copy, and safe for concurrent reads.
 type Type uint16
 
 // Record types the catalog answers (NS and SOA only ever get NODATA here:
@@ -168,6 +168,27 @@ type Endpoint struct {
 	Hostname string
 	PodName  string
 	Ready    bool
+	// Ports are the endpoint's own ports, as the EndpointSlice holding it
+	// lists them: Kubernetes lets the endpoints of one service map a port
+	// name to different target ports. A headless service's SRV record of
+	// this endpoint for service port N carries the endpoint's port of the
+	// same name and protocol, and the endpoint has no SRV record for N when
+	// it lacks such a port. Empty means every service port, with the
+	// service-level port number. ClusterIP services ignore Ports: their SRV
+	// records point at the service.
+	Ports []EndpointPort
+}
+
+// EndpointPort is one port of an [Endpoint], as in an EndpointSlice. Name
+// matches the service port of the same name (empty for the single unnamed
+// port of a one-port service); an empty Protocol means TCP, as in
+// Kubernetes. Port is the target port; zero means the slice left it unset
+// ("interpreted in the context of the consumer"), and the service port
+// stands in. The zero EndpointPort is the unnamed TCP port, number unset.
+type EndpointPort struct {
+	Name     string
+	Protocol string
+	Port     uint16
 }
 
 // Pod is what verified pod records need: a pod's namespace, name and IPs.
