@@ -2,7 +2,9 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -104,5 +106,53 @@ func TestDNSQueries(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestHeadlessSRVPortPerEndpoint: a named targetPort that pods map to
+// different numbers lands them in different endpoint groups, and each
+// endpoint's SRV record carries its own port, as CoreDNS answers from
+// EndpointSlices.
+func TestHeadlessSRVPortPerEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	pod := func(name, ip string, port int) string {
+		return fmt.Sprintf(`---
+apiVersion: v1
+kind: Pod
+metadata: {name: %s, labels: {app: db}}
+spec:
+  containers: [{name: db, ports: [{name: pg, containerPort: %d}]}]
+status:
+  phase: Running
+  podIP: %s
+  conditions: [{type: Ready, status: "True"}]
+`, name, port, ip)
+	}
+	writeManifest(t, dir, "a.yaml", svcYAML("db", "spec:\n  clusterIP: None\n  selector: {app: db}\n  ports: [{name: pg, port: 5432, targetPort: pg}]\n")+
+		pod("db-a", "10.244.0.41", 5432)+pod("db-b", "10.244.0.42", 6432))
+	p := newTestProxy(t, dir, "")
+	views, problems, err := p.Build()
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("Build: %v %v", problems, err)
+	}
+	zone := NewZone("cluster.local", 5, dnsname.PodsDisabled)
+	if errs := zone.Update(views, nil); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	req := new(dns.Msg)
+	req.SetQuestion("_pg._tcp.db.default.svc.cluster.local.", dns.TypeSRV)
+	var m dns.Msg
+	if res := zone.Answer(req, &m); res != ResultNoError {
+		t.Fatalf("SRV answer = %s", res)
+	}
+	var got []string
+	for _, rr := range m.Answer {
+		srv := rr.(*dns.SRV)
+		got = append(got, fmt.Sprintf("%d %s", srv.Port, srv.Target))
+	}
+	sort.Strings(got)
+	want := []string{"5432 10-244-0-41.db.default.svc.cluster.local.", "6432 10-244-0-42.db.default.svc.cluster.local."}
+	if !slices.Equal(got, want) {
+		t.Errorf("SRV records = %q; want %q", got, want)
 	}
 }

@@ -10,9 +10,9 @@ import (
 const recordTTL = 5
 
 // dnsService converts a resolved service to what DNS publishes of it.
-// Headless services publish their endpoints; a headless SRV record
-// carries the endpoint's port, so each named port takes the port its
-// endpoints map it to.
+// Headless services publish their endpoints, each with the ports of its
+// endpoint group: a headless SRV record carries the endpoint's own port,
+// and endpoints may map a named port differently.
 func dnsService(s *ServiceView) dnsname.Service {
 	ds := dnsname.Service{
 		Namespace: s.Namespace, Name: s.Name,
@@ -28,22 +28,17 @@ func dnsService(s *ServiceView) dnsname.Service {
 		ds.ClusterIPs = s.ClusterIPs
 	}
 	for _, p := range s.Ports {
-		dp := dnsname.Port{Name: p.Name, Protocol: p.Protocol, Port: p.Port}
-		if ds.Type == dnsname.Headless {
-			for _, fam := range []int{4, 6} {
-				if bs := s.Backends(p, fam); len(bs) > 0 {
-					dp.Port = bs[0].Addr.Port()
-					break
-				}
-			}
-		}
-		ds.Ports = append(ds.Ports, dp)
+		ds.Ports = append(ds.Ports, dnsname.Port{Name: p.Name, Protocol: p.Protocol, Port: p.Port})
 	}
 	if ds.Type != dnsname.Headless {
 		return ds
 	}
 	seen := map[netip.Addr]bool{}
 	for _, g := range s.Groups {
+		ports := make([]dnsname.EndpointPort, len(g.Ports)) // shared by the group's endpoints
+		for i, gp := range g.Ports {
+			ports[i] = dnsname.EndpointPort{Name: gp.Name, Protocol: string(gp.Protocol), Port: gp.Port}
+		}
 		for _, ep := range g.Endpoints {
 			if seen[ep.Address] {
 				continue
@@ -51,7 +46,7 @@ func dnsService(s *ServiceView) dnsname.Service {
 			seen[ep.Address] = true
 			ds.Endpoints = append(ds.Endpoints, dnsname.Endpoint{
 				Addrs: []netip.Addr{ep.Address}, Hostname: ep.Hostname, PodName: ep.TargetRef.Name,
-				Ready: ep.Conditions.Ready,
+				Ready: ep.Conditions.Ready, Ports: ports,
 			})
 		}
 	}
