@@ -2,11 +2,13 @@ package world
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -38,12 +40,36 @@ func (h *Host) ServeHTTP(ctx context.Context, port int, name string) error {
 func (h *Host) Get(ctx context.Context, url string) (pod, src string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	c := &http.Client{Transport: &http.Transport{DialContext: h.DialContext, DisableKeepAlives: true}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return "", "", err
 	}
+	// Dial here rather than from the transport: its dialing goroutine may
+	// outlive a failed request and would then enter h after World.Close.
+	port := req.URL.Port()
+	if port == "" {
+		port = "80"
+	}
+	conn, err := h.DialContext(ctx, "tcp", net.JoinHostPort(req.URL.Hostname(), port))
+	if err != nil {
+		return "", "", err
+	}
+	var once sync.Once
+	take := func() (c net.Conn) {
+		once.Do(func() { c = conn })
+		return c
+	}
+	dial := func(context.Context, string, string) (net.Conn, error) {
+		if c := take(); c != nil {
+			return c, nil
+		}
+		return nil, errors.New("world: one connection per request")
+	}
+	c := &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 	resp, err := c.Do(req)
+	if c := take(); c != nil {
+		c.Close() // the transport never asked for it
+	}
 	if err != nil {
 		return "", "", err
 	}
