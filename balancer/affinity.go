@@ -3,6 +3,7 @@ package balancer
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"net/netip"
 	"sync"
 	"time"
@@ -33,7 +34,7 @@ type AffinityConfig struct {
 type affinityEntry struct {
 	name  string
 	index int
-	last  time.Time
+	last  int64 // nanoseconds after Affinity.base
 }
 
 // affinityShards spreads clients over this many independently locked
@@ -44,10 +45,10 @@ const affinityShards = 16
 type affinityShard struct {
 	mu sync.Mutex // protects the fields below
 	m  map[netip.Addr]affinityEntry
-	// quiet is when the earliest entry expires, as of the last scan of a
-	// full table: until then another scan cannot free anything, so a full
-	// table of live clients costs no scan per new client.
-	quiet time.Time
+	// quiet is no later than the earliest entry expires: until then a
+	// scan cannot free anything, so a full table of live clients costs no
+	// scan per new client.
+	quiet int64
 	_     [cacheLine]byte // keeps neighbouring shards' mutexes apart
 }
 
@@ -60,7 +61,8 @@ type affinityShard struct {
 type Affinity struct {
 	h      *Holder
 	cfg    AffinityConfig
-	cap    int // entries per shard
+	base   time.Time // the clock's zero for entries' times
+	cap    int       // entries per shard
 	shards []affinityShard
 }
 
@@ -78,11 +80,12 @@ func NewAffinity(h *Holder, cfg AffinityConfig) (*Affinity, error) {
 	if cfg.MaxEntries == 0 {
 		cfg.MaxEntries = 65536
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	base := time.Now()
+	if cfg.Now != nil {
+		base = cfg.Now()
 	}
 	n := min(affinityShards, cfg.MaxEntries)
-	a := &Affinity{h: h, cfg: cfg, cap: cfg.MaxEntries / n, shards: make([]affinityShard, n)}
+	a := &Affinity{h: h, cfg: cfg, base: base, cap: cfg.MaxEntries / n, shards: make([]affinityShard, n)}
 	for i := range a.shards {
 		a.shards[i].m = make(map[netip.Addr]affinityEntry)
 	}
@@ -120,11 +123,11 @@ func (a *Affinity) Pick(r *Request) (Result, error) {
 		return Result{}, ErrNoBackend
 	}
 	bs := p.Backends()
-	now := a.cfg.Now()
+	now := a.now()
 	s := a.shard(r.Client)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.m[r.Client]; ok && now.Sub(e.last) < a.cfg.Timeout {
+	if e, ok := s.m[r.Client]; ok && now-e.last < int64(a.cfg.Timeout) {
 		if i := find(bs, e.name, e.index); i >= 0 {
 			e.index, e.last = i, now
 			s.m[r.Client] = e
@@ -137,18 +140,19 @@ func (a *Affinity) Pick(r *Request) (Result, error) {
 		return res, err
 	}
 	_, known := s.m[r.Client]
-	if !known && len(s.m) >= a.cap && !now.Before(s.quiet) {
+	if !known && len(s.m) >= a.cap && now >= s.quiet {
 		a.reclaim(s, now)
 	}
 	if known || len(s.m) < a.cap {
 		s.m[r.Client] = affinityEntry{name: res.Backend.Name, index: find(bs, res.Backend.Name, 0), last: now}
+		s.quiet = min(s.quiet, now+int64(a.cfg.Timeout))
 	}
 	return res, nil
 }
 
 // Reclaim drops expired clients; Pick also does so when a table is full.
 func (a *Affinity) Reclaim() {
-	now := a.cfg.Now()
+	now := a.now()
 	for i := range a.shards {
 		s := &a.shards[i]
 		s.mu.Lock()
@@ -157,17 +161,26 @@ func (a *Affinity) Reclaim() {
 	}
 }
 
-func (a *Affinity) reclaim(s *affinityShard, now time.Time) {
-	var first time.Time
+func (a *Affinity) reclaim(s *affinityShard, now int64) {
+	first := int64(math.MaxInt64)
 	for k, e := range s.m {
-		end := e.last.Add(a.cfg.Timeout)
-		if !now.Before(end) {
+		end := e.last + int64(a.cfg.Timeout)
+		if now >= end {
 			delete(s.m, k)
-		} else if first.IsZero() || end.Before(first) {
-			first = end
+		} else {
+			first = min(first, end)
 		}
 	}
 	s.quiet = first
+}
+
+// now reads the clock as nanoseconds after base: the monotonic reading
+// alone, which costs about half of time.Now here, or the configured clock.
+func (a *Affinity) now() int64 {
+	if a.cfg.Now != nil {
+		return int64(a.cfg.Now().Sub(a.base))
+	}
+	return int64(time.Since(a.base))
 }
 
 // find returns the index of name in bs, trying hint first, or -1.
