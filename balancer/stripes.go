@@ -38,14 +38,15 @@ func (c *stripedCounter) next() uint64 {
 }
 
 // stripe names the calling goroutine's stripe after the address of its
-// stack: goroutine stacks are at least 8 KiB apart, so concurrent
-// goroutines land on different stripes, and the runtime offers no cheaper
-// goroutine or processor identity. The address is only hashed, never
-// dereferenced, so a stack move merely changes the stripe.
+// stack: goroutine stacks are at least 2 KiB (the runtime's smallest) and
+// do not overlap, so concurrent goroutines land on different stripes, and
+// the runtime offers no cheaper goroutine or processor identity. The
+// address is only hashed, never dereferenced, so a stack move merely
+// changes the stripe.
 func stripe() int {
 	var probe byte
-	// Stacks grow in powers of two and are aligned to their size, so the
-	// low bits of the address above 8 KiB say little: mix them all.
-	h := uint64(uintptr(unsafe.Pointer(&probe))>>13) * 0x9e3779b97f4a7c15
+	// Stacks are aligned to their power-of-two size, so the bits above
+	// 2 KiB tell stacks apart but say little on their own: mix them all.
+	h := uint64(uintptr(unsafe.Pointer(&probe))>>11) * 0x9e3779b97f4a7c15
 	return int(h >> (64 - 4))
 }
