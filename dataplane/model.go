@@ -130,6 +130,47 @@ func (k *keyb) port(p uint16) *keyb {
 	return k
 }
 
+// elemBatch builds the keys, data and texts of many elements into one byte
+// slice and one string: a cold start makes hundreds of thousands of
+// elements, and two allocations each cost more than building them.
+type elemBatch struct {
+	bytes, text []byte
+	// ends holds, per element, where its key and its data end in bytes
+	// and in text: key, key text, data, data text.
+	ends []int
+}
+
+// batch returns the builder's batch, emptied, with a fresh byte slice for
+// n elements of size bytes each: the elements keep referring to it.
+func (b *builder) batch(n, size int) *elemBatch {
+	eb := &b.elems
+	eb.bytes = make([]byte, 0, n*size)
+	eb.text, eb.ends = eb.text[:0], eb.ends[:0]
+	return eb
+}
+
+func (eb *elemBatch) endKey() { eb.ends = append(eb.ends, len(eb.bytes), len(eb.text)) }
+
+// endData ends an element; one without data ends it right after its key.
+func (eb *elemBatch) endData() { eb.endKey() }
+
+// appendTo appends the batch's elements to dst.
+func (eb *elemBatch) appendTo(dst []elem) []elem {
+	text := string(eb.text)
+	dst = slices.Grow(dst, len(eb.ends)/4)
+	kb, kt := 0, 0
+	for i := 0; i+4 <= len(eb.ends); i += 4 {
+		ke, kte, de, dte := eb.ends[i], eb.ends[i+1], eb.ends[i+2], eb.ends[i+3]
+		e := elem{key: eb.bytes[kb:ke:ke], keyText: text[kt:kte]}
+		if de > ke {
+			e.data, e.dataText = eb.bytes[ke:de:de], text[kte:dte]
+		}
+		dst = append(dst, e)
+		kb, kt = de, dte
+	}
+	return dst
+}
+
 // appendAddr appends an address's bytes without AsSlice's allocation.
 func appendAddr(b []byte, a netip.Addr) []byte {
 	if a.Is4() {
@@ -256,6 +297,7 @@ type builder struct {
 	known     map[string]*chain // chains of the state the fragment joins
 	built     map[string]*chain // chains built for other fragments of the same update
 	scratch   keyb
+	elems     elemBatch
 	frontends []string // dispatch keys the fragment claims
 	aff       int      // affinity timeout in seconds of the service being built
 	tag       string   // short name of that service, for its own chains and sets
@@ -601,8 +643,17 @@ func (b *builder) service(sp *ServicePort) {
 		if sp.NodePort != 0 && (hasFamily || len(sp.ClusterIPs) == 0 && f == 4) {
 			b.frontend(f, scopeNodePort, netip.Addr{}, sp, cl, lo, sp.ExternalPolicy, true)
 		}
+		eb := b.batch(len(cl), 2*int(f.addrLen()))
 		for _, ap := range cl {
-			b.add(f.names().hairpin, b.key().addr(ap.Addr().Unmap()).addr(ap.Addr().Unmap()).elem())
+			a := ap.Addr().Unmap()
+			eb.bytes = appendAddr(appendAddr(eb.bytes, a), a)
+			eb.text = a.AppendTo(append(a.AppendTo(eb.text), " . "...))
+			eb.endKey()
+			eb.endData()
+		}
+		if len(cl) > 0 {
+			s := b.set(f.names().hairpin)
+			s.elems = eb.appendTo(s.elems)
 		}
 	}
 }
@@ -659,24 +710,19 @@ func (b *builder) frontend(f fam, sc scope, a netip.Addr, sp *ServicePort,
 			}
 			return
 		}
-		// The hot loop of a cold start: each element takes two allocations,
-		// one for its key and data bytes and one for both texts.
 		prefix, m := k.text()+" . ", epMap(sc, local, f)
-		s := b.set(m)
-		s.elems = slices.Grow(s.elems, len(eps))
-		tb := b.scratch.t
+		eb := b.batch(len(eps), len(k.b)+4+20)
 		for i, ep := range eps {
 			a := ep.Addr().Unmap()
-			kb := binary.NativeEndian.AppendUint32(append(make([]byte, 0, len(k.b)+4+20), k.b...), uint32(i))
-			nk := len(kb)
-			kb = append(binary.BigEndian.AppendUint16(appendAddr(kb, a), ep.Port()), 0, 0)
-			tb = appendMark(append(tb[:0], prefix...), uint32(i))
-			nt := len(tb)
-			tb = strconv.AppendUint(append(a.AppendTo(tb), " . "...), uint64(ep.Port()), 10)
-			text := string(tb)
-			s.elems = append(s.elems, elem{keyText: text[:nt], dataText: text[nt:], key: kb[:nk:nk], data: kb[nk:]})
+			eb.bytes = binary.NativeEndian.AppendUint32(append(eb.bytes, k.b...), uint32(i))
+			eb.text = appendMark(append(eb.text, prefix...), uint32(i))
+			eb.endKey()
+			eb.bytes = append(binary.BigEndian.AppendUint16(appendAddr(eb.bytes, a), ep.Port()), 0, 0)
+			eb.text = strconv.AppendUint(append(a.AppendTo(eb.text), " . "...), uint64(ep.Port()), 10)
+			eb.endData()
 		}
-		b.scratch.t = tb
+		s := b.set(m)
+		s.elems = eb.appendTo(s.elems)
 		if len(eps) > 0 {
 			b.pick(sc, local, f, len(eps))
 		}
