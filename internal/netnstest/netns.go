@@ -19,8 +19,10 @@ import (
 // netnsDir is where `ip netns add` bind-mounts named namespaces.
 const netnsDir = "/run/netns"
 
-// Require skips the test when this process cannot create network namespaces
-// (not root, no `ip` binary, no CAP_SYS_ADMIN), with a message saying why.
+// Require skips the test when this process cannot create named network
+// namespaces (not root, no `ip` binary, no CAP_SYS_ADMIN, or a root mapped
+// into a user namespace that cannot mount /run/netns), with a message
+// saying why.
 // When the CI environment variable is set it fails instead, so that kernel
 // tests can never pass in CI by being skipped.
 func Require(t testing.TB) {
@@ -55,6 +57,19 @@ func probe() error {
 	}()
 	if err := <-errc; err != nil {
 		return fmt.Errorf("cannot create a network namespace: %w", err)
+	}
+	// Named namespaces need /run/netns, which a root mapped into a user
+	// namespace (`unshare -rn`) may not mount: try one.
+	var rnd [4]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
+	}
+	name := "svcnet-probe-" + hex.EncodeToString(rnd[:])
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		return fmt.Errorf("cannot create a named network namespace: ip netns add: %w: %s", err, bytes.TrimSpace(out))
+	}
+	if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip netns delete %s: %w: %s", name, err, bytes.TrimSpace(out))
 	}
 	return nil
 }
