@@ -153,3 +153,35 @@ func TestSharedErrors(t *testing.T) {
 		t.Errorf("AllocateNext(cancelled) = %v; want context.Canceled", err)
 	}
 }
+
+// TestSharedExplicit: an address one replica takes explicitly is taken for
+// every replica on the store until one of them releases it.
+func TestSharedExplicit(t *testing.T) {
+	ctx := context.Background()
+	var st MemStore
+	p := netip.MustParsePrefix("10.0.0.0/24")
+	a, err := NewSharedIPRange(p, &st, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewSharedIPRange(p, &st, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := netip.MustParseAddr("10.0.0.42")
+	if err := a.Allocate(ctx, ip); err != nil {
+		t.Fatalf("a.Allocate(%v) = %v", ip, err)
+	}
+	if err := b.Allocate(ctx, ip); !errors.Is(err, ErrAllocated) {
+		t.Errorf("b.Allocate(%v) after a took it = %v; want ErrAllocated", ip, err)
+	}
+	if err := b.Release(ctx, ip); err != nil {
+		t.Fatalf("b.Release(%v) = %v", ip, err)
+	}
+	if err := a.Allocate(ctx, ip); err != nil {
+		t.Errorf("a.Allocate(%v) after b released it = %v", ip, err)
+	}
+	if err := a.Allocate(ctx, netip.MustParseAddr("10.0.1.1")); !errors.Is(err, ErrNotInRange) {
+		t.Errorf("Allocate outside the range = %v; want ErrNotInRange", err)
+	}
+}

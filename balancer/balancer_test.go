@@ -334,6 +334,9 @@ func TestAffinity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := a.Backends(); len(got) != len(bs) {
+		t.Fatalf("Backends() = %d backends; want the held picker's %d", len(got), len(bs))
+	}
 	c := netip.MustParseAddr("192.0.2.1")
 	first, _ := a.Pick(&Request{Client: c})
 	for range 50 {
@@ -417,6 +420,9 @@ func TestZeroHolder(t *testing.T) {
 	var h Holder
 	if _, err := h.Pick(&Request{}); !errors.Is(err, ErrNoBackend) {
 		t.Errorf("zero Holder Pick err = %v; want ErrNoBackend", err)
+	}
+	if got := h.Backends(); got != nil {
+		t.Errorf("zero Holder Backends() = %v; want nil", got)
 	}
 	Result{}.Done()
 }

@@ -197,16 +197,6 @@ func (h *Host) Listen(network, addr string) (net.Listener, error) {
 	return l, err
 }
 
-// ListenPacket opens a packet socket inside h.
-func (h *Host) ListenPacket(network, addr string) (net.PacketConn, error) {
-	var c net.PacketConn
-	err := node.InNetNS(h.NS, func() (err error) {
-		c, err = net.ListenPacket(network, addr)
-		return err
-	})
-	return c, err
-}
-
 // DialContext dials from inside h; the socket lives in h.
 func (h *Host) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	var c net.Conn

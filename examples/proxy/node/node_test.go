@@ -3,10 +3,13 @@ package node
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // recorder is a Programmer that keeps what it was asked to program.
@@ -117,5 +120,32 @@ func TestSyncErrorKeepsServing(t *testing.T) {
 	}
 	if p.metrics.healthy.Load() {
 		t.Error("healthy after a failed sync")
+	}
+}
+
+// TestSyncPublishes: after a Sync, an embedding program sees the result
+// through the accessors: the zone answers the service's name and the
+// metrics count it.
+func TestSyncPublishes(t *testing.T) {
+	dir := t.TempDir()
+	writeManifest(t, dir, "svc.yaml", svcYAML("a", "spec:\n  ports: [{port: 80}]\n"))
+	p, err := New(Config{Manifests: dir}, Options{Programmer: &recorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	req := new(dns.Msg)
+	req.SetQuestion("a.default.svc.cluster.local.", dns.TypeA)
+	var m dns.Msg
+	if res := p.Zone().Answer(req, &m); res != ResultNoError || len(m.Answer) != 1 ||
+		m.Answer[0].(*dns.A).A.String() != p.Services()[0].ClusterIPs[0].String() {
+		t.Errorf("Zone().Answer(a.default) = %s %v; want the ClusterIP %v", res, m.Answer, p.Services()[0].ClusterIPs)
+	}
+	rec := httptest.NewRecorder()
+	p.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if body := rec.Body.String(); !strings.Contains(body, "svcnet_services 1\n") {
+		t.Errorf("/metrics after a sync of one service lacks svcnet_services 1:\n%s", body)
 	}
 }
