@@ -155,6 +155,12 @@ func TestCatalogHeadless(t *testing.T) {
 	}})
 	mustSet(t, c, Service{Namespace: "prod", Name: "v6", Type: Headless,
 		Endpoints: []Endpoint{{Addrs: addrs("fd00::a:1"), Ready: true}}})
+	// A hostname spelled like another endpoint's address shares its
+	// name, as CoreDNS matches either against the query.
+	mustSet(t, c, Service{Namespace: "prod", Name: "alias", Type: Headless, Endpoints: []Endpoint{
+		{Addrs: addrs("10.6.0.9", "fd00::6:9"), Hostname: "10-6-0-2", Ready: true},
+		{Addrs: addrs("10.6.0.2"), Ready: true},
+	}})
 	runQueries(t, c, []query{
 		{name: "A per ready endpoint", qname: "db.prod.svc" + z, qtype: TypeA, want: Success, unordered: true, records: []string{
 			"db.prod.svc.cluster.local. 5 IN A 10.1.0.1",
@@ -192,6 +198,13 @@ func TestCatalogHeadless(t *testing.T) {
 			"same.dup.prod.svc.cluster.local. 5 IN A 10.5.0.3",
 		}},
 		{name: "shared hostname, other", qname: "other.dup.prod.svc" + z, qtype: TypeA, want: Success, records: []string{"other.dup.prod.svc.cluster.local. 5 IN A 10.5.0.2"}},
+		{name: "hostname spelled as another's address", qname: "10-6-0-2.alias.prod.svc" + z, qtype: TypeA, want: Success, unordered: true, records: []string{
+			"10-6-0-2.alias.prod.svc.cluster.local. 5 IN A 10.6.0.2",
+			"10-6-0-2.alias.prod.svc.cluster.local. 5 IN A 10.6.0.9",
+		}},
+		{name: "hostname spelled as another's address, AAAA", qname: "10-6-0-2.alias.prod.svc" + z, qtype: TypeAAAA, want: Success, records: []string{
+			"10-6-0-2.alias.prod.svc.cluster.local. 5 IN AAAA fd00::6:9",
+		}},
 		{name: "none ready is NXDOMAIN", qname: "starting.prod.svc" + z, qtype: TypeA, want: NXDomain},
 		{name: "none ready, SRV NXDOMAIN", qname: "_http._tcp.starting.prod.svc" + z, qtype: TypeSRV, want: NXDomain},
 		{name: "no endpoints is NXDOMAIN", qname: "empty.prod.svc" + z, qtype: TypeA, want: NXDomain},
@@ -394,6 +407,30 @@ func TestRecordSet(t *testing.T) {
 	}
 	if got := render(rs); !slices.Equal(got, want) {
 		t.Errorf("RecordSet() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestRecordSetSharedName: a hostname spelled like another endpoint's
+// address gives one name, whose records stay together and sorted by type.
+func TestRecordSetSharedName(t *testing.T) {
+	rs, err := RecordSet(Service{Namespace: "ns", Name: "h", Type: Headless,
+		Endpoints: []Endpoint{{Addrs: addrs("10.0.0.9", "fd00::9"), Hostname: "10-0-0-2", Ready: true}, {Addrs: addrs("10.0.0.2"), Ready: true}}}, CatalogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"h.ns.svc.cluster.local. 5 IN A 10.0.0.9",
+		"h.ns.svc.cluster.local. 5 IN A 10.0.0.2",
+		"h.ns.svc.cluster.local. 5 IN AAAA fd00::9",
+		"10-0-0-2.h.ns.svc.cluster.local. 5 IN A 10.0.0.9",
+		"10-0-0-2.h.ns.svc.cluster.local. 5 IN A 10.0.0.2",
+		"10-0-0-2.h.ns.svc.cluster.local. 5 IN AAAA fd00::9",
+	}
+	got := render(rs)
+	for i := range want {
+		if i >= len(got) || got[i] != want[i] {
+			t.Fatalf("RecordSet() =\n%s\nwant it to start\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package dnsname
 
 import (
+	"cmp"
 	"fmt"
 	"hash/maphash"
 	"net/netip"
@@ -70,6 +71,22 @@ type builder struct {
 	every []Record
 	// full is the index of every in extras, or -1 before its first use.
 	full int32
+	// sharedNames tells that a hostname is spelled like an address, so an
+	// endpoint named by its address may share its name: two groups of one
+	// name, which a lookup must answer together.
+	sharedNames bool
+}
+
+// dashedLabel reports whether label reads as a dashed address, the name an
+// endpoint without a hostname gets.
+func dashedLabel(label string) bool {
+	for i := 0; i < len(label); i++ {
+		if c := label[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || c == '-') {
+			return false
+		}
+	}
+	_, err := ParseDashedAddr(label)
+	return err == nil
 }
 
 // srvWeight splits 100 evenly over n records as CoreDNS does (integer
@@ -139,7 +156,7 @@ func (b *builder) writeName(label string) string {
 // endpoint names, reverse names, SRV names. Within a name, records are
 // sorted by type. s must have been validated.
 func (b *builder) build(s *Service) {
-	b.full = -1
+	b.full, b.sharedNames = -1, false
 	if s.Type == ExternalName {
 		b.externalName(s)
 		return
@@ -364,6 +381,7 @@ func (b *builder) endpoints(s *Service) {
 		if t < 0 {
 			*slot = int32(len(b.targets))
 			b.targets = append(b.targets, target{name: b.writeName(label), addr: addr, first: int32(i), last: int32(i)})
+			b.sharedNames = b.sharedNames || dashedLabel(label)
 			continue
 		}
 		if b.next == nil {
@@ -670,7 +688,25 @@ func AppendRecordSet(dst []Record, s Service, o CatalogOptions) ([]Record, error
 	b := o.builder()
 	b.recs = dst
 	b.build(&s)
+	if b.sharedNames {
+		regroupNames(b.recs[len(dst):])
+	}
 	return b.recs, nil
+}
+
+// regroupNames makes the records of each name contiguous again, at the
+// place the name first appears, and sorted by type: a hostname spelled like
+// another endpoint's address gives that name two groups.
+func regroupNames(rs []Record) {
+	first := map[string]int{}
+	for i := range rs {
+		if _, ok := first[rs[i].Name]; !ok {
+			first[rs[i].Name] = i
+		}
+	}
+	slices.SortStableFunc(rs, func(a, b Record) int {
+		return cmp.Or(cmp.Compare(first[a.Name], first[b.Name]), byType(a, b))
+	})
 }
 
 func byType(a, b Record) int { return int(a.Type) - int(b.Type) }
