@@ -122,7 +122,7 @@ func (d *Dataplane) Sync(ctx context.Context, svcs []ServicePort) error {
 	if full {
 		if st, err = newState(&d.opts); err == nil {
 			if _, err = st.update(svcs, false); err == nil {
-				err = d.queueFull(st.ruleset())
+				err = d.queueFull(st)
 			}
 		}
 	} else {
@@ -239,13 +239,87 @@ func (d *Dataplane) table() *nftables.Table {
 // queueFull replaces the table in one transaction: add (so that delete
 // cannot fail), delete, then create everything. Connections keep their
 // conntrack NAT state across the swap, and new ones see either the old or
-// the new ruleset, never a mix.
-func (d *Dataplane) queueFull(want *ruleset) error {
+// the new ruleset, never a mix. The elements go straight from st's
+// fragments into netlink messages: a merged copy of them first was a fifth
+// of a cold start's allocations (67 MB for 10,000 × 10).
+func (d *Dataplane) queueFull(st *state) error {
 	t := d.table()
 	d.conn.AddTable(t)
 	d.conn.DelTable(t)
 	d.conn.AddTable(t)
-	return d.queueAll(want)
+	dl := newDelta()
+	for name := range st.rs.sets {
+		dl.addSets[name] = true
+	}
+	maps.Copy(dl.addChains, st.rs.chains)
+	if err := d.queueDelta(st.rs, dl); err != nil {
+		return err
+	}
+	// One set at a time: interleaving the sets' messages made the kernel's
+	// commit slower (0.7 s against 0.5 s for 10,000 × 10, in one run each).
+	q := elemQueue{d: d, rs: st.rs}
+	for _, name := range slices.Sorted(maps.Keys(st.rs.sets)) {
+		q.start(name)
+		q.add(st.rs.sets[name].elems)
+		if st.rs.sets[name].shared {
+			for id, se := range st.shared {
+				if id.set == name {
+					q.add([]elem{se.e})
+				}
+			}
+		} else {
+			for _, fr := range st.frags {
+				if s := fr.rs.sets[name]; s != nil {
+					q.add(s.elems)
+				}
+			}
+		}
+		if err := q.end(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// elemQueue sends the elements of a full sync, one set after another, in
+// messages of one chunk each, converting them into one reused buffer.
+type elemQueue struct {
+	d    *Dataplane
+	rs   *ruleset
+	name string
+	set  *nftables.Set
+	buf  []nftables.SetElement
+	err  error
+}
+
+func (q *elemQueue) start(name string) {
+	q.name, q.set, q.buf = name, q.rs.nftSet(q.d.table(), name), q.buf[:0]
+}
+
+func (q *elemQueue) add(es []elem) {
+	s := q.rs.sets[q.name]
+	for _, e := range es {
+		q.buf = appendNftElems(q.buf, s, e)
+		if len(q.buf) >= chunk {
+			q.send()
+		}
+	}
+}
+
+// end sends what is left of the set and reports the first error.
+func (q *elemQueue) end() error {
+	if len(q.buf) > 0 {
+		q.send()
+	}
+	return q.err
+}
+
+func (q *elemQueue) send() {
+	// google/nftables marshals the elements at once, so buf is free again.
+	if err := q.d.conn.SetAddElements(q.set, q.buf); err != nil && q.err == nil {
+		q.err = fmt.Errorf("set %q: add: %w", q.name, err)
+	}
+	q.buf = q.buf[:0]
 }
 
 func (rs *ruleset) nftSet(t *nftables.Table, name string) *nftables.Set {
@@ -267,16 +341,20 @@ func (rs *ruleset) nftSet(t *nftables.Table, name string) *nftables.Set {
 func nftElems(s *set, es []elem) []nftables.SetElement {
 	out := make([]nftables.SetElement, 0, len(es))
 	for _, e := range es {
-		if e.keyEnd == nil || len(s.keyTypes) > 1 {
-			out = append(out, nftables.SetElement{Key: e.key, KeyEnd: e.keyEnd, Val: e.data, VerdictData: e.verdict})
-			continue
-		}
-		out = append(out, nftables.SetElement{Key: e.key})
-		if end, ok := increment(e.keyEnd); ok {
-			out = append(out, nftables.SetElement{Key: end, IntervalEnd: true})
-		}
+		out = appendNftElems(out, s, e)
 	}
 	return out
+}
+
+func appendNftElems(dst []nftables.SetElement, s *set, e elem) []nftables.SetElement {
+	if e.keyEnd == nil || len(s.keyTypes) > 1 {
+		return append(dst, nftables.SetElement{Key: e.key, KeyEnd: e.keyEnd, Val: e.data, VerdictData: e.verdict})
+	}
+	dst = append(dst, nftables.SetElement{Key: e.key})
+	if end, ok := increment(e.keyEnd); ok {
+		dst = append(dst, nftables.SetElement{Key: end, IntervalEnd: true})
+	}
+	return dst
 }
 
 // increment returns b+1 as a big-endian number, false on overflow.
@@ -289,26 +367,6 @@ func increment(b []byte) ([]byte, bool) {
 		}
 	}
 	return nil, false
-}
-
-// queueAll queues every set, chain, rule and element of want into an
-// empty table: the delta from nothing to want, with the elements taken
-// straight from want's slices.
-func (d *Dataplane) queueAll(want *ruleset) error {
-	dl := newDelta()
-	for name := range want.sets {
-		dl.addSets[name] = true
-	}
-	maps.Copy(dl.addChains, want.chains)
-	if err := d.queueDelta(want, dl); err != nil {
-		return err
-	}
-	for _, name := range slices.Sorted(maps.Keys(want.sets)) {
-		if err := d.queueElems(want, name, want.sets[name].elems, true); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // queueElems adds or deletes elements of one set in bounded chunks.
