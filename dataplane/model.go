@@ -37,7 +37,6 @@ type set struct {
 	name      string
 	keyTypes  []nftables.SetDatatype
 	dataTypes []nftables.SetDatatype // empty for a set
-	vmap      bool
 	interval  bool
 	dynamic   bool
 	timeout   time.Duration
@@ -77,6 +76,11 @@ func (c *chain) text() string {
 }
 
 func (s *set) keyType() nftables.SetDatatype { return concatType(s.keyTypes) }
+
+// verdictMap reports whether the set maps keys to verdicts.
+func (s *set) verdictMap() bool {
+	return len(s.dataTypes) == 1 && s.dataTypes[0].Name == nftables.TypeVerdict.Name
+}
 
 func concatType(ts []nftables.SetDatatype) nftables.SetDatatype {
 	if len(ts) == 1 {
@@ -290,7 +294,7 @@ func (b *builder) affSuffix() string {
 	return ""
 }
 
-// builder turns services into a ruleset, collecting the first error.
+// builder turns the base or one service port into a ruleset.
 type builder struct {
 	o         *Options
 	rs        *ruleset          // the base, or one service's fragment
@@ -532,8 +536,8 @@ func (b *builder) base() {
 		newRB().markOp(true).masquerade().done())
 	for _, f := range fams {
 		addr := f.addrType()
-		b.newSet(f.names().serviceIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}, dataTypes: verdict, vmap: true})
-		b.newSet(f.names().serviceNodePorts, set{keyTypes: []nftables.SetDatatype{proto, svc}, dataTypes: verdict, vmap: true})
+		b.newSet(f.names().serviceIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}, dataTypes: verdict})
+		b.newSet(f.names().serviceNodePorts, set{keyTypes: []nftables.SetDatatype{proto, svc}, dataTypes: verdict})
 		b.newSet(f.names().clusterIPs, set{keyTypes: []nftables.SetDatatype{addr}, shared: true})
 		b.newSet(f.names().hairpin, set{keyTypes: []nftables.SetDatatype{addr, addr}, shared: true})
 		b.newSet(f.names().firewallIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}})
@@ -550,12 +554,7 @@ func (b *builder) base() {
 		}
 
 		if cs := b.o.cidrs(f); len(cs) > 0 {
-			s := b.newSet(f.names().clusterCIDRs, set{keyTypes: []nftables.SetDatatype{addr}, interval: true})
-			for _, p := range cs {
-				k := &keyb{}
-				start, end := k.prefix(unmapPrefix(p))
-				s.addOnce(elem{keyText: k.text(), key: start, keyEnd: end})
-			}
+			b.prefixSet(f.names().clusterCIDRs, f, cs)
 		}
 		r := newRB().nfproto(f)
 		services = append(services, r.addr(f, false).l4proto().dport().vmap(0, f.names().serviceIPs).done())
@@ -577,12 +576,7 @@ func (b *builder) base() {
 		// An address of the service CIDR no service uses: drop, as
 		// kube-proxy does, rather than route it off the node.
 		if ps := prefixesOf(b.o.ServiceCIDRs, f); len(ps) > 0 {
-			sc := b.newSet(fmt.Sprintf("service-cidrs%d", f), set{keyTypes: []nftables.SetDatatype{addr}, interval: true})
-			for _, p := range ps {
-				k := &keyb{}
-				start, end := k.prefix(p)
-				sc.addOnce(elem{keyText: k.text(), key: start, keyEnd: end})
-			}
+			sc := b.prefixSet(fmt.Sprintf("service-cidrs%d", f), f, ps)
 			services = append(services, newRB().nfproto(f).addr(f, false).lookup(0, sc.name, false).verdict(expr.VerdictDrop, ""))
 		}
 
@@ -603,6 +597,18 @@ func (b *builder) base() {
 	b.chain("masquerading", nil, slices.Concat(masq[2:], masq[:2])...)
 }
 
+// prefixSet declares an interval set of addresses holding ps, which the
+// options may repeat.
+func (b *builder) prefixSet(name string, f fam, ps []netip.Prefix) *set {
+	s := b.newSet(name, set{keyTypes: []nftables.SetDatatype{f.addrType()}, interval: true})
+	for _, p := range ps {
+		k := &keyb{}
+		start, end := k.prefix(p)
+		s.addOnce(elem{keyText: k.text(), key: start, keyEnd: end})
+	}
+	return s
+}
+
 // service adds one service port's map elements and the shared chains it
 // points at.
 func (b *builder) service(sp *ServicePort) {
@@ -614,7 +620,11 @@ func (b *builder) service(sp *ServicePort) {
 	}
 	for _, f := range fams {
 		cl := slots(usable(sp.Endpoints, f, false), sp.Balancing)
-		lo := slots(usable(sp.Endpoints, f, true), sp.Balancing)
+		// Node-local endpoints matter only under a Local policy.
+		var lo []netip.AddrPort
+		if sp.InternalPolicy == PolicyLocal || sp.ExternalPolicy == PolicyLocal {
+			lo = slots(usable(sp.Endpoints, f, true), sp.Balancing)
+		}
 		hasFamily := false
 		for _, a := range sp.ClusterIPs {
 			if famOf(a) != f {
@@ -660,6 +670,9 @@ func (b *builder) service(sp *ServicePort) {
 
 // sourceRanges restricts a LoadBalancer IP to its source ranges.
 func (b *builder) sourceRanges(f fam, a netip.Addr, sp *ServicePort) {
+	if len(sp.LoadBalancerSourceRanges) == 0 {
+		return
+	}
 	var rs []netip.Prefix
 	for _, p := range sp.LoadBalancerSourceRanges {
 		if famOf(p.Addr()) == f {
@@ -674,10 +687,8 @@ func (b *builder) sourceRanges(f fam, a netip.Addr, sp *ServicePort) {
 		return a.Bits() - b.Bits()
 	})
 	rs = slices.Compact(rs)
-	// Kubernetes: ranges of the other family only mean this family is closed.
-	if len(sp.LoadBalancerSourceRanges) == 0 {
-		return
-	}
+	// Kubernetes: ranges of the other family only mean this family is
+	// closed, so the address is filtered even when rs is empty.
 	k := (&keyb{}).addr(a).proto(sp.Protocol).port(sp.Port)
 	b.add(f.names().firewallIPs, elem{keyText: k.text(), key: k.b})
 	for _, p := range rs {

@@ -58,7 +58,7 @@ func diffKernel(c *nftables.Conn, want *ruleset) ([]string, error) {
 		}
 		have := map[string]bool{}
 		for _, e := range kel {
-			if ws.vmap {
+			if ws.verdictMap() {
 				v, err := decodeVerdict(e.Val)
 				if err != nil {
 					return nil, fmt.Errorf("set %s: %w", name, err)

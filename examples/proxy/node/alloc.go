@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -25,7 +26,6 @@ type allocs struct {
 	portSpec string
 	ports    *allocator.PortRange
 	lb       *allocator.LBAllocator // nil without --loadbalancer-pool
-	lbKey    string                 // the pool as configured, naming its snapshot
 	held     map[string]Assignment  // by "namespace/name"
 }
 
@@ -50,11 +50,6 @@ func newAllocs(cfg *Config, st *State) (*allocs, error) {
 		if a.lb, err = allocator.NewLBAllocator(allocator.Pool{Name: "default", Addresses: cfg.LBPool}); err != nil {
 			return nil, fmt.Errorf("--loadbalancer-pool: %w: %w", ErrBadFlag, err)
 		}
-		var keys []string
-		for _, r := range cfg.LBPool {
-			keys = append(keys, r.String())
-		}
-		a.lbKey = strings.Join(keys, ",")
 	}
 	if st != nil {
 		a.restore(st)
@@ -76,10 +71,9 @@ func (a *allocs) restore(st *State) {
 	if b, ok := st.NodePorts[a.portSpec]; !ok || a.ports.Restore(b) != nil {
 		restored = false
 	}
-	if a.lb != nil {
-		if b, ok := st.LBPool[a.lbKey]; !ok || a.lb.Restore(b) != nil {
-			restored = false
-		}
+	// A snapshot of other ranges fails to restore (ErrMismatchedRange).
+	if a.lb != nil && a.lb.Restore(st.LBPool) != nil {
+		restored = false
 	}
 	for k, as := range st.Services {
 		if !restored {
@@ -126,17 +120,13 @@ func (a *allocs) state() *State {
 	st := &State{
 		ServiceIPs: map[string][]byte{},
 		NodePorts:  map[string][]byte{a.portSpec: a.ports.Snapshot()},
-		LBPool:     map[string][]byte{},
-		Services:   map[string]Assignment{},
+		Services:   maps.Clone(a.held),
 	}
 	for i, p := range a.cidrs {
 		st.ServiceIPs[p.String()] = a.svcIPs[i].Snapshot()
 	}
 	if a.lb != nil {
-		st.LBPool[a.lbKey] = a.lb.Snapshot()
-	}
-	for k, v := range a.held {
-		st.Services[k] = v
+		st.LBPool = a.lb.Snapshot()
 	}
 	return st
 }

@@ -3,8 +3,6 @@ package node
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
-	"strings"
 
 	"github.com/svcnet/svcnet/dataplane"
 )
@@ -29,12 +27,8 @@ func NewDataplane(cfg Config, log *slog.Logger) (*Dataplane, error) {
 }
 
 func dataplaneOptions(cfg *Config, log *slog.Logger) dataplane.Options {
-	path := cfg.NetNS
-	if path != "" && !strings.ContainsRune(path, '/') {
-		path = filepath.Join("/run/netns", path)
-	}
 	return dataplane.Options{
-		NetNS:        path,
+		NetNS:        netnsPath(cfg.NetNS),
 		Table:        tableName,
 		ClusterCIDRs: cfg.ClusterCIDRs,
 		ServiceCIDRs: cfg.ServiceCIDRs,

@@ -15,15 +15,20 @@ func OpenNetNS(spec string) (netns.NsHandle, error) {
 	if spec == "" {
 		return netns.Get()
 	}
-	path := spec
-	if !strings.ContainsRune(spec, '/') {
-		path = filepath.Join("/run/netns", spec)
-	}
-	h, err := netns.GetFromPath(path)
+	h, err := netns.GetFromPath(netnsPath(spec))
 	if err != nil {
 		return netns.None(), fmt.Errorf("netns %q: %w", spec, err)
 	}
 	return h, nil
+}
+
+// netnsPath turns a namespace spec into its path: a name from `ip netns
+// add` lives under /run/netns; anything with a slash is a path already.
+func netnsPath(spec string) string {
+	if spec == "" || strings.ContainsRune(spec, '/') {
+		return spec
+	}
+	return filepath.Join("/run/netns", spec)
 }
 
 // InNetNS runs f on a locked OS thread switched into ns, then switches the

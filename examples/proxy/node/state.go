@@ -20,8 +20,9 @@ type State struct {
 	ServiceIPs map[string][]byte `json:"serviceIPs,omitempty"`
 	// NodePorts is the node-port allocator's snapshot, keyed by its range.
 	NodePorts map[string][]byte `json:"nodePorts,omitempty"`
-	// LBPool holds one snapshot per pool block, keyed by the block's prefix.
-	LBPool map[string][]byte `json:"lbPool,omitempty"`
+	// LBPool is the LoadBalancer pool allocator's snapshot, which names the
+	// ranges it was taken from.
+	LBPool []byte `json:"loadBalancerPool,omitempty"`
 	// Services maps "namespace/name" to its assignments.
 	Services map[string]Assignment `json:"services,omitempty"`
 }
