@@ -1,13 +1,10 @@
 package dataplane_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -475,29 +472,14 @@ func TestTrafficUDPEndpointRemoved(t *testing.T) {
 	r := newRig(t, 2)
 	dst := netip.AddrPortFrom(clusterIPv4, 80)
 	r.sync(t, clusterIP("dns", dataplane.UDP, clusterIPv4, ready(clusterIPv4, r.web...)))
-	var c *net.UDPConn
-	err := r.w.Client.NS.Do(func() (err error) {
-		c, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	session := r.w.Client.NS.DialUDP(t, dst)
 	ask := func() string {
 		t.Helper()
-		if err := c.SetDeadline(time.Now().Add(2 * time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Write([]byte("?\n")); err != nil {
-			t.Fatal(err)
-		}
-		line, err := bufio.NewReader(c).ReadString('\n')
+		reply, err := session.Ask(context.Background())
 		if err != nil {
 			t.Fatalf("UDP answer: %v", err)
 		}
-		name, _, _ := strings.Cut(line, " ")
-		return name
+		return reply.Backend
 	}
 	first := ask()
 	// The same flow stays with its endpoint: the precondition that makes

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -69,11 +70,17 @@ func (n *NS) ask(ctx context.Context, network string, src netip.Addr, dst netip.
 		return Reply{}, err
 	}
 	defer c.Close()
+	return request(ctx, c, network == "udp")
+}
+
+// request asks over c, writing a datagram first when the server answers
+// only what it receives (UDP).
+func request(ctx context.Context, c net.Conn, udp bool) (Reply, error) {
 	deadline, _ := ctx.Deadline()
 	if err := c.SetDeadline(deadline); err != nil {
 		return Reply{}, err
 	}
-	if network == "udp" {
+	if udp {
 		if _, err := c.Write([]byte("?\n")); err != nil {
 			return Reply{}, err
 		}
@@ -83,6 +90,37 @@ func (n *NS) ask(ctx context.Context, network string, src netip.Addr, dst netip.
 		return Reply{}, err
 	}
 	return parseReply(line)
+}
+
+// UDPSession is one UDP socket inside a namespace, kept across requests:
+// its datagrams are one flow (one conntrack entry), where [NS.Ask] makes a
+// new one per request. Build it with [NS.DialUDP].
+type UDPSession struct {
+	n *NS
+	c net.Conn
+}
+
+// DialUDP opens a session to dst from inside n; t.Cleanup closes it.
+func (n *NS) DialUDP(t testing.TB, dst netip.AddrPort) *UDPSession {
+	t.Helper()
+	var c net.Conn
+	if err := n.Do(func() (err error) { c, err = net.Dial("udp", dst.String()); return err }); err != nil {
+		t.Fatalf("netnstest: udp %v from %s: %v", dst, n.name, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return &UDPSession{n: n, c: c}
+}
+
+// Ask sends one datagram on the session and returns the answer, bounded as
+// [NS.Ask] is.
+func (s *UDPSession) Ask(ctx context.Context) (Reply, error) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	defer cancel()
+	r, err := request(ctx, s.c, true)
+	if err != nil {
+		return Reply{}, fmt.Errorf("netnstest: udp session from %s: %w", s.n.name, classify(err))
+	}
+	return r, nil
 }
 
 func parseReply(line string) (Reply, error) {
