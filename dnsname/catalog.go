@@ -1,7 +1,6 @@
 package dnsname
 
 import (
-	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -239,16 +238,6 @@ func (c *Catalog) SetService(s Service) error {
 	for i, g := range b.groups {
 		names[i] = g.name
 	}
-	recsOf := func(i int) (recs, extra []Record) {
-		g := b.groups[i]
-		if g.extra >= 0 {
-			extra = b.extras[g.extra]
-		}
-		return b.recs[g.start:g.end:g.end], extra
-	}
-	if b.sharedNames {
-		names, recsOf = coalesce(names, recsOf)
-	}
 
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -271,9 +260,12 @@ func (c *Catalog) SetService(s Service) error {
 	for _, n := range gone {
 		u.set(c, n, nil, nil)
 	}
-	for i, n := range names {
-		recs, extra := recsOf(i)
-		u.set(c, n, recs, extra)
+	for i, g := range b.groups {
+		var extra []Record
+		if g.extra >= 0 {
+			extra = b.extras[g.extra]
+		}
+		u.set(c, names[i], b.recs[g.start:g.end:g.end], extra)
 	}
 
 	c.mu.Lock()
@@ -285,32 +277,6 @@ func (c *Catalog) SetService(s Service) error {
 	}
 	c.services[key] = names
 	return nil
-}
-
-// coalesce merges the groups that share a name into one, its records
-// sorted by type again: a lookup of the name answers the records of all.
-// It returns the names left and their records in place of recsOf's.
-func coalesce(names []string, recsOf func(int) ([]Record, []Record)) ([]string, func(int) ([]Record, []Record)) {
-	at := make(map[string]int, len(names))
-	var recs, extras [][]Record
-	for i, name := range names {
-		r, e := recsOf(i)
-		if j, ok := at[name]; ok {
-			recs[j] = append(slices.Clip(recs[j]), r...)
-			slices.SortStableFunc(recs[j], func(a, b Record) int { return cmp.Compare(a.Type, b.Type) })
-			extras[j] = append(slices.Clip(extras[j]), e...)
-			continue
-		}
-		at[name] = len(recs)
-		recs, extras = append(recs, r), append(extras, e)
-	}
-	out := make([]string, 0, len(recs))
-	for _, name := range names {
-		if at[name] == len(out) {
-			out = append(out, name)
-		}
-	}
-	return out, func(i int) ([]Record, []Record) { return recs[i], extras[i] }
 }
 
 // DeleteService removes a service and reports whether it was there.

@@ -47,9 +47,22 @@ func ServiceFQDN(svc, ns, zone string) string {
 }
 
 // SRVName returns "_<port>._<proto>.<svc>.<ns>.svc.<zone>." for a named port.
-// The protocol is lower-cased ("TCP" becomes "_tcp") as the spec requires.
+// The protocol is lower-cased ("TCP" becomes "_tcp") as the spec requires;
+// empty means TCP, Kubernetes' default.
 func SRVName(port, proto, svc, ns, zone string) string {
-	return fqdn(zone, "_"+port, "_"+strings.ToLower(proto), svc, ns, "svc")
+	return fqdn(zone, "_"+port, string(appendProtoLabel([]byte{'_'}, proto)), svc, ns, "svc")
+}
+
+// appendProtoLabel appends the protocol label of an SRV name: lower-case,
+// and "tcp" for the empty protocol.
+func appendProtoLabel(b []byte, proto string) []byte {
+	if proto == "" {
+		return append(b, "tcp"...)
+	}
+	for i := 0; i < len(proto); i++ {
+		b = append(b, lower(proto[i]))
+	}
+	return b
 }
 
 // EndpointFQDN returns "<label>.<svc>.<ns>.svc.<zone>.", the name of one
@@ -76,15 +89,10 @@ func VersionName(zone string) string {
 // than 64 characters; else the dashed form of its first address. It returns
 // "" for an endpoint without hostname and addresses.
 func EndpointLabel(ep Endpoint, usePodName bool) string {
-	switch {
-	case ep.Hostname != "":
-		return ep.Hostname
-	case usePodName && IsDNS1123Label(ep.PodName) == nil:
-		return ep.PodName
-	case len(ep.Addrs) > 0:
-		return DashedAddr(ep.Addrs[0])
+	if l := hostLabel(&ep, usePodName); l != "" || len(ep.Addrs) == 0 {
+		return l
 	}
-	return ""
+	return DashedAddr(ep.Addrs[0])
 }
 
 // DashedAddr returns addr in the form used in pod and endpoint names: an

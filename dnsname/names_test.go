@@ -18,6 +18,7 @@ func TestNames(t *testing.T) {
 		{"service default zone", ServiceFQDN("api", "prod", ""), "api.prod.svc.cluster.local."},
 		{"srv", SRVName("http", "TCP", "api", "prod", "cluster.local"), "_http._tcp.api.prod.svc.cluster.local."},
 		{"srv udp", SRVName("dns", "udp", "kube-dns", "kube-system", "cluster.local"), "_dns._udp.kube-dns.kube-system.svc.cluster.local."},
+		{"srv default protocol", SRVName("http", "", "api", "prod", "cluster.local"), "_http._tcp.api.prod.svc.cluster.local."},
 		{"endpoint", EndpointFQDN("web-0", "web", "prod", "cluster.local"), "web-0.web.prod.svc.cluster.local."},
 		{"pod v4", PodFQDN(mp("10.3.0.2"), "default", "cluster.local"), "10-3-0-2.default.pod.cluster.local."},
 		{"pod v6", PodFQDN(mp("fd00::1"), "default", "cluster.local"), "fd00--1.default.pod.cluster.local."},

@@ -1,7 +1,6 @@
 package dnsname
 
 import (
-	"cmp"
 	"fmt"
 	"hash/maphash"
 	"net/netip"
@@ -80,13 +79,8 @@ type builder struct {
 // dashedLabel reports whether label reads as a dashed address, the name an
 // endpoint without a hostname gets.
 func dashedLabel(label string) bool {
-	for i := 0; i < len(label); i++ {
-		if c := label[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || c == '-') {
-			return false
-		}
-	}
-	_, err := ParseDashedAddr(label)
-	return err == nil
+	_, ok := parseDashed(label)
+	return ok
 }
 
 // srvWeight splits 100 evenly over n records as CoreDNS does (integer
@@ -133,11 +127,16 @@ func published(s *Service, ep *Endpoint) bool { return ep.Ready || s.PublishNotR
 
 // label is the first label of ep's name under a headless service, or ""
 // when ep is named by its addresses.
-func (b *builder) label(ep *Endpoint) string {
+func (b *builder) label(ep *Endpoint) string { return hostLabel(ep, b.podNames) }
+
+// hostLabel is the label an endpoint names itself with, as CoreDNS
+// chooses it: its hostname; else, with podNames, its pod name if that is a
+// label; else none, and its addresses name it.
+func hostLabel(ep *Endpoint, podNames bool) string {
 	if ep.Hostname != "" {
 		return ep.Hostname
 	}
-	if b.podNames && len(ep.PodName) < 64 && label1123(ep.PodName) {
+	if podNames && len(ep.PodName) < 64 && label1123(ep.PodName) {
 		return ep.PodName
 	}
 	return ""
@@ -260,13 +259,8 @@ func (b *builder) srvName(p Port) string {
 	w.WriteByte('_')
 	w.WriteString(p.Name)
 	w.WriteString("._")
-	if p.Protocol == "" {
-		w.WriteString("tcp")
-	} else {
-		for j := 0; j < len(p.Protocol); j++ {
-			w.WriteByte(lower(p.Protocol[j]))
-		}
-	}
+	var proto [len("sctp")]byte
+	w.Write(appendProtoLabel(proto[:0], p.Protocol))
 	w.WriteByte('.')
 	w.WriteString(b.svc)
 	return b.names.end()
@@ -398,6 +392,51 @@ func (b *builder) endpoints(s *Service) {
 	if b.next != nil {
 		b.regroup()
 	}
+	if b.sharedNames {
+		b.mergeNames(s)
+	}
+}
+
+// mergeNames folds a target named by an address into the target of a
+// hostname spelled the same way: CoreDNS answers that name with the
+// addresses of both, and lists it once per port among SRV targets.
+func (b *builder) mergeNames(s *Service) {
+	if b.next == nil {
+		b.next = make([]int32, len(s.Endpoints))
+		for j := range b.next {
+			b.next[j] = -1
+		}
+	}
+	at := make(map[string]int, len(b.targets))
+	out := b.targets[:0:0]
+	var more [][]ival // per target of out: the addresses of the targets folded in
+	for _, t := range b.targets {
+		j, ok := at[t.name]
+		if !ok {
+			at[t.name] = len(out)
+			out, more = append(out, t), append(more, nil)
+			continue
+		}
+		o := &out[j]
+		more[j] = append(more[j], t.addr)
+		// An address-named target is one endpoint without a hostname:
+		// keep it at the tail, so that its next is never set.
+		if b.label(&s.Endpoints[o.first]) == "" {
+			b.next[t.last], o.first = o.first, t.first
+		} else {
+			b.next[o.last], o.last = t.first, t.last
+		}
+	}
+	addrs := make([]netip.Addr, 0, len(b.addrs))
+	for j := range out {
+		start := len(addrs)
+		addrs = append(addrs, b.addrs[out[j].addr.start:out[j].addr.end]...)
+		for _, iv := range more[j] {
+			addrs = append(addrs, b.addrs[iv.start:iv.end]...)
+		}
+		out[j].addr = ival{int32(start), int32(len(addrs))}
+	}
+	b.addrs, b.targets = addrs, out
 }
 
 // regroup orders addrs by target, once endpoints sharing a hostname have
@@ -688,25 +727,7 @@ func AppendRecordSet(dst []Record, s Service, o CatalogOptions) ([]Record, error
 	b := o.builder()
 	b.recs = dst
 	b.build(&s)
-	if b.sharedNames {
-		regroupNames(b.recs[len(dst):])
-	}
 	return b.recs, nil
-}
-
-// regroupNames makes the records of each name contiguous again, at the
-// place the name first appears, and sorted by type: a hostname spelled like
-// another endpoint's address gives that name two groups.
-func regroupNames(rs []Record) {
-	first := map[string]int{}
-	for i := range rs {
-		if _, ok := first[rs[i].Name]; !ok {
-			first[rs[i].Name] = i
-		}
-	}
-	slices.SortStableFunc(rs, func(a, b Record) int {
-		return cmp.Or(cmp.Compare(first[a.Name], first[b.Name]), byType(a, b))
-	})
 }
 
 func byType(a, b Record) int { return int(a.Type) - int(b.Type) }

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -141,7 +140,7 @@ func TestRecordSetLarge(t *testing.T) {
 	}
 	for _, p := range s.Ports {
 		for i := range eps {
-			add(SRVName(p.Name, lowerOr(p.Protocol), "big", "prod", ""), TypeSRV, fmt.Sprintf("0 0 %d %s", p.Port, names[i]))
+			add(SRVName(p.Name, p.Protocol, "big", "prod", ""), TypeSRV, fmt.Sprintf("0 0 %d %s", p.Port, names[i]))
 		}
 	}
 	got := render(rs)
@@ -153,13 +152,6 @@ func TestRecordSetLarge(t *testing.T) {
 			t.Fatalf("RecordSet()[%d] = %q; want %q", i, got[i], want[i])
 		}
 	}
-}
-
-func lowerOr(proto string) string {
-	if proto == "" {
-		return "tcp"
-	}
-	return strings.ToLower(proto)
 }
 
 // TestAppendRecordSet reuses a slice full of other records: the result
