@@ -127,7 +127,8 @@ func (a *Affinity) Pick(r *Request) (Result, error) {
 	s := a.shard(r.Client)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.m[r.Client]; ok && now-e.last < int64(a.cfg.Timeout) {
+	e, known := s.m[r.Client]
+	if known && now-e.last < int64(a.cfg.Timeout) {
 		if i := find(bs, e.name, e.index); i >= 0 {
 			e.index, e.last = i, now
 			s.m[r.Client] = e
@@ -139,7 +140,6 @@ func (a *Affinity) Pick(r *Request) (Result, error) {
 		delete(s.m, r.Client)
 		return res, err
 	}
-	_, known := s.m[r.Client]
 	if !known && len(s.m) >= a.cap && now >= s.quiet {
 		a.reclaim(s, now)
 	}

@@ -49,6 +49,12 @@ func isPrime(n uint64) bool {
 // whatever the input order. Weights set how often a backend takes a turn;
 // each backend gets at least one slot.
 func MaglevTable(bs []Backend, size, seed uint64) ([]uint32, error) {
+	return maglevTable[uint32](bs, size, seed)
+}
+
+// maglevTable fills a table of slot type T, which must hold every backend
+// index below its largest value, the mark of an empty slot.
+func maglevTable[T uint16 | uint32](bs []Backend, size, seed uint64) ([]T, error) {
 	if size == 0 {
 		size = DefaultTableSize
 	}
@@ -58,7 +64,7 @@ func MaglevTable(bs []Backend, size, seed uint64) ([]uint32, error) {
 	if uint64(len(bs)) > size {
 		return nil, fmt.Errorf("%d backends exceed table size %d: %w", len(bs), size, ErrInvalidConfig)
 	}
-	table := make([]uint32, size)
+	table := make([]T, size)
 	if len(bs) == 0 {
 		return table[:0], nil
 	}
@@ -89,7 +95,7 @@ func MaglevTable(bs []Backend, size, seed uint64) ([]uint32, error) {
 		// the first round, which guarantees a slot each.
 		credit[k] = wmax - uint64(bs[i].weight())
 	}
-	const empty = math.MaxUint32
+	empty := ^T(0)
 	for s := range table {
 		table[s] = empty
 	}
@@ -108,7 +114,7 @@ func MaglevTable(bs []Backend, size, seed uint64) ([]uint32, error) {
 					p -= size
 				}
 			}
-			table[p] = i
+			table[p] = T(i)
 			p += skip[k]
 			if p >= size {
 				p -= size
@@ -313,18 +319,15 @@ func NewMaglev(bs []Backend, cfg Config) (Picker, error) {
 		return nil, err
 	}
 	sortByName(u)
-	t, err := MaglevTable(u, cfg.TableSize, cfg.Seed)
+	p := &maglev{base: base{u}}
+	// Two bytes a slot while every backend index fits below the empty mark.
+	if len(u) < math.MaxUint16 {
+		p.narrow, err = maglevTable[uint16](u, cfg.TableSize, cfg.Seed)
+	} else {
+		p.wide, err = maglevTable[uint32](u, cfg.TableSize, cfg.Seed)
+	}
 	if err != nil {
 		return nil, err
-	}
-	p := &maglev{base: base{u}}
-	if len(u) <= math.MaxUint16+1 {
-		p.narrow = make([]uint16, len(t))
-		for i, b := range t {
-			p.narrow[i] = uint16(b)
-		}
-	} else {
-		p.wide = t
 	}
 	if p.bl, err = newBounded(cfg, len(u)); err != nil {
 		return nil, err

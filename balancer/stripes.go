@@ -26,9 +26,15 @@ type stripedCounter struct {
 	}
 }
 
+// init starts every stripe at its own place: random without a seed,
+// derived from the seed with one.
 func (c *stripedCounter) init(seed uint64) {
 	for i := range c.s {
-		c.s[i].n.Store(randomStart(seed + uint64(i)*0x9e3779b97f4a7c15))
+		s := seed
+		if seed != 0 {
+			s += uint64(i) * 0x9e3779b97f4a7c15
+		}
+		c.s[i].n.Store(randomStart(s))
 	}
 }
 
