@@ -34,13 +34,15 @@ func (x *ServiceIndex) Set(s *Service) {
 		x.Delete(ref)
 		return
 	}
+	// Held across idx.Set: a Delete emptying the namespace in between
+	// would drop idx from byNS, and the service with it.
 	x.mu.Lock()
+	defer x.mu.Unlock()
 	idx := x.byNS[s.Namespace]
 	if idx == nil {
 		idx = selector.NewIndex[Ref]()
 		x.byNS[s.Namespace] = idx
 	}
-	x.mu.Unlock()
 	idx.Set(ref, sel)
 }
 

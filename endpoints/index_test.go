@@ -109,3 +109,32 @@ func BenchmarkServiceIndex(b *testing.B) {
 		dst = x.AppendSelecting(dst[:0], &w)
 	}
 }
+
+// TestServiceIndexConcurrentSetDelete: a service set while another of its
+// namespace comes and goes is never lost.
+func TestServiceIndexConcurrentSetDelete(t *testing.T) {
+	x := NewServiceIndex()
+	w := &Workload{Namespace: "ns", Name: "p", Labels: map[string]string{"app": "a"}}
+	a := &Service{Namespace: "ns", Name: "a", Selector: map[string]string{"app": "a"}}
+	b := &Service{Namespace: "ns", Name: "b", Selector: map[string]string{"app": "b"}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 20000 {
+			x.Set(b)
+			x.Delete(Ref{Namespace: "ns", Name: "b"})
+		}
+	}()
+	for i := 0; ; i++ {
+		x.Set(a)
+		if got := refsOf(x, w); len(got) != 1 || got[0].Name != "a" {
+			t.Fatalf("try %d: services selecting the pod = %v; want [ns/a]", i, got)
+		}
+		x.Delete(Ref{Namespace: "ns", Name: "a"})
+		select {
+		case <-done:
+			return
+		default:
+		}
+	}
+}

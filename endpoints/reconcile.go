@@ -131,9 +131,10 @@ func Reconcile(cfg Config, s *Service, desired []Group, existing []Slice) (Plan,
 	// of no desired group are deleted.
 	groupOf := groupFinder(desired)
 	count := make([]int, len(desired))
-	for _, e := range byName {
-		if gi := groupOf(e); gi >= 0 {
-			count[gi]++
+	gis := make([]int, len(byName)) // each slice's group, found once
+	for i, e := range byName {
+		if gis[i] = groupOf(e); gis[i] >= 0 {
+			count[gis[i]]++
 		}
 	}
 	have := make([][]*Slice, len(desired))
@@ -143,8 +144,8 @@ func Reconcile(cfg Config, s *Service, desired []Group, existing []Slice) (Plan,
 		backing = backing[:len(backing)+n]
 	}
 	var deletes []*Slice
-	for _, e := range byName {
-		if gi := groupOf(e); gi >= 0 {
+	for i, e := range byName {
+		if gi := gis[i]; gi >= 0 {
 			have[gi] = append(have[gi], e)
 		} else {
 			deletes = append(deletes, e)
@@ -420,7 +421,8 @@ func reconcileGroup(cfg Config, g *Group, have []*Slice, labels map[string]strin
 			}
 		}
 		n := min(max, len(rest))
-		create = append(create, Slice{Family: g.Family, Ports: g.Ports, Endpoints: slices.Clone(rest[:n]), Labels: labels})
+		// rest is this call's own; capped, a window of it stays apart.
+		create = append(create, Slice{Family: g.Family, Ports: g.Ports, Endpoints: rest[:n:n], Labels: labels})
 		rest = rest[n:]
 	}
 	// Step 4, not in Kubernetes: merge slices when there are too many.

@@ -39,11 +39,10 @@ type trackKey struct {
 }
 
 // trackedSlice is a slice as the tracker keeps it: its entries in the
-// slice's order, and by key.
+// slice's order, and where in list each key last appears.
 type trackedSlice struct {
 	list []trackEntry
-	eps  map[trackKey]Endpoint
-	dups bool // list repeats a key; eps holds its last value
+	eps  map[trackKey]int
 }
 
 type trackEntry struct {
@@ -52,12 +51,14 @@ type trackEntry struct {
 }
 
 func (ts *trackedSlice) index() {
-	ts.eps = make(map[trackKey]Endpoint, len(ts.list))
-	for _, en := range ts.list {
-		ts.eps[en.k] = en.e
+	ts.eps = make(map[trackKey]int, len(ts.list))
+	for i, en := range ts.list {
+		ts.eps[en.k] = i
 	}
-	ts.dups = len(ts.eps) < len(ts.list)
 }
+
+// value returns the endpoint the slice holds under k (one it holds).
+func (ts *trackedSlice) value(k trackKey) Endpoint { return ts.list[ts.eps[k]].e }
 
 type serviceTrack struct {
 	pending map[string]*trackedSlice // by slice name
@@ -112,14 +113,14 @@ func (t *Tracker) Delete(svc Ref, name string) {
 }
 
 func (st *serviceTrack) replace(name string, ts *trackedSlice) {
+	old := st.pending[name]
 	// The common update keeps a slice's endpoints in place and changes a
-	// few of their conditions: compare by position and carry the index
-	// over, rather than hashing every key twice.
-	if old := st.pending[name]; old != nil && ts != nil && !old.dups && sameKeys(old.list, ts.list) {
+	// few of their conditions: with the keys in the same places the index
+	// is the same, so only the changed entries need looking at.
+	if old != nil && ts != nil && sameKeys(old.list, ts.list) {
 		for i := range ts.list {
 			if en := &ts.list[i]; en.e != old.list[i].e {
 				st.dirty[en.k] = struct{}{}
-				old.eps[en.k] = en.e
 			}
 		}
 		ts.eps = old.eps
@@ -129,7 +130,7 @@ func (st *serviceTrack) replace(name string, ts *trackedSlice) {
 	if ts != nil {
 		ts.index()
 	}
-	if old := st.pending[name]; old != nil {
+	if old != nil {
 		for k := range old.eps {
 			if ts == nil || !hasKey(ts, k) {
 				st.dirty[k] = struct{}{}
@@ -142,7 +143,7 @@ func (st *serviceTrack) replace(name string, ts *trackedSlice) {
 				} else {
 					st.where[k] = names
 				}
-			} else if ts.eps[k] != old.eps[k] {
+			} else if ts.value(k) != old.value(k) {
 				st.dirty[k] = struct{}{}
 			}
 		}
@@ -151,7 +152,6 @@ func (st *serviceTrack) replace(name string, ts *trackedSlice) {
 		delete(st.pending, name)
 		return
 	}
-	old := st.pending[name]
 	st.pending[name] = ts
 	for k := range ts.eps {
 		if old != nil && hasKey(old, k) {
@@ -196,7 +196,7 @@ func (t *Tracker) Changes() []Change {
 			var now Endpoint
 			names := st.where[k]
 			if len(names) > 0 {
-				now = st.pending[names[0]].eps[k]
+				now = st.pending[names[0]].value(k)
 			}
 			was, had := st.applied[k]
 			var list *[]TrackedEndpoint

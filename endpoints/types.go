@@ -81,11 +81,8 @@ func (s *Service) Validate() error {
 	if s.Name == "" {
 		return fmt.Errorf("%w: service in namespace %q has no name", ErrInvalidService, s.Namespace)
 	}
-	if len(s.Families) > 2 {
-		return fmt.Errorf("%w: service %s/%s: families %v: at most one 4 and one 6", ErrInvalidService, s.Namespace, s.Name, s.Families)
-	}
 	for i, f := range s.Families {
-		if (f != 4 && f != 6) || (i == 1 && f == s.Families[0]) {
+		if i > 1 || (f != 4 && f != 6) || (i == 1 && f == s.Families[0]) {
 			return fmt.Errorf("%w: service %s/%s: families %v: at most one 4 and one 6", ErrInvalidService, s.Namespace, s.Name, s.Families)
 		}
 	}
