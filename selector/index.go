@@ -86,8 +86,12 @@ func (x *Index[K]) Len() int {
 func (x *Index[K]) Set(key K, s Selector) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	old, ok := x.entries[key]
+	if ok && old.sel.Equal(s) {
+		return // an owner re-sets unchanged selectors on every update
+	}
 	ns := x.next()
-	if old, ok := x.entries[key]; ok {
+	if ok {
 		ns.remove(key, old)
 	} else {
 		ns.n++

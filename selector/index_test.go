@@ -228,3 +228,17 @@ func TestIndexConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestIndexSetUnchanged: re-setting a key to an equal selector, as an owner
+// does on every update of its object, copies nothing.
+func TestIndexSetUnchanged(t *testing.T) {
+	x := NewIndex[string]()
+	x.Set("web", MustParse("app=web,tier in (a,b)"))
+	same := MustParse("tier in (b,a),app=web")
+	if n := testing.AllocsPerRun(100, func() { x.Set("web", same) }); n != 0 {
+		t.Errorf("Set of an equal selector allocates %v times; want 0", n)
+	}
+	if got := x.AppendMatches(nil, Set{"app": "web", "tier": "a"}); len(got) != 1 {
+		t.Errorf("matches after re-set = %v; want [web]", got)
+	}
+}

@@ -49,10 +49,8 @@ func unsatisfiable(reqs []requirement) bool {
 			}
 			lo = max(lo, r.num+1)
 		case opLt:
+			// Values cannot start with '-', so num ≥ 0 and num-1 cannot wrap.
 			mustExist, numeric = true, true
-			if r.num == math.MinInt64 {
-				return true
-			}
 			hi = min(hi, r.num-1)
 		}
 	}

@@ -266,7 +266,6 @@ func (p *parser) requirement() error {
 		p.reqs = append(p.reqs, requirement{key: key, op: opExists})
 		return nil
 	}
-	opOff := p.off
 	switch p.tok { // operator context: keywords are operators here
 	case tokIn:
 		o = opIn
@@ -289,9 +288,9 @@ func (p *parser) requirement() error {
 	start := len(p.vals)
 	var err error
 	if o == opIn || o == opNotIn {
-		err = p.valueList()
+		err = p.valueList(key)
 	} else {
-		err = p.exactValue()
+		err = p.exactValue(key, o)
 	}
 	if err != nil {
 		return err
@@ -301,51 +300,51 @@ func (p *parser) requirement() error {
 	vals = slices.Compact(vals)
 	p.vals = p.vals[:start+len(vals)]
 	r := requirement{key: key, op: o, values: p.vals[start:len(p.vals):len(p.vals)]}
-	for _, v := range r.values {
-		if msg := checkValue(key, v); msg != "" {
-			return p.errorf(valueOffset(p.lx.s, opOff, v), ErrInvalidValue, msg)
-		}
-	}
 	if o == opGt || o == opLt {
-		n, ok := parseInt64(r.values[0])
-		if !ok {
-			return p.errorf(valueOffset(p.lx.s, opOff, r.values[0]), ErrInvalidValue,
-				"value "+strconv.Quote(r.values[0])+" for key "+strconv.Quote(key)+": operator '"+o.symbol()+"' needs an integer")
-		}
-		r.num = n
+		r.num, _ = parseInt64(r.values[0]) // checked by exactValue
 	}
 	p.reqs = append(p.reqs, r)
 	return nil
 }
 
-// valueOffset locates v in s after the operator at off, for error positions
-// of values, which are validated after the list is read and sorted.
-func valueOffset(s string, off int, v string) int {
-	if i := strings.Index(s[off:], v); i >= 0 && v != "" {
-		return off + i
+// value appends the value token of key, checked where it stands so that an
+// error points at it.
+func (p *parser) value(key string) error {
+	if msg := checkValue(key, p.lit); msg != "" {
+		return p.errorf(p.off, ErrInvalidValue, msg)
 	}
-	return off
+	p.vals = append(p.vals, p.lit)
+	p.advance()
+	return nil
 }
 
-// exactValue reads the value after '=', '==', '!=', '>' or '<'; a missing one
-// is the empty value.
-func (p *parser) exactValue() error {
+// exactValue reads the value of key after operator o ('=', '==', '!=', '>'
+// or '<'); a missing one is the empty value, which '>' and '<' reject.
+func (p *parser) exactValue(key string, o op) error {
+	v, off := "", p.off
 	switch p.peek() {
 	case tokEOS, tokComma:
-		p.vals = append(p.vals, "")
-		return nil
 	case tokIdent:
-		p.vals = append(p.vals, p.lit)
+		v = p.lit
+		if msg := checkValue(key, v); msg != "" {
+			return p.errorf(off, ErrInvalidValue, msg)
+		}
 		p.advance()
-		return nil
+	default:
+		return p.errorf(p.off, ErrSyntax, p.found()+", expected a value")
 	}
-	return p.errorf(p.off, ErrSyntax, p.found()+", expected a value")
+	if _, ok := parseInt64(v); !ok && (o == opGt || o == opLt) {
+		return p.errorf(off, ErrInvalidValue,
+			"value "+strconv.Quote(v)+" for key "+strconv.Quote(key)+": operator '"+o.symbol()+"' needs an integer")
+	}
+	p.vals = append(p.vals, v)
+	return nil
 }
 
 // valueList reads "(" values ")" with Kubernetes' rules for empty values:
 // "()" and "(,)" are {""}, a leading or trailing comma adds "", and ",,"
 // adds "" and consumes both commas.
-func (p *parser) valueList() error {
+func (p *parser) valueList(key string) error {
 	if p.peek() != tokOpenPar {
 		return p.errorf(p.off, ErrSyntax, p.found()+", expected '('")
 	}
@@ -363,8 +362,9 @@ func (p *parser) valueList() error {
 	for {
 		switch p.peek() {
 		case tokIdent:
-			p.vals = append(p.vals, p.lit)
-			p.advance()
+			if err := p.value(key); err != nil {
+				return err
+			}
 			switch p.peek() {
 			case tokComma:
 				continue

@@ -161,6 +161,10 @@ func TestParseErrorDetails(t *testing.T) {
 		{"k=ok,v=not_ok_", 7, `"not_ok_"`},
 		{"k>abc", 2, `"abc"`},
 		{"a>=1", 2, `"="`},
+		// A bad value is found where it stands, not at the first place its
+		// text occurs.
+		{"a in (x-y,-y)", 10, `"-y"`},
+		{"a notin (b,c-,c)", 11, `"c-"`},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.in)

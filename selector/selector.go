@@ -1,6 +1,7 @@
 package selector
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -29,13 +30,8 @@ func (s Set) Get(key string) string { return s[key] }
 
 // String returns the set as "k1=v1,k2=v2" sorted by key.
 func (s Set) String() string {
-	keys := make([]string, 0, len(s))
-	for k := range s {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var b strings.Builder
-	for i, k := range keys {
+	for i, k := range slices.Sorted(maps.Keys(s)) {
 		if i > 0 {
 			b.WriteByte(',')
 		}

@@ -53,11 +53,11 @@ func FromLabelSelector(ls *LabelSelector) (Selector, error) {
 	}
 	reqs := make([]requirement, 0, len(ls.MatchLabels)+len(ls.MatchExpressions))
 	for _, k := range slices.Sorted(maps.Keys(ls.MatchLabels)) {
-		v := ls.MatchLabels[k]
-		if err := checkRequirement(k, []string{v}); err != nil {
+		vals := []string{ls.MatchLabels[k]}
+		if err := checkRequirement(k, vals); err != nil {
 			return Selector{}, fmt.Errorf("matchLabels: %w", err)
 		}
-		reqs = append(reqs, requirement{key: k, op: opEquals, values: []string{v}})
+		reqs = append(reqs, requirement{key: k, op: opEquals, values: vals})
 	}
 	for i, e := range ls.MatchExpressions {
 		var o op

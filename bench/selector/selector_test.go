@@ -7,6 +7,7 @@ package selector
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	k8s "k8s.io/apimachinery/pkg/labels"
@@ -68,8 +69,11 @@ func BenchmarkParse(b *testing.B) {
 
 func BenchmarkMatches(b *testing.B) {
 	const five = "app=web,tier in (frontend,backend),!canary,version!=v1,env"
-	ours, theirs := selector.MustParse(five), k8s.SelectorFromSet(nil)
-	theirs, _ = k8s.Parse(five)
+	ours := selector.MustParse(five)
+	theirs, err := k8s.Parse(five)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Run("svcnet", func(b *testing.B) {
 		l := selector.Set(labels10)
 		b.ReportAllocs()
@@ -103,6 +107,19 @@ func BenchmarkWhichMatch(b *testing.B) {
 			theirs[i] = k8s.SelectorFromSet(m)
 		}
 		pod := map[string]string{"app": "app-42", "tier": "t0", "pod-template-hash": "5d4f8c"}
+		// The two sides must find the same selectors for the ratio to mean
+		// anything.
+		var want []int
+		for i, s := range theirs {
+			if s.Matches(k8s.Set(pod)) {
+				want = append(want, i)
+			}
+		}
+		got := idx.AppendMatches(nil, selector.Set(pod))
+		slices.Sort(got)
+		if !slices.Equal(got, want) || len(want) == 0 {
+			b.Fatalf("Index finds %v; the linear scan %v", got, want)
+		}
 		b.Run(fmt.Sprintf("svcnet/selectors=%d", n), func(b *testing.B) {
 			dst := make([]int, 0, 256)
 			l := selector.Set(pod)
