@@ -242,9 +242,7 @@ func normPorts(ports []PortProto) []PortProto {
 		}
 		out[i] = p
 	}
-	slices.SortFunc(out, func(a, b PortProto) int {
-		return cmp.Or(cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.Port, b.Port))
-	})
+	slices.SortFunc(out, comparePorts)
 	return slices.Compact(out)
 }
 

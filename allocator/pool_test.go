@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -532,19 +533,11 @@ func TestLBSnapshotRoundTrip(t *testing.T) {
 func lbBlob(a *LBAllocator, n uint64, entries ...func([]byte) []byte) []byte {
 	buf := append([]byte(lbSnapMagic), lbSnapVersion)
 	buf = appendStr(buf, a.id)
-	buf = appendUvarint(buf, n)
+	buf = binary.AppendUvarint(buf, n)
 	for _, e := range entries {
 		buf = e(buf)
 	}
 	return snapshotSeal(buf)
-}
-
-func appendUvarint(b []byte, v uint64) []byte {
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
 }
 
 func entry(svc, addr, key string, ports ...PortProto) func([]byte) []byte {
@@ -554,10 +547,10 @@ func entry(svc, addr, key string, ports ...PortProto) func([]byte) []byte {
 		b = appendStr(b, string(x.AsSlice()))
 		b = appendStr(b, key)
 		b = appendStr(b, "")
-		b = appendUvarint(b, uint64(len(ports)))
+		b = binary.AppendUvarint(b, uint64(len(ports)))
 		for _, p := range ports {
 			b = appendStr(b, p.Protocol)
-			b = appendUvarint(b, uint64(p.Port))
+			b = binary.AppendUvarint(b, uint64(p.Port))
 		}
 		return b
 	}
@@ -591,7 +584,7 @@ func TestLBRestoreErrors(t *testing.T) {
 			b = entry("a", "10.0.0.1", "")(b)
 			b[len(b)-1] = 1 // one port
 			b = appendStr(b, "TCP")
-			return appendUvarint(b, 70000)
+			return binary.AppendUvarint(b, 70000)
 		}), ErrCorruptSnapshot},
 		{"trailing bytes", lbBlob(a, 1, entry("a", "10.0.0.1", ""), entry("b", "10.0.0.2", "")), ErrCorruptSnapshot},
 	}

@@ -12,6 +12,7 @@ import (
 type PortRange struct {
 	base uint16
 	c    *core
+	id   string // names the range in snapshots
 }
 
 // ParsePortRange parses "lo-hi" (inclusive), e.g. "30000-32767", or a single port.
@@ -35,19 +36,24 @@ func NewPortRange(s string, cfg Config) (*PortRange, error) {
 		return nil, err
 	}
 	size := uint64(hi-lo) + 1
-	return &PortRange{base: lo, c: newCore(size, PortStaticBand(size), cfg)}, nil
+	return &PortRange{base: lo, c: newCore(size, PortStaticBand(size), cfg), id: fmt.Sprintf("ports:%d-%d", lo, hi)}, nil
 }
 
-func (r *PortRange) offset(p uint16) (uint64, error) {
-	if p < r.base || uint64(p-r.base) >= r.c.size {
+func (r *PortRange) offset(p uint16) (uint64, bool) {
+	return uint64(p - r.base), p >= r.base && uint64(p-r.base) < r.c.size
+}
+
+func (r *PortRange) offsetErr(p uint16) (uint64, error) {
+	o, ok := r.offset(p)
+	if !ok {
 		return 0, fmt.Errorf("%w: %d", ErrNotInRange, p)
 	}
-	return uint64(p - r.base), nil
+	return o, nil
 }
 
 // Allocate reserves port p, from either band.
 func (r *PortRange) Allocate(p uint16) error {
-	o, err := r.offset(p)
+	o, err := r.offsetErr(p)
 	if err != nil {
 		return err
 	}
@@ -68,7 +74,7 @@ func (r *PortRange) AllocateNext() (uint16, error) {
 
 // Release frees p; releasing a free port is a no-op.
 func (r *PortRange) Release(p uint16) error {
-	o, err := r.offset(p)
+	o, err := r.offsetErr(p)
 	if err != nil {
 		return err
 	}
@@ -78,8 +84,8 @@ func (r *PortRange) Release(p uint16) error {
 
 // Has reports whether p is allocated.
 func (r *PortRange) Has(p uint16) bool {
-	o, err := r.offset(p)
-	return err == nil && r.c.has(o)
+	o, ok := r.offset(p)
+	return ok && r.c.has(o)
 }
 
 // Size is the number of ports in the range.

@@ -75,32 +75,26 @@ func fillReport[T comparable](rep *RepairReport[T], kind int, v T) {
 // Call it periodically; a leaked address is freed on the third consecutive repair that
 // finds it unheld.
 func (r *IPRange) Repair(held []netip.Addr) RepairReport[netip.Addr] {
-	var rep RepairReport[netip.Addr]
-	offs := make([]uint64, 0, len(held))
-	for _, a := range held {
-		o, ok := r.offset(a)
-		if !ok {
-			rep.OutOfRange = append(rep.OutOfRange, a)
-			continue
-		}
-		offs = append(offs, o)
-	}
-	r.c.repair(offs, func(k int, o uint64) { fillReport(&rep, k, r.addr(o)) })
-	return rep
+	return repairValues(r.c, held, r.offset, r.addr)
 }
 
 // Repair reconciles the allocator with the held ports; see IPRange.Repair.
 func (r *PortRange) Repair(held []uint16) RepairReport[uint16] {
-	var rep RepairReport[uint16]
+	return repairValues(r.c, held, r.offset, func(o uint64) uint16 { return r.base + uint16(o) })
+}
+
+// repairValues runs c's repair for values mapped to offsets by off and back by val.
+func repairValues[T comparable](c *core, held []T, off func(T) (uint64, bool), val func(uint64) T) RepairReport[T] {
+	var rep RepairReport[T]
 	offs := make([]uint64, 0, len(held))
-	for _, p := range held {
-		o, err := r.offset(p)
-		if err != nil {
-			rep.OutOfRange = append(rep.OutOfRange, p)
+	for _, v := range held {
+		o, ok := off(v)
+		if !ok {
+			rep.OutOfRange = append(rep.OutOfRange, v)
 			continue
 		}
 		offs = append(offs, o)
 	}
-	r.c.repair(offs, func(k int, o uint64) { fillReport(&rep, k, r.base+uint16(o)) })
+	c.repair(offs, func(k int, o uint64) { fillReport(&rep, k, val(o)) })
 	return rep
 }

@@ -202,11 +202,7 @@ func (r *IPRange) Snapshot() []byte { return r.c.snapshot(r.id) }
 func (r *IPRange) Restore(blob []byte) error { return r.c.restore(r.id, blob) }
 
 // Snapshot returns the allocator's state; see IPRange.Snapshot.
-func (r *PortRange) Snapshot() []byte { return r.c.snapshot(r.id()) }
+func (r *PortRange) Snapshot() []byte { return r.c.snapshot(r.id) }
 
 // Restore replaces the allocator's state with blob; see IPRange.Restore.
-func (r *PortRange) Restore(blob []byte) error { return r.c.restore(r.id(), blob) }
-
-func (r *PortRange) id() string {
-	return fmt.Sprintf("ports:%d-%d", r.base, uint64(r.base)+r.c.size-1)
-}
+func (r *PortRange) Restore(blob []byte) error { return r.c.restore(r.id, blob) }

@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"net/netip"
@@ -118,36 +119,34 @@ func FuzzRestore(f *testing.F) {
 }
 
 func checkRestore(t *testing.T, prefix string, blob []byte) {
-	{
-		b, _ := NewIPRange(netip.MustParsePrefix(prefix), Config{})
-		_ = b.Allocate(netip.MustParseAddr("10.0.0.5"))
-		before := b.Snapshot()
-		if err := b.Restore(blob); err != nil {
-			if !bytes.Equal(b.Snapshot(), before) {
-				t.Fatal("failed Restore mutated the allocator")
-			}
-			return
+	p := netip.MustParsePrefix(prefix)
+	b, _ := NewIPRange(p, Config{})
+	// Something held, so that a failed Restore has state to keep.
+	if _, err := b.AllocateNext(); err != nil {
+		t.Fatal(err)
+	}
+	before := b.Snapshot()
+	if err := b.Restore(blob); err != nil {
+		if !bytes.Equal(b.Snapshot(), before) {
+			t.Fatal("failed Restore mutated the allocator")
 		}
-		if b.Used() > 1<<16 {
-			// A long restored run is legitimate but slow to walk one by one; the round
-			// trip below still checks it.
-			s := b.Snapshot()
-			c, _ := NewIPRange(netip.MustParsePrefix(prefix), Config{})
-			if err := c.Restore(s); err != nil || !bytes.Equal(c.Snapshot(), s) {
-				t.Fatalf("restored state does not round-trip: %v", err)
-			}
-			return
-		}
-		n := uint64(0)
-		for range b.All() {
-			n++
-		}
-		if n != b.Used() || b.Used() > b.Size() {
-			t.Fatalf("restored counts inconsistent: iterated %d, Used %d, Size %d", n, b.Used(), b.Size())
-		}
-		if !bytes.Equal(reseal(b.Snapshot()), b.Snapshot()) {
-			t.Fatal("snapshot of a restored allocator is not sealed")
-		}
+		return
+	}
+	// Whatever was restored must round-trip.
+	s := b.Snapshot()
+	c, _ := NewIPRange(p, Config{})
+	if err := c.Restore(s); err != nil || !bytes.Equal(c.Snapshot(), s) {
+		t.Fatalf("restored state does not round-trip: %v", err)
+	}
+	if b.Used() > 1<<16 {
+		return // a long restored run is legitimate but slow to walk one by one
+	}
+	n := uint64(0)
+	for range b.All() {
+		n++
+	}
+	if n != b.Used() || b.Used() > b.Size() {
+		t.Fatalf("restored counts inconsistent: iterated %d, Used %d, Size %d", n, b.Used(), b.Size())
 	}
 }
 
@@ -205,10 +204,10 @@ func TestRunsMatchBits(t *testing.T) {
 func rangeBlob(id string, size, nruns uint64, pairs ...uint64) []byte {
 	buf := append([]byte(snapMagic), snapVersion)
 	buf = appendStr(buf, id)
-	buf = appendUvarint(buf, size)
-	buf = appendUvarint(buf, nruns)
+	buf = binary.AppendUvarint(buf, size)
+	buf = binary.AppendUvarint(buf, nruns)
 	for _, v := range pairs {
-		buf = appendUvarint(buf, v)
+		buf = binary.AppendUvarint(buf, v)
 	}
 	return snapshotSeal(buf)
 }

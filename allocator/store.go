@@ -50,14 +50,51 @@ type snapshotter interface {
 	Restore(blob []byte) error
 }
 
+// valueRange is an allocator of values of type T that can be snapshotted:
+// IPRange and PortRange.
+type valueRange[T any] interface {
+	snapshotter
+	AllocateNext() (T, error)
+	Allocate(v T) error
+	Release(v T) error
+}
+
 // shared runs read–modify–CAS loops over a Store for any allocator type R, built
-// fresh from the stored snapshot for every change.
-type shared[R snapshotter] struct {
+// fresh from the stored snapshot for every change. SharedIPRange and SharedPortRange
+// are its two forms.
+type shared[T any, R valueRange[T]] struct {
 	store Store
 	build func() (R, error) // a new, empty allocator
 }
 
-func (s *shared[R]) update(ctx context.Context, fn func(R) error) error {
+// newShared checks cfg by building one allocator with mk, then keeps mk for every
+// change, with the caller's random source serialised.
+func newShared[T any, R valueRange[T]](store Store, cfg Config, mk func(Config) (R, error)) (shared[T, R], error) {
+	if _, err := mk(cfg); err != nil {
+		return shared[T, R]{}, err
+	}
+	cfg = lockRand(cfg)
+	return shared[T, R]{store, func() (R, error) { return mk(cfg) }}, nil
+}
+
+func (s *shared[T, R]) allocateNext(ctx context.Context) (T, error) {
+	var v T
+	err := s.update(ctx, func(r R) (err error) {
+		v, err = r.AllocateNext()
+		return err
+	})
+	return v, err
+}
+
+func (s *shared[T, R]) allocate(ctx context.Context, v T) error {
+	return s.update(ctx, func(r R) error { return r.Allocate(v) })
+}
+
+func (s *shared[T, R]) release(ctx context.Context, v T) error {
+	return s.update(ctx, func(r R) error { return r.Release(v) })
+}
+
+func (s *shared[T, R]) update(ctx context.Context, fn func(R) error) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -110,74 +147,56 @@ func lockRand(cfg Config) Config {
 // retrying on conflict, so replicas sharing a store never hand out one address twice.
 // Build it with NewSharedIPRange; the zero value is not usable. Safe for concurrent use.
 type SharedIPRange struct {
-	s shared[*IPRange]
+	s shared[netip.Addr, *IPRange]
 }
 
 // NewSharedIPRange returns a store-backed allocator over p.
 func NewSharedIPRange(p netip.Prefix, store Store, cfg Config) (*SharedIPRange, error) {
-	if _, err := NewIPRange(p, cfg); err != nil {
+	s, err := newShared[netip.Addr](store, cfg, func(cfg Config) (*IPRange, error) { return NewIPRange(p, cfg) })
+	if err != nil {
 		return nil, err
 	}
-	cfg = lockRand(cfg)
-	build := func() (*IPRange, error) { return NewIPRange(p, cfg) }
-	return &SharedIPRange{shared[*IPRange]{store, build}}, nil
+	return &SharedIPRange{s}, nil
 }
 
 // AllocateNext reserves a free address in the shared state.
 func (s *SharedIPRange) AllocateNext(ctx context.Context) (netip.Addr, error) {
-	var a netip.Addr
-	err := s.s.update(ctx, func(r *IPRange) (err error) {
-		a, err = r.AllocateNext()
-		return err
-	})
-	return a, err
+	return s.s.allocateNext(ctx)
 }
 
 // Allocate reserves a in the shared state.
 func (s *SharedIPRange) Allocate(ctx context.Context, a netip.Addr) error {
-	return s.s.update(ctx, func(r *IPRange) error { return r.Allocate(a) })
+	return s.s.allocate(ctx, a)
 }
 
 // Release frees a in the shared state.
-func (s *SharedIPRange) Release(ctx context.Context, a netip.Addr) error {
-	return s.s.update(ctx, func(r *IPRange) error { return r.Release(a) })
-}
+func (s *SharedIPRange) Release(ctx context.Context, a netip.Addr) error { return s.s.release(ctx, a) }
 
 // SharedPortRange is the store-backed form of PortRange: every change is load →
 // modify → compare-and-swap with retry, so replicas sharing a store never hand out one
 // port twice. Build it with NewSharedPortRange; the zero value is not usable. Safe for
 // concurrent use.
 type SharedPortRange struct {
-	s shared[*PortRange]
+	s shared[uint16, *PortRange]
 }
 
 // NewSharedPortRange returns a store-backed allocator over the port range spec (see
 // ParsePortRange).
 func NewSharedPortRange(spec string, store Store, cfg Config) (*SharedPortRange, error) {
-	if _, err := NewPortRange(spec, cfg); err != nil {
+	s, err := newShared[uint16](store, cfg, func(cfg Config) (*PortRange, error) { return NewPortRange(spec, cfg) })
+	if err != nil {
 		return nil, err
 	}
-	cfg = lockRand(cfg)
-	build := func() (*PortRange, error) { return NewPortRange(spec, cfg) }
-	return &SharedPortRange{shared[*PortRange]{store, build}}, nil
+	return &SharedPortRange{s}, nil
 }
 
 // AllocateNext reserves a free port in the shared state.
 func (s *SharedPortRange) AllocateNext(ctx context.Context) (uint16, error) {
-	var p uint16
-	err := s.s.update(ctx, func(r *PortRange) (err error) {
-		p, err = r.AllocateNext()
-		return err
-	})
-	return p, err
+	return s.s.allocateNext(ctx)
 }
 
 // Allocate reserves port p in the shared state.
-func (s *SharedPortRange) Allocate(ctx context.Context, p uint16) error {
-	return s.s.update(ctx, func(r *PortRange) error { return r.Allocate(p) })
-}
+func (s *SharedPortRange) Allocate(ctx context.Context, p uint16) error { return s.s.allocate(ctx, p) }
 
 // Release frees port p in the shared state.
-func (s *SharedPortRange) Release(ctx context.Context, p uint16) error {
-	return s.s.update(ctx, func(r *PortRange) error { return r.Release(p) })
-}
+func (s *SharedPortRange) Release(ctx context.Context, p uint16) error { return s.s.release(ctx, p) }
