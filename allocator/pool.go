@@ -120,8 +120,8 @@ type lbState struct {
 	pools  []Pool
 	ranges [][]*IPRange // per pool: the allocators of its ranges
 	addrs  map[netip.Addr]*lbAddr
-	svcs   map[string]*[2]netip.Addr // service → held IPv4, IPv6 address
-	byKey  map[string][]netip.Addr   // sharing key → its addresses, sorted
+	svcs   map[string][2]netip.Addr // service → held IPv4, IPv6 address
+	byKey  map[string][]netip.Addr  // sharing key → its addresses, sorted
 }
 
 // lbAddr is an assigned address: its range and its services, who all agree on key
@@ -191,7 +191,7 @@ func (a *LBAllocator) newState() (*lbState, error) {
 		pools:  a.pools,
 		ranges: make([][]*IPRange, len(a.pools)),
 		addrs:  make(map[netip.Addr]*lbAddr),
-		svcs:   make(map[string]*[2]netip.Addr),
+		svcs:   make(map[string][2]netip.Addr),
 		byKey:  make(map[string][]netip.Addr),
 	}
 	cfg := Config{Strategy: LowestFree}
@@ -279,10 +279,7 @@ func (a *LBAllocator) Assign(svc string, req LBRequest) (netip.Addr, error) {
 }
 
 func (st *lbState) assign(u lbUser, want netip.Addr, fam Family, pool int) (netip.Addr, error) {
-	var held [2]netip.Addr
-	if h := st.svcs[u.svc]; h != nil {
-		held = *h
-	}
+	held := st.svcs[u.svc]
 	for _, cur := range held {
 		if !cur.IsValid() || (fam != AnyFamily && familyOf(cur) != fam) ||
 			(want.IsValid() && want != cur) || (pool >= 0 && st.addrs[cur].pool != pool) {
@@ -311,13 +308,15 @@ func (st *lbState) assign(u lbUser, want netip.Addr, fam Family, pool int) (neti
 	if old := held[familyOf(got).index()]; old.IsValid() {
 		st.leave(old, u.svc)
 	}
-	h := st.svcs[u.svc]
-	if h == nil {
-		h = new([2]netip.Addr)
-		st.svcs[u.svc] = h
-	}
-	h[familyOf(got).index()] = got
+	st.hold(u.svc, got)
 	return got, nil
+}
+
+// hold records that svc holds x, its address of x's family.
+func (st *lbState) hold(svc string, x netip.Addr) {
+	h := st.svcs[svc]
+	h[familyOf(x).index()] = x
+	st.svcs[svc] = h
 }
 
 // compatible reports why u may not use a, which other services may hold: the MetalLB
@@ -482,14 +481,12 @@ func (st *lbState) leave(a netip.Addr, svc string) {
 func (a *LBAllocator) Release(svc string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if h := a.st.svcs[svc]; h != nil {
-		for _, x := range h {
-			if x.IsValid() {
-				a.st.leave(x, svc)
-			}
+	for _, x := range a.st.svcs[svc] {
+		if x.IsValid() {
+			a.st.leave(x, svc)
 		}
-		delete(a.st.svcs, svc)
 	}
+	delete(a.st.svcs, svc)
 }
 
 // Addrs returns the addresses svc holds, IPv4 first; nil when none.
@@ -497,11 +494,9 @@ func (a *LBAllocator) Addrs(svc string) []netip.Addr {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out []netip.Addr
-	if h := a.st.svcs[svc]; h != nil {
-		for _, x := range h {
-			if x.IsValid() {
-				out = append(out, x)
-			}
+	for _, x := range a.st.svcs[svc] {
+		if x.IsValid() {
+			out = append(out, x)
 		}
 	}
 	return out

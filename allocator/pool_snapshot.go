@@ -97,27 +97,22 @@ func (a *LBAllocator) Restore(blob []byte) error {
 		return err
 	}
 	prev := ""
-	for i := range n {
+	for range n {
 		svc, x, u, err := readEntry(r)
 		if err != nil {
 			return err
 		}
-		if i > 0 && svc < prev {
+		if svc < prev {
 			return fmt.Errorf("%w: entries out of order", ErrCorruptSnapshot)
 		}
 		prev = svc
-		h := st.svcs[svc]
-		if h == nil {
-			h = new([2]netip.Addr)
-			st.svcs[svc] = h
-		}
-		if h[familyOf(x).index()].IsValid() {
+		if st.svcs[svc][familyOf(x).index()].IsValid() {
 			return fmt.Errorf("%w: service %q holds two IPv%d addresses", ErrCorruptSnapshot, svc, familyOf(x))
 		}
 		if _, err := st.take(x, u, -1); err != nil {
 			return fmt.Errorf("%w: service %q: %v", ErrCorruptSnapshot, svc, err)
 		}
-		h[familyOf(x).index()] = x
+		st.hold(svc, x)
 	}
 	if err := r.end(); err != nil {
 		return err
