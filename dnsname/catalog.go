@@ -397,7 +397,7 @@ func (c *Catalog) SetPod(p Pod) error {
 	addrs := make([]netip.Addr, 0, len(p.Addrs))
 	for _, a := range p.Addrs {
 		if a.IsValid() {
-			addrs = append(addrs, a.Unmap().WithZone(""))
+			addrs = append(addrs, cleanAddr(a))
 		}
 	}
 	key := svcKey{p.Namespace, p.Name}

@@ -113,7 +113,7 @@ func AppendDashedAddr(b []byte, addr netip.Addr) []byte {
 	if !addr.IsValid() {
 		return b
 	}
-	addr = addr.Unmap().WithZone("")
+	addr = cleanAddr(addr)
 	start := len(b)
 	b = addr.AppendTo(b)
 	for i := start; i < len(b); i++ {

@@ -2,6 +2,7 @@ package dnsname
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -42,21 +43,7 @@ func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
 	}
-	return "Kind(" + itoa(int(k)) + ")"
-}
-
-func itoa(v int) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return string(b[i:])
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Name is a parsed query name. Fields not used by its Kind are empty. String

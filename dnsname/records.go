@@ -210,9 +210,7 @@ func (b *builder) build(s *Service) {
 	// every target, as CoreDNS does.
 	start := len(b.recs)
 	b.addrRecords(svc, ival{0, int32(len(b.addrs))})
-	// The service is its only target: its address records are the
-	// additional section of its SRV answers.
-	b.every = b.recs[start:len(b.recs):len(b.recs)]
+	addrEnd := len(b.recs)
 	all := srvWeight(len(b.ports))
 	for i := range s.Ports {
 		b.srvRecords(svc, i, np, all)
@@ -228,6 +226,10 @@ func (b *builder) build(s *Service) {
 			b.group(t.name, start, -1)
 		}
 		b.every = b.recs[first:len(b.recs):len(b.recs)]
+	} else {
+		// The service is its only target: its address records are the
+		// additional section of its SRV answers.
+		b.every = b.recs[start:addrEnd:addrEnd]
 	}
 	if b.catalog {
 		b.groups[0].extra = b.extra(-1, np)

@@ -47,7 +47,7 @@ func (t Type) String() string {
 	case TypeANY:
 		return "ANY"
 	}
-	return "TYPE" + itoa(int(t))
+	return "TYPE" + strconv.Itoa(int(t))
 }
 
 // Result is the outcome of a lookup. The zero Result is [Success].
@@ -77,7 +77,7 @@ func (r Result) String() string {
 	case NotOurs:
 		return "NotOurs"
 	}
-	return "Result(" + itoa(int(r)) + ")"
+	return "Result(" + strconv.Itoa(int(r)) + ")"
 }
 
 // Record is one resource record. Which fields are set depends on Type: Addr
@@ -128,7 +128,7 @@ func (t ServiceType) String() string {
 	case ExternalName:
 		return "ExternalName"
 	}
-	return "ServiceType(" + itoa(int(t)) + ")"
+	return "ServiceType(" + strconv.Itoa(int(t)) + ")"
 }
 
 // Service is what DNS needs to know of a Kubernetes Service and its
@@ -217,12 +217,12 @@ const (
 // String renders r as a zone-file line, e.g.
 // "api.prod.svc.cluster.local.	5	IN	A	10.96.0.10".
 func (r Record) String() string {
-	head := r.Name + "\t" + itoa(int(r.TTL)) + "\tIN\t" + r.Type.String() + "\t"
+	head := r.Name + "\t" + strconv.Itoa(int(r.TTL)) + "\tIN\t" + r.Type.String() + "\t"
 	switch r.Type {
 	case TypeA, TypeAAAA:
 		return head + r.Addr.String()
 	case TypeSRV:
-		return head + itoa(int(r.Priority)) + " " + itoa(int(r.Weight)) + " " + itoa(int(r.Port)) + " " + r.Target
+		return head + strconv.Itoa(int(r.Priority)) + " " + strconv.Itoa(int(r.Weight)) + " " + strconv.Itoa(int(r.Port)) + " " + r.Target
 	case TypeTXT:
 		return head + strconv.Quote(r.Text)
 	}
