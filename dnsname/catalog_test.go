@@ -75,7 +75,7 @@ func TestCatalogClusterIP(t *testing.T) {
 	c := NewCatalog(CatalogOptions{})
 	mustSet(t, c, Service{
 		Namespace: "prod", Name: "api", ClusterIPs: addrs("10.96.0.10", "fd00::10"),
-		Ports: []Port{{Name: "http", Port: 80}, {Name: "dns", Protocol: "UDP", Port: 53}, {Port: 9090}},
+		Ports: []Port{{Name: "http", Port: 80}, {Name: "dns", Protocol: UDP, Port: 53}, {Port: 9090}},
 		// Endpoints do not change a ClusterIP service's records.
 		Endpoints: []Endpoint{{Addrs: addrs("10.1.0.1"), Hostname: "x", Ready: true}},
 	})
@@ -368,7 +368,7 @@ func TestSetServiceInvalid(t *testing.T) {
 		{"no cluster IP", Service{Namespace: "p", Name: "a"}, ErrInvalidService},
 		{"invalid cluster IP", Service{Namespace: "p", Name: "a", ClusterIPs: []netip.Addr{{}}}, ErrInvalidService},
 		{"bad port name", Service{Namespace: "p", Name: "a", ClusterIPs: addrs("10.0.0.1"), Ports: []Port{{Name: "HTTP", Port: 80}}}, ErrInvalidLabel},
-		{"bad protocol", Service{Namespace: "p", Name: "a", ClusterIPs: addrs("10.0.0.1"), Ports: []Port{{Name: "x", Protocol: "ICMP"}}}, ErrInvalidService},
+		{"bad protocol", Service{Namespace: "p", Name: "a", ClusterIPs: addrs("10.0.0.1"), Ports: []Port{{Name: "x", Protocol: Protocol(9)}}}, ErrInvalidService},
 		{"empty external name", Service{Namespace: "p", Name: "a", Type: ExternalName}, ErrInvalidService},
 		{"bad external name", Service{Namespace: "p", Name: "a", Type: ExternalName, ExternalName: "a..b"}, ErrInvalidSubdomain},
 		{"bad endpoint address", Service{Namespace: "p", Name: "a", Type: Headless, Endpoints: []Endpoint{{Addrs: []netip.Addr{{}}}}}, ErrInvalidService},

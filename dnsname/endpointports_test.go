@@ -24,7 +24,7 @@ func srvLines(rs []Record, prefix string) []string {
 // an endpoint without port N has none.
 func TestEndpointPorts(t *testing.T) {
 	http := Port{Name: "http", Port: 80}
-	web := func(port uint16) []EndpointPort { return []EndpointPort{{Name: "http", Protocol: "TCP", Port: port}} }
+	web := func(port uint16) []EndpointPort { return []EndpointPort{{Name: "http", Protocol: TCP, Port: port}} }
 	tests := []struct {
 		name   string
 		s      Service
@@ -80,8 +80,8 @@ func TestEndpointPorts(t *testing.T) {
 		},
 		{
 			name: "protocol must match, empty meaning TCP",
-			s: Service{Namespace: "ns", Name: "h", Type: Headless, Ports: []Port{{Name: "dns", Protocol: "UDP", Port: 53}}, Endpoints: []Endpoint{
-				{Addrs: addrs("10.0.0.1"), Hostname: "a", Ready: true, Ports: []EndpointPort{{Name: "dns", Protocol: "udp", Port: 5353}}},
+			s: Service{Namespace: "ns", Name: "h", Type: Headless, Ports: []Port{{Name: "dns", Protocol: UDP, Port: 53}}, Endpoints: []Endpoint{
+				{Addrs: addrs("10.0.0.1"), Hostname: "a", Ready: true, Ports: []EndpointPort{{Name: "dns", Protocol: UDP, Port: 5353}}},
 				{Addrs: addrs("10.0.0.2"), Hostname: "b", Ready: true, Ports: []EndpointPort{{Name: "dns", Port: 5353}}},
 			}},
 			prefix: "_dns.",
@@ -112,7 +112,7 @@ func TestEndpointPorts(t *testing.T) {
 		},
 		{
 			name: "port left unset: the service port stands in",
-			s: Service{Namespace: "ns", Name: "h", Type: Headless, Ports: []Port{http, {Name: "dns", Protocol: "UDP", Port: 53}}, Endpoints: []Endpoint{
+			s: Service{Namespace: "ns", Name: "h", Type: Headless, Ports: []Port{http, {Name: "dns", Protocol: UDP, Port: 53}}, Endpoints: []Endpoint{
 				{Addrs: addrs("10.0.0.1"), Hostname: "a", Ready: true, Ports: []EndpointPort{{Name: "http"}}},
 			}},
 			prefix: "h.",
@@ -235,8 +235,8 @@ func TestEndpointPortsInvalid(t *testing.T) {
 		want  error
 	}{
 		{"bad name", []EndpointPort{{Name: "Web", Port: 80}}, ErrInvalidLabel},
-		{"duplicate name", []EndpointPort{{Name: "web", Port: 80}, {Name: "web", Protocol: "UDP", Port: 81}}, ErrInvalidService},
-		{"bad protocol", []EndpointPort{{Name: "web", Protocol: "ICMP", Port: 80}}, ErrInvalidService},
+		{"duplicate name", []EndpointPort{{Name: "web", Port: 80}, {Name: "web", Protocol: UDP, Port: 81}}, ErrInvalidService},
+		{"bad protocol", []EndpointPort{{Name: "web", Protocol: Protocol(9), Port: 80}}, ErrInvalidService},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,7 +247,7 @@ func TestEndpointPortsInvalid(t *testing.T) {
 			}
 		})
 	}
-	ok := []EndpointPort{{Name: "web", Port: 80}, {Name: "dns", Protocol: "udp", Port: 53}, {Protocol: "SCTP", Port: 9}}
+	ok := []EndpointPort{{Name: "web", Port: 80}, {Name: "dns", Protocol: UDP, Port: 53}, {Protocol: SCTP, Port: 9}}
 	s := Service{Namespace: "ns", Name: "h", Type: Headless, Endpoints: []Endpoint{{Addrs: addrs("10.0.0.1"), Ready: true, Ports: ok}}}
 	if _, err := RecordSet(s, CatalogOptions{}); err != nil {
 		t.Errorf("RecordSet(ports %+v) = %v; want nil", ok, err)

@@ -30,6 +30,10 @@ var (
 	// or an ExternalName service without a target).
 	ErrInvalidService = errors.New("invalid service")
 
+	// ErrInvalidProtocol is returned by [ParseProtocol] and
+	// [Protocol.MarshalText] for anything but TCP, UDP and SCTP.
+	ErrInvalidProtocol = errors.New("invalid protocol")
+
 	// ErrInvalidPod is returned by [Catalog.SetPod] when a pod has an
 	// invalid namespace or name.
 	ErrInvalidPod = errors.New("invalid pod")

@@ -130,7 +130,7 @@ func ExampleParse() {
 	p := dnsname.Parse("fd00--1.default.pod.cluster.local", "")
 	fmt.Println(p.Kind, p.Addr, p.Namespace)
 	// Output:
-	// SRV http tcp api default
+	// SRV http TCP api default
 	// Pod fd00::1 default
 }
 
@@ -174,7 +174,7 @@ func ExampleDashedAddr() {
 
 func ExampleServiceFQDN() {
 	fmt.Println(dnsname.ServiceFQDN("api", "prod", "cluster.local"))
-	fmt.Println(dnsname.SRVName("http", "TCP", "api", "prod", "cluster.local"))
+	fmt.Println(dnsname.SRVName("http", dnsname.TCP, "api", "prod", "cluster.local"))
 	fmt.Println(dnsname.VersionName("cluster.local"))
 	// Output:
 	// api.prod.svc.cluster.local.

@@ -37,7 +37,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		// Every field comes from the name, lower-cased.
-		for _, s := range []string{n.Service, n.Namespace, n.Port, n.Proto, n.Endpoint} {
+		for _, s := range []string{n.Service, n.Namespace, n.Port, n.Endpoint} {
 			if s != strings.ToLower(s) || strings.Contains(s, ".") {
 				t.Fatalf("Parse(%q) = %+v; field %q not a lower-case label", name, n, s)
 			}

@@ -15,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 func TestRecordSetGolden(t *testing.T) {
 	services := []Service{
 		{Namespace: "prod", Name: "api", ClusterIPs: addrs("10.96.0.10", "fd00::10"),
-			Ports: []Port{{Name: "http", Port: 80}, {Name: "dns", Protocol: "UDP", Port: 53}, {Port: 9090}}},
+			Ports: []Port{{Name: "http", Port: 80}, {Name: "dns", Protocol: UDP, Port: 53}, {Port: 9090}}},
 		{Namespace: "prod", Name: "db", Type: Headless, Ports: []Port{{Name: "pg", Port: 5432}},
 			Endpoints: []Endpoint{
 				{Addrs: addrs("10.1.0.1", "fd00::1:1"), Hostname: "db-0", Ready: true},
@@ -31,9 +31,9 @@ func TestRecordSetGolden(t *testing.T) {
 			Ports: []Port{{Name: "http", Port: 80}, {Name: "metrics", Port: 9100}},
 			Endpoints: []Endpoint{
 				{Addrs: addrs("10.4.0.1"), Hostname: "web-0", Ready: true,
-					Ports: []EndpointPort{{Name: "http", Protocol: "TCP", Port: 8080}, {Name: "metrics", Protocol: "TCP", Port: 9100}}},
+					Ports: []EndpointPort{{Name: "http", Protocol: TCP, Port: 8080}, {Name: "metrics", Protocol: TCP, Port: 9100}}},
 				{Addrs: addrs("10.4.0.2"), Hostname: "web-1", Ready: true,
-					Ports: []EndpointPort{{Name: "http", Protocol: "TCP", Port: 8081}}},
+					Ports: []EndpointPort{{Name: "http", Protocol: TCP, Port: 8081}}},
 			}},
 		{Namespace: "prod", Name: "ext", Type: ExternalName, ExternalName: "db.example.com"},
 		{Namespace: "prod", Name: "extip", Type: ExternalName, ExternalName: "192.0.2.1"},

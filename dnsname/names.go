@@ -47,22 +47,13 @@ func ServiceFQDN(svc, ns, zone string) string {
 }
 
 // SRVName returns "_<port>._<proto>.<svc>.<ns>.svc.<zone>." for a named port.
-// The protocol is lower-cased ("TCP" becomes "_tcp") as the spec requires;
-// empty means TCP, Kubernetes' default.
-func SRVName(port, proto, svc, ns, zone string) string {
-	return fqdn(zone, "_"+port, string(appendProtoLabel([]byte{'_'}, proto)), svc, ns, "svc")
-}
-
-// appendProtoLabel appends the protocol label of an SRV name: lower-case,
-// and "tcp" for the empty protocol.
-func appendProtoLabel(b []byte, proto string) []byte {
-	if proto == "" {
-		return append(b, "tcp"...)
+// The protocol label is lower case ([TCP] gives "_tcp") as the spec
+// requires. A proto outside the constants gives "".
+func SRVName(port string, proto Protocol, svc, ns, zone string) string {
+	if !proto.valid() {
+		return ""
 	}
-	for i := 0; i < len(proto); i++ {
-		b = append(b, lower(proto[i]))
-	}
-	return b
+	return fqdn(zone, "_"+port, "_"+proto.label(), svc, ns, "svc")
 }
 
 // EndpointFQDN returns "<label>.<svc>.<ns>.svc.<zone>.", the name of one

@@ -21,8 +21,8 @@ const (
 	KindNamespace
 	// KindService is "<svc>.<ns>.svc.<zone>".
 	KindService
-	// KindSRV is "_<port>._<proto>.<svc>.<ns>.svc.<zone>"; Port and Proto
-	// are set without their underscores.
+	// KindSRV is "_<port>._<proto>.<svc>.<ns>.svc.<zone>" where <proto> is
+	// tcp, udp or sctp; Port (without its underscore) and Proto are set.
 	KindSRV
 	// KindEndpoint is "<endpoint>.<svc>.<ns>.svc.<zone>".
 	KindEndpoint
@@ -55,7 +55,7 @@ type Name struct {
 	Service   string
 	Namespace string
 	Port      string // SRV port name, without '_'
-	Proto     string // SRV protocol, without '_' ("tcp", "udp", "sctp")
+	Proto     Protocol // SRV protocol
 	Endpoint  string // first label of an endpoint name
 	Addr      netip.Addr
 }
@@ -116,7 +116,9 @@ func Parse(name, zone string) Name {
 			}
 		case 5:
 			if len(l[0]) > 1 && len(l[1]) > 1 && l[0][0] == '_' && l[1][0] == '_' {
-				return Name{Kind: KindSRV, Port: l[0][1:], Proto: l[1][1:], Service: l[2], Namespace: l[3]}
+				if proto, ok := protocolOfLabel(l[1][1:]); ok {
+					return Name{Kind: KindSRV, Port: l[0][1:], Proto: proto, Service: l[2], Namespace: l[3]}
+				}
 			}
 		}
 	case last == "pod":

@@ -92,18 +92,6 @@ func srvWeight(n int) uint16 {
 	return uint16(100 / n)
 }
 
-// sameProto compares protocols as Kubernetes does, empty meaning TCP,
-// without lower-casing into a new string.
-func sameProto(a, b string) bool {
-	if a == "" {
-		a = "tcp"
-	}
-	if b == "" {
-		b = "tcp"
-	}
-	return equalFold(a, b)
-}
-
 // cleanAddr drops what cannot appear in a DNS answer: the IPv4-in-IPv6
 // wrapping and the zone.
 func cleanAddr(a netip.Addr) netip.Addr { return a.Unmap().WithZone("") }
@@ -257,12 +245,11 @@ func (b *builder) build(s *Service) {
 
 // srvName writes "_<port>._<proto>.<service name>".
 func (b *builder) srvName(p Port) string {
-	w := b.names.begin(len(p.Name) + len(p.Protocol) + len("_._tcp.") + len(b.svc))
+	w := b.names.begin(len(p.Name) + len("_._sctp.") + len(b.svc))
 	w.WriteByte('_')
 	w.WriteString(p.Name)
 	w.WriteString("._")
-	var proto [len("sctp")]byte
-	w.Write(appendProtoLabel(proto[:0], p.Protocol))
+	w.WriteString(p.Protocol.label())
 	w.WriteByte('.')
 	w.WriteString(b.svc)
 	return b.names.end()
@@ -275,7 +262,7 @@ func (b *builder) nameBytes(s *Service) int {
 	svc := len(s.Name) + len(s.Namespace) + len(b.zone) + len("..svc..")
 	n := svc
 	for _, p := range s.Ports {
-		n += len(p.Name) + len(p.Protocol) + len("_._tcp.") + svc
+		n += len(p.Name) + len("_._sctp.") + svc
 	}
 	// An IPv4 address's reverse name is its digits, four dots and
 	// "in-addr.arpa."; its dashed form the digits and three dashes.
@@ -492,7 +479,7 @@ func (b *builder) srvPorts(s *Service) {
 // and protocol; p's own number when that port leaves it unset.
 func endpointPort(eps []EndpointPort, p Port) (uint16, bool) {
 	for _, ep := range eps {
-		if ep.Name == p.Name && sameProto(ep.Protocol, p.Protocol) {
+		if ep.Name == p.Name && ep.Protocol == p.Protocol {
 			if ep.Port == 0 {
 				return p.Port, true
 			}
@@ -635,8 +622,8 @@ func validate(s *Service) error {
 				return err
 			}
 		}
-		if !knownProto(p.Protocol) {
-			return fmt.Errorf("%w: port %q: unsupported protocol %q", ErrInvalidService, p.Name, p.Protocol)
+		if !p.Protocol.valid() {
+			return fmt.Errorf("%w: port %q: unsupported protocol %v", ErrInvalidService, p.Name, p.Protocol)
 		}
 	}
 	switch s.Type {
@@ -695,17 +682,11 @@ func validateEndpointPorts(ps []EndpointPort) error {
 		if slices.ContainsFunc(ps[:i], func(q EndpointPort) bool { return q.Name == p.Name }) {
 			return fmt.Errorf("%w: duplicate endpoint port name %q", ErrInvalidService, p.Name)
 		}
-		if !knownProto(p.Protocol) {
-			return fmt.Errorf("%w: endpoint port %q: unsupported protocol %q", ErrInvalidService, p.Name, p.Protocol)
+		if !p.Protocol.valid() {
+			return fmt.Errorf("%w: endpoint port %q: unsupported protocol %v", ErrInvalidService, p.Name, p.Protocol)
 		}
 	}
 	return nil
-}
-
-// knownProto reports whether p is a protocol Kubernetes services carry,
-// in any case; empty means TCP.
-func knownProto(p string) bool {
-	return p == "" || equalFold(p, "tcp") || equalFold(p, "udp") || equalFold(p, "sctp")
 }
 
 // RecordSet returns every record the Kubernetes DNS specification gives s in

@@ -59,7 +59,7 @@ func TestCatalogMatchesRecordSets(t *testing.T) {
 // randomService is a small service over a few shared addresses, hostnames
 // and port sets, so that names collide across services and updates.
 func randomService(rng *rand.Rand, name string) Service {
-	s := Service{Namespace: "ns", Name: name, Ports: []Port{{Name: "http", Port: 80}, {Name: "dns", Protocol: "UDP", Port: 53}}}
+	s := Service{Namespace: "ns", Name: name, Ports: []Port{{Name: "http", Port: 80}, {Name: "dns", Protocol: UDP, Port: 53}}}
 	if rng.IntN(3) == 0 {
 		s.ClusterIPs = []netip.Addr{netip.AddrFrom4([4]byte{10, 96, 0, byte(rng.IntN(4))})}
 		return s
@@ -80,7 +80,7 @@ func randomService(rng *rand.Rand, name string) Service {
 		case 1:
 			ep.Ports = []EndpointPort{{Name: "http", Port: uint16(8000 + rng.IntN(3))}}
 		case 2:
-			ep.Ports = []EndpointPort{{Name: "dns", Protocol: "UDP", Port: 5353}}
+			ep.Ports = []EndpointPort{{Name: "dns", Protocol: UDP, Port: 5353}}
 		}
 		s.Endpoints = append(s.Endpoints, ep)
 	}
@@ -92,7 +92,7 @@ func randomService(rng *rand.Rand, name string) Service {
 // hash sets, against names made one at a time by the exported helpers.
 func TestRecordSetLarge(t *testing.T) {
 	const n = 3000
-	s := Service{Namespace: "prod", Name: "big", Type: Headless, Ports: []Port{{Name: "http", Port: 80}, {Name: "dns", Protocol: "UDP", Port: 53}}}
+	s := Service{Namespace: "prod", Name: "big", Type: Headless, Ports: []Port{{Name: "http", Port: 80}, {Name: "dns", Protocol: UDP, Port: 53}}}
 	for i := range n {
 		a := netip.AddrFrom4([4]byte{10, 8, byte(i >> 8), byte(i)})
 		if i%3 == 0 {

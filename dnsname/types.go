@@ -150,12 +150,11 @@ type Service struct {
 	Endpoints                []Endpoint
 }
 
-// Port is one service port. Only named ports get SRV names. An empty
-// Protocol means TCP, as in Kubernetes. The zero Port is an unnamed TCP
-// port 0.
+// Port is one service port. Only named ports get SRV names. The zero Port
+// is an unnamed TCP port 0.
 type Port struct {
 	Name     string
-	Protocol string
+	Protocol Protocol
 	Port     uint16
 }
 
@@ -181,13 +180,12 @@ type Endpoint struct {
 
 // EndpointPort is one port of an [Endpoint], as in an EndpointSlice. Name
 // matches the service port of the same name (empty for the single unnamed
-// port of a one-port service); an empty Protocol means TCP, as in
-// Kubernetes. Port is the target port; zero means the slice left it unset
+// port of a one-port service). Port is the target port; zero means the slice left it unset
 // ("interpreted in the context of the consumer"), and the service port
 // stands in. The zero EndpointPort is the unnamed TCP port, number unset.
 type EndpointPort struct {
 	Name     string
-	Protocol string
+	Protocol Protocol
 	Port     uint16
 }
 

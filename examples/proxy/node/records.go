@@ -28,7 +28,7 @@ func dnsService(s *ServiceView) dnsname.Service {
 		ds.ClusterIPs = s.ClusterIPs
 	}
 	for _, p := range s.Ports {
-		ds.Ports = append(ds.Ports, dnsname.Port{Name: p.Name, Protocol: p.Protocol, Port: p.Port})
+		ds.Ports = append(ds.Ports, dnsname.Port{Name: p.Name, Protocol: dnsProtocol(p.Protocol), Port: p.Port})
 	}
 	if ds.Type != dnsname.Headless {
 		return ds
@@ -37,7 +37,7 @@ func dnsService(s *ServiceView) dnsname.Service {
 	for _, g := range s.Groups {
 		ports := make([]dnsname.EndpointPort, len(g.Ports)) // shared by the group's endpoints
 		for i, gp := range g.Ports {
-			ports[i] = dnsname.EndpointPort{Name: gp.Name, Protocol: string(gp.Protocol), Port: gp.Port}
+			ports[i] = dnsname.EndpointPort{Name: gp.Name, Protocol: dnsProtocol(string(gp.Protocol)), Port: gp.Port}
 		}
 		for _, ep := range g.Endpoints {
 			if seen[ep.Address] {
@@ -64,4 +64,16 @@ func dnsPods(pods []Pod) []dnsname.Pod {
 		}
 	}
 	return out
+}
+
+// dnsProtocol converts a protocol name that validation accepted. A name it
+// let through becomes a value outside dnsname's constants, which the
+// catalog refuses with an error naming the port, rather than being served
+// as TCP.
+func dnsProtocol(s string) dnsname.Protocol {
+	p, err := dnsname.ParseProtocol(s)
+	if err != nil {
+		return dnsname.SCTP + 1
+	}
+	return p
 }
