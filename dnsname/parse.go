@@ -54,9 +54,9 @@ type Name struct {
 	Kind      Kind
 	Service   string
 	Namespace string
-	Port      string // SRV port name, without '_'
+	Port      string   // SRV port name, without '_'
 	Proto     Protocol // SRV protocol
-	Endpoint  string // first label of an endpoint name
+	Endpoint  string   // first label of an endpoint name
 	Addr      netip.Addr
 }
 
