@@ -32,5 +32,5 @@
 //
 //	pool := allocator.Pool{Name: "default", Addresses: []allocator.AddrRange{allocator.MustParseAddrRange("192.0.2.10-192.0.2.20")}}
 //	lb, _ := allocator.NewLBAllocator(pool)
-//	vip, err := lb.Assign("default/web", allocator.LBRequest{SharingKey: "web", Ports: []allocator.PortProto{{Protocol: "TCP", Port: 443}}})
+//	vip, err := lb.Assign("default/web", allocator.LBRequest{SharingKey: "web", Ports: []allocator.PortProto{{Protocol: allocator.TCP, Port: 443}}})
 package allocator

@@ -43,9 +43,9 @@ func ExampleLBAllocator() {
 	if err != nil {
 		panic(err)
 	}
-	web, _ := lb.Assign("default/web", allocator.LBRequest{SharingKey: "web", Ports: []allocator.PortProto{{Protocol: "TCP", Port: 80}}})
-	tls, _ := lb.Assign("default/web-tls", allocator.LBRequest{SharingKey: "web", Ports: []allocator.PortProto{{Protocol: "TCP", Port: 443}}})
-	_, err = lb.Assign("default/other", allocator.LBRequest{Addr: web, SharingKey: "web", Ports: []allocator.PortProto{{Protocol: "TCP", Port: 443}}})
+	web, _ := lb.Assign("default/web", allocator.LBRequest{SharingKey: "web", Ports: []allocator.PortProto{{Protocol: allocator.TCP, Port: 80}}})
+	tls, _ := lb.Assign("default/web-tls", allocator.LBRequest{SharingKey: "web", Ports: []allocator.PortProto{{Protocol: allocator.TCP, Port: 443}}})
+	_, err = lb.Assign("default/other", allocator.LBRequest{Addr: web, SharingKey: "web", Ports: []allocator.PortProto{{Protocol: allocator.TCP, Port: 443}}})
 	vip, _ := lb.Assign("default/vip", allocator.LBRequest{Pool: "expensive"})
 	fmt.Println(web, tls, lb.Users(web))
 	fmt.Println(errors.Is(err, allocator.ErrPortConflict))

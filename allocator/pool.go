@@ -6,29 +6,13 @@ import (
 	"math/bits"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
 
-// Family selects an IP family in an LBRequest; the zero value is AnyFamily. A plain
-// value, safe for concurrent use.
-type Family uint8
-
-// The families an LBRequest may ask for.
-const (
-	AnyFamily Family = 0 // the zero value: the first pool range with room, either family
-	IPv4      Family = 4
-	IPv6      Family = 6
-)
-
-func familyOf(a netip.Addr) Family {
-	if a.Is4() {
-		return IPv4
-	}
-	return IPv6
-}
-
-func (f Family) index() int {
+// index is f's slot in per-family pairs: IPv4 first.
+func (f IPFamily) index() int {
 	if f == IPv6 {
 		return 1
 	}
@@ -57,24 +41,21 @@ type Pool struct {
 // not use the same one. The zero value is TCP port 0. A plain value, safe for
 // concurrent use.
 type PortProto struct {
-	Protocol string // "TCP", "UDP" or "SCTP" as in a Service spec; empty means TCP, the Kubernetes default
+	Protocol Protocol // zero means TCP, the Kubernetes default
 	Port     uint16
 }
 
-// String returns "TCP/80"; an empty protocol reads as TCP.
+// String returns "TCP/80".
 func (p PortProto) String() string {
-	if p.Protocol == "" {
-		p.Protocol = "TCP"
-	}
-	return fmt.Sprintf("%s/%d", p.Protocol, p.Port)
+	return p.Protocol.String() + "/" + strconv.Itoa(int(p.Port))
 }
 
 // LBRequest says what a LoadBalancer service needs. The zero LBRequest asks for any
 // address of an auto-assign pool, shared with nobody. Assign copies what it keeps.
 type LBRequest struct {
-	// Family restricts the address family; zero means either (the first pool range with
+	// Family restricts the address family; zero (no family) means either (the first pool range with
 	// room, in pool order), or the family of Addr when Addr is set.
-	Family Family
+	Family IPFamily
 	// Addr requests one address (spec.loadBalancerIP, MetalLB's loadBalancerIPs
 	// annotation). It is honoured when some pool holds it, ManualAssign pools included.
 	// Zero means any.
@@ -233,15 +214,9 @@ func addrAdd(a netip.Addr, n uint64) netip.Addr {
 	return r.addr(n)
 }
 
-// normPorts returns a sorted, duplicate-free copy of ports with empty protocols as TCP.
+// normPorts returns a sorted, duplicate-free copy of ports.
 func normPorts(ports []PortProto) []PortProto {
-	out := make([]PortProto, len(ports))
-	for i, p := range ports {
-		if p.Protocol == "" {
-			p.Protocol = "TCP"
-		}
-		out[i] = p
-	}
+	out := slices.Clone(ports)
 	slices.SortFunc(out, comparePorts)
 	return slices.Compact(out)
 }
@@ -263,14 +238,14 @@ func (a *LBAllocator) Assign(svc string, req LBRequest) (netip.Addr, error) {
 		pool = i
 	}
 	fam, want := req.Family, req.Addr.Unmap()
-	if fam != AnyFamily && fam != IPv4 && fam != IPv6 {
-		return netip.Addr{}, fmt.Errorf("allocator: unknown family %d", fam)
+	if fam != 0 && !fam.valid() {
+		return netip.Addr{}, fmt.Errorf("allocator: unknown family %v", fam)
 	}
 	if want.IsValid() {
-		if fam != AnyFamily && fam != familyOf(want) {
-			return netip.Addr{}, fmt.Errorf("%w: %v is not an IPv%d address", ErrNotInPool, want, fam)
+		if fam != 0 && fam != IPFamilyOf(want) {
+			return netip.Addr{}, fmt.Errorf("%w: %v is not an %v address", ErrNotInPool, want, fam)
 		}
-		fam = familyOf(want)
+		fam = IPFamilyOf(want)
 	}
 	u := lbUser{svc: svc, key: req.SharingKey, backend: req.BackendKey, ports: normPorts(req.Ports)}
 	a.mu.Lock()
@@ -278,10 +253,10 @@ func (a *LBAllocator) Assign(svc string, req LBRequest) (netip.Addr, error) {
 	return a.st.assign(u, want, fam, pool)
 }
 
-func (st *lbState) assign(u lbUser, want netip.Addr, fam Family, pool int) (netip.Addr, error) {
+func (st *lbState) assign(u lbUser, want netip.Addr, fam IPFamily, pool int) (netip.Addr, error) {
 	held := st.svcs[u.svc]
 	for _, cur := range held {
-		if !cur.IsValid() || (fam != AnyFamily && familyOf(cur) != fam) ||
+		if !cur.IsValid() || (fam != 0 && IPFamilyOf(cur) != fam) ||
 			(want.IsValid() && want != cur) || (pool >= 0 && st.addrs[cur].pool != pool) {
 			continue
 		}
@@ -305,7 +280,7 @@ func (st *lbState) assign(u lbUser, want netip.Addr, fam Family, pool int) (neti
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	if old := held[familyOf(got).index()]; old.IsValid() {
+	if old := held[IPFamilyOf(got).index()]; old.IsValid() {
 		st.leave(old, u.svc)
 	}
 	st.hold(u.svc, got)
@@ -315,7 +290,7 @@ func (st *lbState) assign(u lbUser, want netip.Addr, fam Family, pool int) (neti
 // hold records that svc holds x, its address of x's family.
 func (st *lbState) hold(svc string, x netip.Addr) {
 	h := st.svcs[svc]
-	h[familyOf(x).index()] = x
+	h[IPFamilyOf(x).index()] = x
 	st.svcs[svc] = h
 }
 
@@ -383,7 +358,7 @@ func (st *lbState) take(want netip.Addr, u lbUser, pool int) (netip.Addr, error)
 
 // pick finds u an address of family fam: first one already shared under u's key, then
 // the lowest free one of the first eligible pool with room.
-func (st *lbState) pick(u lbUser, fam Family, pool int) (netip.Addr, error) {
+func (st *lbState) pick(u lbUser, fam IPFamily, pool int) (netip.Addr, error) {
 	eligible := func(pi int) bool {
 		if pool >= 0 {
 			return pi == pool
@@ -393,7 +368,7 @@ func (st *lbState) pick(u lbUser, fam Family, pool int) (netip.Addr, error) {
 	if u.key != "" {
 		for _, a := range st.byKey[u.key] {
 			rec := st.addrs[a]
-			if _, mine := rec.users[u.svc]; mine || (fam != AnyFamily && familyOf(a) != fam) || !eligible(rec.pool) {
+			if _, mine := rec.users[u.svc]; mine || (fam != 0 && IPFamilyOf(a) != fam) || !eligible(rec.pool) {
 				continue
 			}
 			if st.compatible(a, u) == nil {
@@ -407,7 +382,7 @@ func (st *lbState) pick(u lbUser, fam Family, pool int) (netip.Addr, error) {
 			continue
 		}
 		for ri, r := range st.ranges[pi] {
-			if fam != AnyFamily && r.is4 != (fam == IPv4) {
+			if fam != 0 && r.is4 != (fam == IPv4) {
 				continue
 			}
 			if a, err := r.AllocateNext(); err == nil {
@@ -420,8 +395,8 @@ func (st *lbState) pick(u lbUser, fam Family, pool int) (netip.Addr, error) {
 	if pool >= 0 {
 		where = fmt.Sprintf("pool %q", st.pools[pool].Name)
 	}
-	if fam != AnyFamily {
-		where = fmt.Sprintf("IPv%d addresses of %s", fam, where)
+	if fam != 0 {
+		where = fmt.Sprintf("%v addresses of %s", fam, where)
 	}
 	return netip.Addr{}, fmt.Errorf("%w: no free %s", ErrPoolFull, where)
 }

@@ -11,13 +11,13 @@ import (
 //
 //	"SVCL" | version byte | pools identity | nentries | entry… | crc32c (4 bytes LE)
 //	entry: service | address (4 or 16 bytes, length-prefixed) | sharing key | backend key |
-//	       nports | (protocol, port)…
+//	       nports | (protocol, port)…   (protocol: 0 TCP, 1 UDP, 2 SCTP)
 //
 // One entry per service and address, sorted by service then address; the range
 // allocators are rebuilt from the entries, so the blob holds each fact once.
 const (
 	lbSnapMagic   = "SVCL"
-	lbSnapVersion = 1
+	lbSnapVersion = 2 // version 1 spelled protocols as strings
 )
 
 // Snapshot returns the allocator's assignments in a versioned, checksummed binary form
@@ -58,7 +58,7 @@ func (a *LBAllocator) Snapshot() []byte {
 			ports := rec.users[s]
 			buf = binary.AppendUvarint(buf, uint64(len(ports)))
 			for _, p := range ports {
-				buf = appendStr(buf, p.Protocol)
+				buf = binary.AppendUvarint(buf, uint64(p.Protocol))
 				buf = binary.AppendUvarint(buf, uint64(p.Port))
 			}
 		}
@@ -77,7 +77,7 @@ func appendStr(buf []byte, s string) []byte {
 // entries break the sharing rules, a pool bound or one address per family; on error
 // the allocator is unchanged.
 func (a *LBAllocator) Restore(blob []byte) error {
-	r, err := openSnapshot(blob, lbSnapMagic, lbSnapVersion)
+	r, ver, err := openSnapshotVersions(blob, lbSnapMagic, 1, lbSnapVersion)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (a *LBAllocator) Restore(blob []byte) error {
 	}
 	prev := ""
 	for range n {
-		svc, x, u, err := readEntry(r)
+		svc, x, u, err := readEntry(r, ver)
 		if err != nil {
 			return err
 		}
@@ -106,8 +106,8 @@ func (a *LBAllocator) Restore(blob []byte) error {
 			return fmt.Errorf("%w: entries out of order", ErrCorruptSnapshot)
 		}
 		prev = svc
-		if st.svcs[svc][familyOf(x).index()].IsValid() {
-			return fmt.Errorf("%w: service %q holds two IPv%d addresses", ErrCorruptSnapshot, svc, familyOf(x))
+		if st.svcs[svc][IPFamilyOf(x).index()].IsValid() {
+			return fmt.Errorf("%w: service %q holds two %v addresses", ErrCorruptSnapshot, svc, IPFamilyOf(x))
 		}
 		if _, err := st.take(x, u, -1); err != nil {
 			return fmt.Errorf("%w: service %q: %v", ErrCorruptSnapshot, svc, err)
@@ -123,7 +123,7 @@ func (a *LBAllocator) Restore(blob []byte) error {
 	return nil
 }
 
-func readEntry(r *snapReader) (string, netip.Addr, lbUser, error) {
+func readEntry(r *snapReader, ver byte) (string, netip.Addr, lbUser, error) {
 	var u lbUser
 	var err error
 	if u.svc, err = r.str(); err != nil {
@@ -150,14 +150,16 @@ func readEntry(r *snapReader) (string, netip.Addr, lbUser, error) {
 	u.ports = make([]PortProto, 0, np)
 	for range np {
 		var p PortProto
-		if p.Protocol, err = r.str(); err != nil {
+		proto, err := readProtocol(r, ver)
+		if err != nil {
 			return "", netip.Addr{}, u, err
 		}
 		port, err := r.uvarint()
 		if err != nil {
 			return "", netip.Addr{}, u, err
 		}
-		if port > 0xffff || p.Protocol == "" {
+		p.Protocol = proto
+		if port > 0xffff {
 			return "", netip.Addr{}, u, fmt.Errorf("%w: bad port", ErrCorruptSnapshot)
 		}
 		p.Port = uint16(port)
@@ -167,4 +169,28 @@ func readEntry(r *snapReader) (string, netip.Addr, lbUser, error) {
 		u.ports = append(u.ports, p)
 	}
 	return u.svc, x, u, nil
+}
+
+// readProtocol reads a port's protocol: a number from version 2 on, Kubernetes'
+// spelling ("TCP") in version 1.
+func readProtocol(r *snapReader, ver byte) (Protocol, error) {
+	if ver == 1 {
+		s, err := r.str()
+		if err != nil {
+			return 0, err
+		}
+		p, err := ParseProtocol(s)
+		if err != nil || s == "" {
+			return 0, fmt.Errorf("%w: bad protocol %q", ErrCorruptSnapshot, s)
+		}
+		return p, nil
+	}
+	v, err := r.uvarint()
+	if err != nil {
+		return 0, err
+	}
+	if v > uint64(SCTP) {
+		return 0, fmt.Errorf("%w: bad protocol %d", ErrCorruptSnapshot, v)
+	}
+	return Protocol(v), nil
 }

@@ -23,7 +23,7 @@ func mkPool(name string, manual, avoid bool, ranges ...string) Pool {
 func tcp(ports ...uint16) []PortProto {
 	var out []PortProto
 	for _, p := range ports {
-		out = append(out, PortProto{"TCP", p})
+		out = append(out, PortProto{TCP, p})
 	}
 	return out
 }
@@ -286,10 +286,10 @@ func TestLBAssign(t *testing.T) {
 			svc:    "b", req: LBRequest{Addr: ip("192.168.10.0"), SharingKey: "k", Ports: tcp(443)}, wantErr: ErrPortConflict},
 		{name: "same port number, other protocol: shared", pools: twoPools,
 			before: []lbStep{shared("dns-tcp", "dns", 53)},
-			svc:    "dns-udp", req: LBRequest{Addr: ip("192.168.10.0"), SharingKey: "dns", Ports: []PortProto{{"UDP", 53}}}, want: "192.168.10.0"},
-		{name: "empty protocol is TCP", pools: twoPools,
+			svc:    "dns-udp", req: LBRequest{Addr: ip("192.168.10.0"), SharingKey: "dns", Ports: []PortProto{{UDP, 53}}}, want: "192.168.10.0"},
+		{name: "zero protocol is TCP", pools: twoPools,
 			before: []lbStep{shared("a", "k", 80)},
-			svc:    "b", req: LBRequest{Addr: ip("192.168.10.0"), SharingKey: "k", Ports: []PortProto{{"", 80}}}, wantErr: ErrPortConflict},
+			svc:    "b", req: LBRequest{Addr: ip("192.168.10.0"), SharingKey: "k", Ports: []PortProto{{Port: 80}}}, wantErr: ErrPortConflict},
 		{name: "different key", pools: twoPools,
 			before: []lbStep{shared("a", "k", 80)},
 			svc:    "b", req: LBRequest{Addr: ip("192.168.10.0"), SharingKey: "other", Ports: tcp(443)}, wantErr: ErrInUse},
@@ -491,7 +491,7 @@ func lbFixture(t testing.TB) *LBAllocator {
 	steps := []lbStep{
 		{"ns/web", LBRequest{SharingKey: "web", Ports: tcp(80)}},
 		{"ns/web-tls", LBRequest{SharingKey: "web", Ports: tcp(443)}},
-		{"ns/dns", LBRequest{SharingKey: "dns", BackendKey: "app=dns", Ports: []PortProto{{"UDP", 53}, {"TCP", 53}}}},
+		{"ns/dns", LBRequest{SharingKey: "dns", BackendKey: "app=dns", Ports: []PortProto{{UDP, 53}, {TCP, 53}}}},
 		{"ns/dns", LBRequest{Family: IPv6, Pool: "m"}},
 		{"ns/api", LBRequest{Addr: netip.MustParseAddr("10.0.1.15")}},
 	}
@@ -549,7 +549,7 @@ func entry(svc, addr, key string, ports ...PortProto) func([]byte) []byte {
 		b = appendStr(b, "")
 		b = binary.AppendUvarint(b, uint64(len(ports)))
 		for _, p := range ports {
-			b = appendStr(b, p.Protocol)
+			b = binary.AppendUvarint(b, uint64(p.Protocol))
 			b = binary.AppendUvarint(b, uint64(p.Port))
 		}
 		return b
@@ -576,16 +576,17 @@ func TestLBRestoreErrors(t *testing.T) {
 		{"address in no pool", lbBlob(a, 1, entry("a", "10.9.0.1", "")), ErrCorruptSnapshot},
 		{"buggy address", lbBlob(a, 1, entry("a", "10.0.0.255", "")), ErrCorruptSnapshot},
 		{"shared without key", lbBlob(a, 2, entry("a", "10.0.0.1", ""), entry("b", "10.0.0.1", "")), ErrCorruptSnapshot},
-		{"shared with port clash", lbBlob(a, 2, entry("a", "10.0.0.1", "k", PortProto{"TCP", 80}), entry("b", "10.0.0.1", "k", PortProto{"TCP", 80})), ErrCorruptSnapshot},
+		{"shared with port clash", lbBlob(a, 2, entry("a", "10.0.0.1", "k", PortProto{TCP, 80}), entry("b", "10.0.0.1", "k", PortProto{TCP, 80})), ErrCorruptSnapshot},
 		{"two addresses of one family", lbBlob(a, 2, entry("a", "10.0.0.1", ""), entry("a", "10.0.0.2", "")), ErrCorruptSnapshot},
 		{"entries out of order", lbBlob(a, 2, entry("b", "10.0.0.1", ""), entry("a", "10.0.0.2", "")), ErrCorruptSnapshot},
-		{"ports unsorted", lbBlob(a, 1, entry("a", "10.0.0.1", "", PortProto{"UDP", 1}, PortProto{"TCP", 1})), ErrCorruptSnapshot},
+		{"ports unsorted", lbBlob(a, 1, entry("a", "10.0.0.1", "", PortProto{UDP, 1}, PortProto{TCP, 1})), ErrCorruptSnapshot},
 		{"port too large", lbBlob(a, 1, func(b []byte) []byte {
 			b = entry("a", "10.0.0.1", "")(b)
 			b[len(b)-1] = 1 // one port
-			b = appendStr(b, "TCP")
+			b = binary.AppendUvarint(b, uint64(TCP))
 			return binary.AppendUvarint(b, 70000)
 		}), ErrCorruptSnapshot},
+		{"unknown protocol", lbBlob(a, 1, entry("a", "10.0.0.1", "", PortProto{Protocol(3), 1})), ErrCorruptSnapshot},
 		{"trailing bytes", lbBlob(a, 1, entry("a", "10.0.0.1", ""), entry("b", "10.0.0.2", "")), ErrCorruptSnapshot},
 	}
 	for _, tt := range tests {
@@ -600,7 +601,7 @@ func TestLBRestoreErrors(t *testing.T) {
 			}
 		})
 	}
-	ok := lbBlob(a, 2, entry("a", "10.0.0.1", "k", PortProto{"TCP", 80}), entry("b", "10.0.0.1", "k", PortProto{"UDP", 80}))
+	ok := lbBlob(a, 2, entry("a", "10.0.0.1", "k", PortProto{TCP, 80}), entry("b", "10.0.0.1", "k", PortProto{UDP, 80}))
 	if err := a.Restore(ok); err != nil || !slices.Equal(a.Users(netip.MustParseAddr("10.0.0.1")), []string{"a", "b"}) {
 		t.Errorf("Restore(hand-made shared) = %v, Users = %v; want nil, [a b]", err, a.Users(netip.MustParseAddr("10.0.0.1")))
 	}
@@ -609,7 +610,7 @@ func TestLBRestoreErrors(t *testing.T) {
 func FuzzLBRestore(f *testing.F) {
 	a := lbFixture(f)
 	f.Add(a.Snapshot())
-	f.Add(lbBlob(a, 2, entry("a", "10.0.0.1", "k", PortProto{"TCP", 80}), entry("b", "10.0.0.1", "k", PortProto{"UDP", 80})))
+	f.Add(lbBlob(a, 2, entry("a", "10.0.0.1", "k", PortProto{TCP, 80}), entry("b", "10.0.0.1", "k", PortProto{UDP, 80})))
 	f.Add(lbBlob(a, 1<<40))
 	f.Add([]byte("SVCL\x01"))
 	f.Fuzz(func(t *testing.T, blob []byte) {
@@ -724,11 +725,49 @@ func TestPortProtoString(t *testing.T) {
 		p    PortProto
 		want string
 	}{
-		{PortProto{Protocol: "UDP", Port: 53}, "UDP/53"},
+		{PortProto{Protocol: UDP, Port: 53}, "UDP/53"},
 		{PortProto{Port: 80}, "TCP/80"},
 	} {
 		if got := tt.p.String(); got != tt.want {
 			t.Errorf("%#v.String() = %q; want %q", tt.p, got, tt.want)
+		}
+	}
+}
+
+// TestLBRestoreVersion1 reads a snapshot written before protocols became numbers
+// (version 1 spelled them "TCP", "UDP"), as a state file from before keeps them.
+func TestLBRestoreVersion1(t *testing.T) {
+	a := lbFixture(t)
+	v1 := func(proto string) []byte {
+		buf := append([]byte(lbSnapMagic), 1)
+		buf = appendStr(buf, a.id)
+		buf = binary.AppendUvarint(buf, 1)
+		buf = appendStr(buf, "ns/dns")
+		buf = appendStr(buf, string(netip.MustParseAddr("10.0.0.7").AsSlice()))
+		buf = appendStr(buf, "dns")
+		buf = appendStr(buf, "")
+		buf = binary.AppendUvarint(buf, 1)
+		buf = appendStr(buf, proto)
+		buf = binary.AppendUvarint(buf, 53)
+		return snapshotSeal(buf)
+	}
+	b := lbFixture(t)
+	if err := b.Restore(v1("UDP")); err != nil {
+		t.Fatalf("Restore(version 1) = %v", err)
+	}
+	if got := b.Addrs("ns/dns"); !slices.Equal(got, []netip.Addr{netip.MustParseAddr("10.0.0.7")}) {
+		t.Errorf("Addrs after version-1 restore = %v", got)
+	}
+	// The port came back as UDP/53: TCP/53 may share the address, UDP/53 may not.
+	if _, err := b.Assign("ns/dns-tcp", LBRequest{Addr: netip.MustParseAddr("10.0.0.7"), SharingKey: "dns", Ports: []PortProto{{TCP, 53}}}); err != nil {
+		t.Errorf("Assign(TCP/53 beside restored UDP/53) = %v", err)
+	}
+	if _, err := b.Assign("ns/dns-udp", LBRequest{Addr: netip.MustParseAddr("10.0.0.7"), SharingKey: "dns", Ports: []PortProto{{UDP, 53}}}); !errors.Is(err, ErrPortConflict) {
+		t.Errorf("Assign(UDP/53 beside restored UDP/53) = %v; want ErrPortConflict", err)
+	}
+	for _, bad := range []string{"", "udp"} {
+		if err := lbFixture(t).Restore(v1(bad)); !errors.Is(err, ErrCorruptSnapshot) {
+			t.Errorf("Restore(version 1, protocol %q) = %v; want ErrCorruptSnapshot", bad, err)
 		}
 	}
 }

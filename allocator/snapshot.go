@@ -52,17 +52,25 @@ type snapReader struct{ b []byte }
 // openSnapshot checks the magic, checksum and version of blob and returns a reader
 // over the fields after the version byte.
 func openSnapshot(blob []byte, magic string, version byte) (*snapReader, error) {
+	r, _, err := openSnapshotVersions(blob, magic, version, version)
+	return r, err
+}
+
+// openSnapshotVersions is openSnapshot for a format that reads the versions oldest to
+// newest; it also returns the blob's version.
+func openSnapshotVersions(blob []byte, magic string, oldest, newest byte) (*snapReader, byte, error) {
 	if len(blob) < len(magic)+1+4 || string(blob[:len(magic)]) != magic {
-		return nil, ErrCorruptSnapshot
+		return nil, 0, ErrCorruptSnapshot
 	}
 	body, sum := blob[:len(blob)-4], binary.LittleEndian.Uint32(blob[len(blob)-4:])
 	if crc32.Checksum(body, castagnoli) != sum {
-		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorruptSnapshot)
+		return nil, 0, fmt.Errorf("%w: checksum mismatch", ErrCorruptSnapshot)
 	}
-	if v := body[len(magic)]; v != version {
-		return nil, fmt.Errorf("%w: %d", ErrUnknownVersion, v)
+	v := body[len(magic)]
+	if v < oldest || v > newest {
+		return nil, 0, fmt.Errorf("%w: %d", ErrUnknownVersion, v)
 	}
-	return &snapReader{body[len(magic)+1:]}, nil
+	return &snapReader{body[len(magic)+1:]}, v, nil
 }
 
 func (r *snapReader) uvarint() (uint64, error) {

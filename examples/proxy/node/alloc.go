@@ -392,7 +392,11 @@ func (a *allocs) assignLB(s *Service, key string, prev Assignment) (netip.Addr, 
 	req := allocator.LBRequest{SharingKey: s.Metadata.Annotations[AnnotationAllowShared]}
 	var ports []string
 	for i := range s.Spec.Ports {
-		p := allocator.PortProto{Protocol: s.Spec.Ports[i].Protocol, Port: uint16(s.Spec.Ports[i].Port)}
+		proto, err := allocator.ParseProtocol(s.Spec.Ports[i].Protocol)
+		if err != nil {
+			return netip.Addr{}, nil, ferr(fmt.Sprintf("spec.ports[%d].protocol", i), "%w", err)
+		}
+		p := allocator.PortProto{Protocol: proto, Port: uint16(s.Spec.Ports[i].Port)}
 		req.Ports = append(req.Ports, p)
 		ports = append(ports, p.String())
 	}
@@ -436,8 +440,9 @@ func (a *allocs) assignLB(s *Service, key string, prev Assignment) (netip.Addr, 
 func portProtos(ss []string) []allocator.PortProto {
 	var out []allocator.PortProto
 	for _, s := range ss {
-		proto, port, _ := strings.Cut(s, "/")
-		if n, err := strconv.ParseUint(port, 10, 16); err == nil {
+		name, port, _ := strings.Cut(s, "/")
+		proto, perr := allocator.ParseProtocol(name)
+		if n, err := strconv.ParseUint(port, 10, 16); err == nil && perr == nil {
 			out = append(out, allocator.PortProto{Protocol: proto, Port: uint16(n)})
 		}
 	}
