@@ -33,7 +33,7 @@ const overloadThreshold = 0.2
 func AutoHints(groups []Group, nodes []Node) bool {
 	ratios := zoneRatios(nodes)
 	ok := true
-	for _, fam := range []int{4, 6} {
+	for _, fam := range []IPFamily{IPv4, IPv6} {
 		if !autoFamily(groups, fam, ratios) {
 			ok = false
 		}
@@ -72,7 +72,7 @@ func zoneRatios(nodes []Node) map[string]float64 {
 
 // autoFamily hints the ready endpoints of one family; a family without
 // ready endpoints needs no hints and passes.
-func autoFamily(groups []Group, fam int, ratios map[string]float64) bool {
+func autoFamily(groups []Group, fam IPFamily, ratios map[string]float64) bool {
 	var eps []*Endpoint
 	byZone := map[string]int{}
 	for gi := range groups {

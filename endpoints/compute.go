@@ -32,9 +32,9 @@ func ResolvePort(sp ServicePort, w *Workload) (port uint16, ok bool) {
 		}
 		return tp.Number, true
 	}
-	proto := sp.Protocol.orTCP()
+	proto := sp.Protocol
 	for _, cp := range w.Ports {
-		if cp.Name == tp.Name && cp.Protocol.orTCP() == proto {
+		if cp.Name == tp.Name && cp.Protocol == proto {
 			return cp.Number, true
 		}
 	}
@@ -44,20 +44,20 @@ func ResolvePort(sp ServicePort, w *Workload) (port uint16, ok bool) {
 // Group is the desired endpoints of one address type and one exact port
 // set: the unit the controller packs into slices.
 type Group struct {
-	Family    int    // 4 or 6
-	Ports     []Port // sorted by name, then protocol, then port
+	Family    IPFamily // IPv4 or IPv6
+	Ports     []Port   // sorted by name, then protocol, then port
 	Endpoints []Endpoint
 }
 
 // Key identifies a group by family and its sorted port set.
 func (g *Group) Key() string {
 	var b strings.Builder
-	b.WriteString(strconv.Itoa(g.Family))
+	b.WriteString(strconv.Itoa(int(g.Family)))
 	for _, p := range g.Ports {
 		b.WriteByte('|')
 		b.WriteString(p.Name)
 		b.WriteByte('/')
-		b.WriteString(string(p.Protocol))
+		b.WriteString(p.Protocol.String())
 		b.WriteByte('/')
 		b.WriteString(strconv.Itoa(int(p.Port)))
 		b.WriteByte('/')
@@ -78,7 +78,7 @@ func Desired(s *Service, workloads []Workload) []Group {
 	}
 	families := s.Families
 	if len(families) == 0 {
-		families = []int{4}
+		families = []IPFamily{IPv4}
 	}
 	byKey := map[string]*Group{}
 	for i := range workloads {
@@ -93,7 +93,7 @@ func Desired(s *Service, workloads []Workload) []Group {
 			if !ok {
 				continue
 			}
-			ports = append(ports, Port{Name: sp.Name, Protocol: sp.Protocol.orTCP(), Port: n, AppProtocol: sp.AppProtocol})
+			ports = append(ports, Port{Name: sp.Name, Protocol: sp.Protocol, Port: n, AppProtocol: sp.AppProtocol})
 		}
 		slices.SortFunc(ports, comparePort)
 		hostname := ""
@@ -133,13 +133,13 @@ func Desired(s *Service, workloads []Workload) []Group {
 }
 
 func comparePort(a, b Port) int {
-	return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(string(a.Protocol), string(b.Protocol)), cmp.Compare(a.Port, b.Port))
+	return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Protocol.String(), b.Protocol.String()), cmp.Compare(a.Port, b.Port))
 }
 
-func firstOfFamily(w *Workload, fam int) (a0 netip.Addr, ok bool) {
+func firstOfFamily(w *Workload, fam IPFamily) (a0 netip.Addr, ok bool) {
 	for _, a := range w.IPs {
 		a = a.Unmap()
-		if (fam == 6) == a.Is6() && a.IsValid() {
+		if IPFamilyOf(a) == fam {
 			return a, true
 		}
 	}

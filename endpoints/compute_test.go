@@ -93,7 +93,7 @@ func TestDesired(t *testing.T) {
 			pod("b", "10.0.0.2", func(w *Workload) { w.Ports[0].Number = 9000 }),
 			pod("c", "10.0.0.3", func(w *Workload) { w.Ports = nil }),
 		}, []string{"4: 10.0.0.3", "4|http/TCP/8080/: 10.0.0.1", "4|http/TCP/9000/: 10.0.0.2"}},
-		{"dual-stack one group per family", func(s *Service) { s.Families = []int{6, 4} }, []Workload{
+		{"dual-stack one group per family", func(s *Service) { s.Families = []IPFamily{IPv6, IPv4} }, []Workload{
 			pod("a", "10.0.0.1", func(w *Workload) { w.IPs = append(w.IPs, ip("fd00::1")) }),
 			pod("b", "fd00::2", nil),
 		}, []string{"4|http/TCP/8080/: 10.0.0.1", "6|http/TCP/8080/: fd00::1 fd00::2"}},

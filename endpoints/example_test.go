@@ -56,7 +56,7 @@ func ExampleAppendUsable() {
 		{Address: netip.MustParseAddr("10.0.0.1"), Zone: "a", Hints: endpoints.Hints{ForZone: "a"}, Conditions: endpoints.Conditions{Ready: true, Serving: true}},
 		{Address: netip.MustParseAddr("10.0.0.2"), Zone: "b", Hints: endpoints.Hints{ForZone: "b"}, Conditions: endpoints.Conditions{Ready: true, Serving: true}},
 	}
-	for _, e := range endpoints.AppendUsable(nil, eps, "node-1", "b", endpoints.Cluster) {
+	for _, e := range endpoints.AppendUsable(nil, eps, "node-1", "b", endpoints.PolicyCluster) {
 		fmt.Println(e.Address)
 	}
 	// Output:

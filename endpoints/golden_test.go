@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 func renderPlan(p Plan) string {
 	var b strings.Builder
 	slice := func(verb string, s Slice) {
-		fmt.Fprintf(&b, "%s %s IPv%d ports=[", verb, s.Name, s.Family)
+		fmt.Fprintf(&b, "%s %s %v ports=[", verb, s.Name, s.Family)
 		for i, p := range s.Ports {
 			if i > 0 {
 				b.WriteByte(' ')
@@ -84,7 +84,7 @@ func goldenWorkloads() []Workload {
 func TestReconcileGolden(t *testing.T) {
 	svc := Service{Namespace: "shop", Name: "web", Selector: map[string]string{"app": "web"},
 		Labels:              map[string]string{"team": "storefront"},
-		Families:            []int{4, 6},
+		Families:            []IPFamily{IPv4, IPv6},
 		TrafficDistribution: PreferClose,
 		Ports: []ServicePort{
 			{Name: "http", Protocol: TCP, Port: 80, TargetPort: TargetPort{Name: "http"}},

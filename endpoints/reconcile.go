@@ -71,8 +71,8 @@ func (c Config) sliceLimit(n int) int {
 // placeholder of no family and is only valid as a Plan element's shape.
 type Slice struct {
 	Name      string
-	Family    int    // 4 or 6
-	Ports     []Port // sorted; nil for a placeholder
+	Family    IPFamily // IPv4 or IPv6
+	Ports     []Port   // sorted; nil for a placeholder
 	Endpoints []Endpoint
 	Labels    map[string]string
 }
@@ -237,11 +237,11 @@ func groupFinder(desired []Group) func(*Slice) int {
 	return func(e *Slice) int { return byKey[(&Group{Family: e.Family, Ports: e.Ports}).Key()] - 1 }
 }
 
-func firstFamily(s *Service) int {
+func firstFamily(s *Service) IPFamily {
 	if len(s.Families) > 0 {
 		return s.Families[0]
 	}
-	return 4
+	return IPv4
 }
 
 // sliceName keeps the name within 63 characters as generateName does: the

@@ -159,10 +159,10 @@ func TestReconcileErrors(t *testing.T) {
 		{"no name", Config{}, valid(func(s *Service) { s.Name = "" }), nil, ErrInvalidService},
 		{"unknown traffic distribution", Config{}, valid(func(s *Service) { s.TrafficDistribution = "Nearby" }), nil, ErrInvalidService},
 		{"PreferSameNode", Config{}, valid(func(s *Service) { s.TrafficDistribution = PreferSameNode }), nil, nil},
-		{"dual-stack 6 first", Config{}, valid(func(s *Service) { s.Families = []int{6, 4} }), nil, nil},
-		{"family 5", Config{}, valid(func(s *Service) { s.Families = []int{5} }), nil, ErrInvalidService},
-		{"family twice", Config{}, valid(func(s *Service) { s.Families = []int{4, 4} }), nil, ErrInvalidService},
-		{"three families", Config{}, valid(func(s *Service) { s.Families = []int{4, 6, 4} }), nil, ErrInvalidService},
+		{"dual-stack 6 first", Config{}, valid(func(s *Service) { s.Families = []IPFamily{IPv6, IPv4} }), nil, nil},
+		{"family 5", Config{}, valid(func(s *Service) { s.Families = []IPFamily{5} }), nil, ErrInvalidService},
+		{"family twice", Config{}, valid(func(s *Service) { s.Families = []IPFamily{IPv4, IPv4} }), nil, ErrInvalidService},
+		{"three families", Config{}, valid(func(s *Service) { s.Families = []IPFamily{IPv4, IPv6, IPv4} }), nil, ErrInvalidService},
 		{"duplicate slice names", Config{}, testService(), twin, ErrDuplicateSlice},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,16 +16,6 @@ func hintsFor(s *Service, w *Workload) Hints {
 	return Hints{}
 }
 
-// TrafficPolicy is a Service's internal or external traffic policy. The
-// zero value means Cluster.
-type TrafficPolicy string
-
-// Traffic policies Kubernetes accepts.
-const (
-	Cluster TrafficPolicy = "Cluster"
-	Local   TrafficPolicy = "Local"
-)
-
 // AppendUsable appends to dst the endpoints a proxy on node in zone should
 // send traffic to, following kube-proxy's topology rules:
 //   - Local policy keeps only endpoints on node;
@@ -40,7 +30,7 @@ func AppendUsable(dst []Endpoint, eps []Endpoint, node, zone string, policy Traf
 	ready, allNode, allZone, nodeHit, zoneHit := 0, true, true, false, false
 	for i := range eps {
 		e := &eps[i]
-		if policy == Local && e.NodeName != node {
+		if policy == PolicyLocal && e.NodeName != node {
 			continue
 		}
 		if !e.Conditions.Ready {
@@ -52,11 +42,11 @@ func AppendUsable(dst []Endpoint, eps []Endpoint, node, zone string, policy Traf
 		nodeHit = nodeHit || (node != "" && e.Hints.ForNode == node)
 		zoneHit = zoneHit || (zone != "" && e.Hints.ForZone == zone)
 	}
-	useNode := ready > 0 && policy != Local && allNode && nodeHit
-	useZone := ready > 0 && policy != Local && !useNode && allZone && zoneHit
+	useNode := ready > 0 && policy != PolicyLocal && allNode && nodeHit
+	useZone := ready > 0 && policy != PolicyLocal && !useNode && allZone && zoneHit
 	for i := range eps {
 		e := &eps[i]
-		if policy == Local && e.NodeName != node {
+		if policy == PolicyLocal && e.NodeName != node {
 			continue
 		}
 		switch {

@@ -48,17 +48,17 @@ func TestAppendUsable(t *testing.T) {
 		policy     TrafficPolicy
 		want       []string
 	}{
-		{"no hints: all ready", []Endpoint{ep("1", "n1", "a", true, true, false, Hints{}), ep("2", "n2", "b", true, true, false, Hints{}), ep("3", "n2", "b", false, false, false, Hints{})}, "n1", "a", Cluster, []string{"1", "2"}},
-		{"zone hints used", []Endpoint{ep("1", "n1", "a", true, true, false, za), ep("2", "n2", "b", true, true, false, zb)}, "n1", "a", Cluster, []string{"1"}},
-		{"zone hints ignored when one ready endpoint lacks one", []Endpoint{ep("1", "n1", "a", true, true, false, za), ep("2", "n2", "b", true, true, false, Hints{})}, "n1", "a", Cluster, []string{"1", "2"}},
-		{"zone hints ignored when none names our zone", []Endpoint{ep("1", "n1", "a", true, true, false, za), ep("2", "n2", "b", true, true, false, zb)}, "n3", "c", Cluster, []string{"1", "2"}},
-		{"not-ready endpoints do not need hints", []Endpoint{ep("1", "n1", "a", true, true, false, za), ep("2", "n2", "b", false, false, false, Hints{})}, "n1", "a", Cluster, []string{"1"}},
-		{"node hints used", []Endpoint{ep("1", "n1", "a", true, true, false, Hints{ForZone: "a", ForNode: "n1"}), ep("2", "n2", "a", true, true, false, Hints{ForZone: "a", ForNode: "n2"})}, "n2", "a", Cluster, []string{"2"}},
-		{"node hints miss: zone hints", []Endpoint{ep("1", "n1", "a", true, true, false, Hints{ForZone: "a", ForNode: "n1"}), ep("2", "n2", "b", true, true, false, Hints{ForZone: "b", ForNode: "n2"})}, "n3", "a", Cluster, []string{"1"}},
-		{"no ready: serving terminating fallback", []Endpoint{ep("1", "n1", "a", false, true, true, Hints{}), ep("2", "n2", "b", false, false, true, Hints{}), ep("3", "n2", "b", false, false, false, Hints{})}, "n1", "a", Cluster, []string{"1"}},
-		{"Local keeps own node", []Endpoint{ep("1", "n1", "a", true, true, false, zb), ep("2", "n2", "a", true, true, false, za)}, "n1", "a", Local, []string{"1"}},
-		{"Local with none ready on node falls back there", []Endpoint{ep("1", "n1", "a", false, true, true, Hints{}), ep("2", "n2", "a", true, true, false, Hints{})}, "n1", "a", Local, []string{"1"}},
-		{"Local with nothing on node", []Endpoint{ep("2", "n2", "a", true, true, false, Hints{})}, "n1", "a", Local, nil},
+		{"no hints: all ready", []Endpoint{ep("1", "n1", "a", true, true, false, Hints{}), ep("2", "n2", "b", true, true, false, Hints{}), ep("3", "n2", "b", false, false, false, Hints{})}, "n1", "a", PolicyCluster, []string{"1", "2"}},
+		{"zone hints used", []Endpoint{ep("1", "n1", "a", true, true, false, za), ep("2", "n2", "b", true, true, false, zb)}, "n1", "a", PolicyCluster, []string{"1"}},
+		{"zone hints ignored when one ready endpoint lacks one", []Endpoint{ep("1", "n1", "a", true, true, false, za), ep("2", "n2", "b", true, true, false, Hints{})}, "n1", "a", PolicyCluster, []string{"1", "2"}},
+		{"zone hints ignored when none names our zone", []Endpoint{ep("1", "n1", "a", true, true, false, za), ep("2", "n2", "b", true, true, false, zb)}, "n3", "c", PolicyCluster, []string{"1", "2"}},
+		{"not-ready endpoints do not need hints", []Endpoint{ep("1", "n1", "a", true, true, false, za), ep("2", "n2", "b", false, false, false, Hints{})}, "n1", "a", PolicyCluster, []string{"1"}},
+		{"node hints used", []Endpoint{ep("1", "n1", "a", true, true, false, Hints{ForZone: "a", ForNode: "n1"}), ep("2", "n2", "a", true, true, false, Hints{ForZone: "a", ForNode: "n2"})}, "n2", "a", PolicyCluster, []string{"2"}},
+		{"node hints miss: zone hints", []Endpoint{ep("1", "n1", "a", true, true, false, Hints{ForZone: "a", ForNode: "n1"}), ep("2", "n2", "b", true, true, false, Hints{ForZone: "b", ForNode: "n2"})}, "n3", "a", PolicyCluster, []string{"1"}},
+		{"no ready: serving terminating fallback", []Endpoint{ep("1", "n1", "a", false, true, true, Hints{}), ep("2", "n2", "b", false, false, true, Hints{}), ep("3", "n2", "b", false, false, false, Hints{})}, "n1", "a", PolicyCluster, []string{"1"}},
+		{"Local keeps own node", []Endpoint{ep("1", "n1", "a", true, true, false, zb), ep("2", "n2", "a", true, true, false, za)}, "n1", "a", PolicyLocal, []string{"1"}},
+		{"Local with none ready on node falls back there", []Endpoint{ep("1", "n1", "a", false, true, true, Hints{}), ep("2", "n2", "a", true, true, false, Hints{})}, "n1", "a", PolicyLocal, []string{"1"}},
+		{"Local with nothing on node", []Endpoint{ep("2", "n2", "a", true, true, false, Hints{})}, "n1", "a", PolicyLocal, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +79,7 @@ func TestNoAllocs(t *testing.T) {
 		eps[i] = Endpoint{Conditions: Conditions{Ready: true, Serving: true}, Hints: Hints{ForZone: []string{"a", "b"}[i%2]}}
 	}
 	dst := make([]Endpoint, 0, len(eps))
-	if n := testing.AllocsPerRun(1000, func() { dst = AppendUsable(dst[:0], eps, "n", "a", Cluster) }); n != 0 {
+	if n := testing.AllocsPerRun(1000, func() { dst = AppendUsable(dst[:0], eps, "n", "a", PolicyCluster) }); n != 0 {
 		t.Errorf("AppendUsable allocs = %v; want 0", n)
 	}
 	if len(dst) != 50 {

@@ -99,7 +99,7 @@ func (t *Tracker) Update(svc Ref, s *Slice) {
 	ts := &trackedSlice{list: make([]trackEntry, 0, len(s.Endpoints)*len(s.Ports))}
 	for _, p := range s.Ports {
 		for _, e := range s.Endpoints {
-			ts.list = append(ts.list, trackEntry{trackKey{p.Name, p.Protocol.orTCP(), netip.AddrPortFrom(e.Address, p.Port)}, e})
+			ts.list = append(ts.list, trackEntry{trackKey{p.Name, p.Protocol, netip.AddrPortFrom(e.Address, p.Port)}, e})
 		}
 	}
 	st.replace(s.Name, ts)
@@ -240,7 +240,7 @@ func (t *Tracker) Changes() []Change {
 	slices.SortFunc(out, func(a, b Change) int {
 		return cmp.Or(strings.Compare(a.Port.Service.Namespace, b.Port.Service.Namespace),
 			strings.Compare(a.Port.Service.Name, b.Port.Service.Name),
-			strings.Compare(a.Port.Port, b.Port.Port), strings.Compare(string(a.Port.Protocol), string(b.Port.Protocol)))
+			strings.Compare(a.Port.Port, b.Port.Port), strings.Compare(a.Port.Protocol.String(), b.Port.Protocol.String()))
 	})
 	return out
 }

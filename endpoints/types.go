@@ -5,24 +5,6 @@ import (
 	"net/netip"
 )
 
-// Protocol is a transport protocol name as Kubernetes spells it.
-// The zero value means TCP, as a Kubernetes port with no protocol does.
-type Protocol string
-
-// Protocols Kubernetes accepts on service and container ports.
-const (
-	TCP  Protocol = "TCP"
-	UDP  Protocol = "UDP"
-	SCTP Protocol = "SCTP"
-)
-
-func (p Protocol) orTCP() Protocol {
-	if p == "" {
-		return TCP
-	}
-	return p
-}
-
 // Phase is a workload's lifecycle phase. The zero value is an unknown,
 // non-terminal phase.
 type Phase string
@@ -60,9 +42,9 @@ type Service struct {
 	// has no selector and its endpoints are managed by someone else.
 	Selector map[string]string
 	Ports    []ServicePort
-	// Families lists the IP families (4 or 6) the service uses, in order.
+	// Families lists the IP families the service uses, in order.
 	// Zero (nil) means IPv4 only.
-	Families []int
+	Families []IPFamily
 	// PublishNotReadyAddresses marks every endpoint ready. Zero means false.
 	PublishNotReadyAddresses bool
 	// Labels are copied onto every slice. Zero means none.
@@ -82,8 +64,8 @@ func (s *Service) Validate() error {
 		return fmt.Errorf("%w: service in namespace %q has no name", ErrInvalidService, s.Namespace)
 	}
 	for i, f := range s.Families {
-		if i > 1 || (f != 4 && f != 6) || (i == 1 && f == s.Families[0]) {
-			return fmt.Errorf("%w: service %s/%s: families %v: at most one 4 and one 6", ErrInvalidService, s.Namespace, s.Name, s.Families)
+		if i > 1 || (f != IPv4 && f != IPv6) || (i == 1 && f == s.Families[0]) {
+			return fmt.Errorf("%w: service %s/%s: families %v: at most one IPv4 and one IPv6", ErrInvalidService, s.Namespace, s.Name, s.Families)
 		}
 	}
 	switch s.TrafficDistribution {

@@ -59,11 +59,11 @@ type Backend struct {
 func (s *ServiceView) Backends(p PortView, fam int) []Backend {
 	var out []Backend
 	for _, g := range s.Groups {
-		if g.Family != fam {
+		if int(g.Family) != fam {
 			continue
 		}
 		for _, gp := range g.Ports {
-			if gp.Name != p.Name || string(gp.Protocol) != p.Protocol {
+			if gp.Name != p.Name || gp.Protocol.String() != p.Protocol {
 				continue
 			}
 			for _, ep := range g.Endpoints {
@@ -134,21 +134,22 @@ func toEndpointsService(s *Service, as Assignment) endpoints.Service {
 	}
 	for _, x := range as.ClusterIPs {
 		if ip, err := netip.ParseAddr(x); err == nil {
-			es.Families = append(es.Families, famOf(ip))
+			es.Families = append(es.Families, endpoints.IPFamilyOf(ip))
 		}
 	}
 	if len(es.Families) == 0 { // headless: the families it asks for
 		for _, f := range s.Spec.IPFamilies {
-			es.Families = append(es.Families, map[string]int{"IPv4": 4, "IPv6": 6}[f])
+			fam, _ := endpoints.ParseIPFamily(f) // validated: IPv4 or IPv6
+			es.Families = append(es.Families, fam)
 		}
 	}
 	if len(es.Families) == 0 {
-		es.Families = []int{4}
+		es.Families = []endpoints.IPFamily{endpoints.IPv4}
 	}
 	for i := range s.Spec.Ports {
 		p := &s.Spec.Ports[i]
 		es.Ports = append(es.Ports, endpoints.ServicePort{
-			Name: p.Name, Protocol: endpoints.Protocol(p.Protocol), Port: uint16(p.Port),
+			Name: p.Name, Protocol: protocol(p.Protocol), Port: uint16(p.Port),
 			TargetPort:  endpoints.TargetPort{Number: uint16(p.TargetPort.Int), Name: p.TargetPort.Str},
 			AppProtocol: p.AppProtocol,
 		})
@@ -170,11 +171,7 @@ func toWorkload(p *Pod, zones map[string]string) endpoints.Workload {
 				continue
 			}
 			for _, cp := range c.Ports {
-				proto := cp.Protocol
-				if proto == "" {
-					proto = "TCP"
-				}
-				w.Ports = append(w.Ports, endpoints.ContainerPort{Name: cp.Name, Protocol: endpoints.Protocol(proto), Number: uint16(cp.ContainerPort)})
+				w.Ports = append(w.Ports, endpoints.ContainerPort{Name: cp.Name, Protocol: protocol(cp.Protocol), Number: uint16(cp.ContainerPort)})
 			}
 		}
 	}
@@ -189,10 +186,10 @@ func toWorkload(p *Pod, zones map[string]string) endpoints.Workload {
 func sliceGroups(slices []*EndpointSlice) []endpoints.Group {
 	var out []endpoints.Group
 	for _, s := range slices {
-		fam := 4
+		fam := endpoints.IPv4
 		switch s.AddressType {
 		case "IPv6":
-			fam = 6
+			fam = endpoints.IPv6
 		case "FQDN":
 			continue
 		}
@@ -203,7 +200,7 @@ func sliceGroups(slices []*EndpointSlice) []endpoints.Group {
 				gp.Name = *p.Name
 			}
 			if p.Protocol != nil {
-				gp.Protocol = endpoints.Protocol(*p.Protocol)
+				gp.Protocol = protocol(*p.Protocol)
 			}
 			if p.Port != nil {
 				gp.Port = uint16(*p.Port)
@@ -230,6 +227,13 @@ func sliceGroups(slices []*EndpointSlice) []endpoints.Group {
 		out = append(out, g)
 	}
 	return out
+}
+
+// protocol converts a protocol name that validate.go has accepted ("" is
+// TCP).
+func protocol(s string) endpoints.Protocol {
+	p, _ := endpoints.ParseProtocol(s)
+	return p
 }
 
 func boolOr(p *bool, d bool) bool {

@@ -37,7 +37,7 @@ func dnsService(s *ServiceView) dnsname.Service {
 	for _, g := range s.Groups {
 		ports := make([]dnsname.EndpointPort, len(g.Ports)) // shared by the group's endpoints
 		for i, gp := range g.Ports {
-			ports[i] = dnsname.EndpointPort{Name: gp.Name, Protocol: dnsProtocol(string(gp.Protocol)), Port: gp.Port}
+			ports[i] = dnsname.EndpointPort{Name: gp.Name, Protocol: dnsname.Protocol(gp.Protocol), Port: gp.Port}
 		}
 		for _, ep := range g.Endpoints {
 			if seen[ep.Address] {
