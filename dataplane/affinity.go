@@ -31,7 +31,7 @@ func epTag(ep netip.AddrPort) string { return tag(ep.String())[:8] }
 // endpoint go back to it; others take a uniform pick over the slots through
 // a cascade (slot i is taken with probability 1/(n-i), so each of n slots
 // gets 1/n), and the endpoint chain records them.
-func (b *builder) sticky(local bool, f fam, slots []netip.AddrPort) {
+func (b *builder) sticky(local bool, f IPFamily, slots []netip.AddrPort) {
 	name := b.pickName(scopeAddr, local, f, len(slots))
 	if _, ok := b.rs.chains[name]; ok {
 		return
@@ -63,7 +63,7 @@ func (b *builder) sticky(local bool, f fam, slots []netip.AddrPort) {
 
 // stickyEndpoint adds, once, the client set and the chain of one endpoint of
 // the current affinity service, and returns their names.
-func (b *builder) stickyEndpoint(f fam, ep netip.AddrPort) (setName, chain string) {
+func (b *builder) stickyEndpoint(f IPFamily, ep netip.AddrPort) (setName, chain string) {
 	setName = fmt.Sprintf("sticky-%s-%s", b.tag, epTag(ep))
 	chain = "sticky-endpoint-" + b.tag + "-" + epTag(ep)
 	if _, ok := b.rs.chains[chain]; ok {
@@ -78,7 +78,7 @@ func (b *builder) stickyEndpoint(f fam, ep netip.AddrPort) (setName, chain strin
 	a := ep.Addr().Unmap()
 	// nft wants the protocol matched before a port is mapped.
 	dn := newRB().nfproto(f)
-	dn.w("meta l4proto " + b.proto.String())
+	dn.w("meta l4proto " + b.proto.nftName())
 	dn.e(&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{b.proto.number()}})
 	if f == 6 {
@@ -93,7 +93,7 @@ func (b *builder) stickyEndpoint(f fam, ep netip.AddrPort) (setName, chain strin
 	return setName, chain
 }
 
-func natTo(f fam, d uint32) *expr.NAT {
+func natTo(f IPFamily, d uint32) *expr.NAT {
 	return &expr.NAT{Type: expr.NATTypeDestNAT, Family: uint32(f.nfproto()), RegAddrMin: d,
 		RegProtoMin: d + f.addrLen()/4, Specified: true}
 }

@@ -21,7 +21,7 @@ func benchServices(n, eps int) []ServicePort {
 		}
 		for j := range eps {
 			sp.Endpoints = append(sp.Endpoints, Endpoint{Addr: netip.AddrPortFrom(
-				netip.AddrFrom4([4]byte{10, 244, byte(j), byte(i % 250)}), uint16(8000+i%1000)), Ready: true})
+				netip.AddrFrom4([4]byte{10, 244, byte(j), byte(i % 250)}), uint16(8000+i%1000))})
 		}
 		svcs[i] = sp
 	}

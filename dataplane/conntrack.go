@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
@@ -47,7 +48,7 @@ func staleUDP(stale map[flowKey]bool, old, now *ServicePort) {
 		for _, f := range frontsOf(now) {
 			keep[f] = true
 		}
-		for _, e := range now.Endpoints {
+		for _, e := range slices.Concat(now.Endpoints, now.LocalEndpoints) {
 			eps[unmapAP(e.Addr)] = true
 		}
 	}
@@ -56,7 +57,7 @@ func staleUDP(stale map[flowKey]bool, old, now *ServicePort) {
 			stale[flowKey{front: f}] = true
 			continue
 		}
-		for _, e := range old.Endpoints {
+		for _, e := range slices.Concat(old.Endpoints, old.LocalEndpoints) {
 			if ep := unmapAP(e.Addr); !eps[ep] {
 				stale[flowKey{f, ep}] = true
 			}

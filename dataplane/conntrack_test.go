@@ -23,7 +23,7 @@ func TestStaleUDP(t *testing.T) {
 	eps := func(as ...string) []Endpoint {
 		var out []Endpoint
 		for _, a := range as {
-			out = append(out, Endpoint{Addr: netip.MustParseAddrPort(a), Ready: true})
+			out = append(out, Endpoint{Addr: netip.MustParseAddrPort(a)})
 		}
 		return out
 	}

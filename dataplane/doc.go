@@ -26,7 +26,13 @@
 //
 // ClientIP affinity services are the exception: like kube-proxy they get
 // their own chains and one timeout set (with an explicit size) per endpoint.
-// Terminating-but-serving endpoints are used only when no endpoint is ready.
+//
+// The dataplane programs exactly the endpoints it is given. Which endpoints
+// are usable — ready, else serving and terminating; topology hints; the
+// node's own under a Local policy — is decided once, by the caller, for
+// every consumer alike: a node agent passes endpoints.AppendUsable's result
+// as [ServicePort.Endpoints] (Cluster policy) and
+// [ServicePort.LocalEndpoints] (Local policy).
 //
 // Invariants: every Sync commits in one netlink batch or not at all; after
 // a successful Sync the kernel table equals [Render] of the same input
@@ -51,7 +57,7 @@
 //	err = dp.Sync(ctx, []dataplane.ServicePort{{
 //		Namespace: "default", Name: "web", Protocol: dataplane.TCP, Port: 80,
 //		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")},
-//		Endpoints:  []dataplane.Endpoint{{Addr: netip.MustParseAddrPort("10.244.1.2:8080"), Ready: true}},
+//		Endpoints:  []dataplane.Endpoint{{Addr: netip.MustParseAddrPort("10.244.1.2:8080")}},
 //	}})
 //
 // Use [NewFake] in unit tests of code that drives a dataplane, and [Render]

@@ -14,8 +14,8 @@ func ExampleRender() {
 		Namespace: "default", Name: "web", PortName: "http", Protocol: dataplane.TCP, Port: 80,
 		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")},
 		Endpoints: []dataplane.Endpoint{
-			{Addr: netip.MustParseAddrPort("10.244.1.2:8080"), Ready: true},
-			{Addr: netip.MustParseAddrPort("10.244.2.2:8080"), Ready: true},
+			{Addr: netip.MustParseAddrPort("10.244.1.2:8080")},
+			{Addr: netip.MustParseAddrPort("10.244.2.2:8080")},
 		},
 	}})
 	if err != nil {
@@ -53,7 +53,7 @@ func ExampleFake_Update() {
 		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.53")}}
 	fmt.Println(f.Update(ctx, []dataplane.ServicePort{web}, nil))
 	fmt.Println(f.Sync(ctx, []dataplane.ServicePort{web, dns}))
-	web.Endpoints = []dataplane.Endpoint{{Addr: netip.MustParseAddrPort("10.244.1.2:8080"), Ready: true}}
+	web.Endpoints = []dataplane.Endpoint{{Addr: netip.MustParseAddrPort("10.244.1.2:8080")}}
 	fmt.Println(f.Update(ctx, []dataplane.ServicePort{web}, []dataplane.Key{dns.Key()}))
 	fmt.Println(strings.Contains(f.Dump(), "10.96.0.53"), strings.Contains(f.Dump(), "10.244.1.2 . 8080"))
 	// Output:

@@ -12,9 +12,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden .nft files in testdata")
 
-func ep(s string, ready, local bool) Endpoint {
-	return Endpoint{Addr: netip.MustParseAddrPort(s), Ready: ready, Serving: ready, Local: local}
-}
+func ep(s string) Endpoint { return Endpoint{Addr: netip.MustParseAddrPort(s)} }
 
 func addrs(ss ...string) []netip.Addr {
 	out := make([]netip.Addr, len(ss))
@@ -24,21 +22,24 @@ func addrs(ss ...string) []netip.Addr {
 	return out
 }
 
-// web is a dual-stack NodePort service with n IPv4 endpoints, the first local.
+// web is a dual-stack NodePort service with n IPv4 endpoints and one IPv6
+// one; the first IPv4 endpoint and the IPv6 one are on this node.
 func web(n int) ServicePort {
 	sp := ServicePort{Namespace: "default", Name: "web", PortName: "http", Protocol: TCP, Port: 80, NodePort: 30080,
 		ClusterIPs: addrs("10.96.0.10", "fd00:96::10")}
 	for i := range n {
-		sp.Endpoints = append(sp.Endpoints, ep(fmt.Sprintf("10.244.%d.2:8080", i+1), true, i == 0))
+		sp.Endpoints = append(sp.Endpoints, ep(fmt.Sprintf("10.244.%d.2:8080", i+1)))
 	}
-	sp.Endpoints = append(sp.Endpoints, ep("[fd00:244:1::2]:8080", true, true))
+	sp.Endpoints = append(sp.Endpoints, ep("[fd00:244:1::2]:8080"))
+	sp.LocalEndpoints = []Endpoint{sp.Endpoints[0], sp.Endpoints[n]}
 	return sp
 }
 
 func dns() ServicePort {
 	return ServicePort{Namespace: "kube-system", Name: "dns", PortName: "dns", Protocol: UDP, Port: 53,
-		ClusterIPs: addrs("10.96.0.53"),
-		Endpoints:  []Endpoint{ep("10.244.1.53:53", true, true), ep("10.244.2.53:53", true, false)}}
+		ClusterIPs:     addrs("10.96.0.53"),
+		Endpoints:      []Endpoint{ep("10.244.1.53:53"), ep("10.244.2.53:53")},
+		LocalEndpoints: []Endpoint{ep("10.244.1.53:53")}}
 }
 
 func local() ServicePort {
@@ -46,7 +47,8 @@ func local() ServicePort {
 		ClusterIPs: addrs("10.96.0.44"), LoadBalancerIPs: addrs("192.0.2.10"), ExternalIPs: addrs("198.51.100.7"),
 		LoadBalancerSourceRanges: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")},
 		ExternalPolicy:           PolicyLocal,
-		Endpoints:                []Endpoint{ep("10.244.1.4:8443", true, true), ep("10.244.2.4:8443", true, false)}}
+		Endpoints:                []Endpoint{ep("10.244.1.4:8443"), ep("10.244.2.4:8443")},
+		LocalEndpoints:           []Endpoint{ep("10.244.1.4:8443")}}
 }
 
 type goldenCase struct {
@@ -60,11 +62,8 @@ func goldenCases() []goldenCase {
 	weighted := web(3)
 	weighted.Balancing = Weighted
 	weighted.Endpoints[0].Weight, weighted.Endpoints[1].Weight, weighted.Endpoints[2].Weight = 2, 4, 6
-	terminating := dns()
-	terminating.Endpoints = []Endpoint{{Addr: netip.MustParseAddrPort("10.244.3.53:53"), Serving: true, Terminating: true},
-		{Addr: netip.MustParseAddrPort("10.244.4.53:53"), Terminating: true}}
 	noLocal := local()
-	noLocal.Endpoints = noLocal.Endpoints[1:]
+	noLocal.Endpoints, noLocal.LocalEndpoints = noLocal.Endpoints[1:], nil
 	internalLocal := dns()
 	internalLocal.InternalPolicy = PolicyLocal
 	affinity := web(2)
@@ -79,7 +78,6 @@ func goldenCases() []goldenCase {
 		{"internal-local", Options{}, []ServicePort{internalLocal}},
 		{"no-endpoints", Options{}, []ServicePort{{Namespace: "a", Name: "empty", Protocol: SCTP, Port: 9, NodePort: 30009, ClusterIPs: addrs("10.96.0.9")}}},
 		{"weighted", Options{}, []ServicePort{weighted}},
-		{"terminating-fallback", Options{}, []ServicePort{terminating}},
 		{"affinity", Options{ClusterCIDRs: cidrs}, []ServicePort{affinity, dns()}},
 	}
 }

@@ -73,11 +73,7 @@ func TestKernelIncremental(t *testing.T) {
 		{"initial", func() {}},
 		{"remove an endpoint", func() { svcs[0].Endpoints = svcs[0].Endpoints[1:] }},
 		{"add endpoints", func() { svcs[0].Endpoints = web(5).Endpoints }},
-		{"all not ready", func() {
-			for i := range svcs[1].Endpoints {
-				svcs[1].Endpoints[i].Ready = false
-			}
-		}},
+		{"no endpoints", func() { svcs[1].Endpoints = nil }},
 		{"add a service", func() { svcs = append(svcs, local()) }},
 		{"local policy", func() { svcs[0].ExternalPolicy = PolicyLocal }},
 		{"affinity", func() { svcs[0].AffinityTimeout = 30 * time.Second }},

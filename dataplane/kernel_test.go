@@ -1,36 +1,21 @@
 package dataplane
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/svcnet/svcnet/internal/netnstest"
 )
 
-// scratchNS creates a network namespace for one test with `ip netns add`
-// and removes it when the test ends. It fails when CI is set and the
-// namespace cannot be made; otherwise it skips.
+// scratchNS creates a network namespace for one test through
+// internal/netnstest (which fails rather than skips under CI) and returns
+// its path; the test's cleanup removes it.
 func scratchNS(tb testing.TB) string {
 	tb.Helper()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "svcnet-dp-" + hex.EncodeToString(b)
-	out, err := exec.Command("ip", "netns", "add", name).CombinedOutput()
-	if err != nil {
-		msg := "cannot create a network namespace (need root and iproute2): " + err.Error() + ": " + string(out)
-		if os.Getenv("CI") != "" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-	tb.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			tb.Errorf("ip netns del %s: %v: %s", name, err, out)
-		}
-	})
-	return "/run/netns/" + name
+	netnstest.Require(tb)
+	return netnstest.NewNS(tb, "dp").Path()
 }
 
 // nftIn runs nft inside the namespace at path.

@@ -123,7 +123,7 @@ func (k *keyb) addr(a netip.Addr) *keyb {
 func (k *keyb) proto(p Protocol) *keyb {
 	k.b = append(k.b, p.number(), 0, 0, 0)
 	k.sep()
-	k.t = append(k.t, p.String()...)
+	k.t = append(k.t, p.nftName()...)
 	return k
 }
 
@@ -255,14 +255,14 @@ var setNames = [2]famNames{
 		[2][2]string{{"endpoints6", "local-endpoints6"}, {"nodeport-endpoints6", "nodeport-local-endpoints6"}}},
 }
 
-func (f fam) names() *famNames {
+func (f IPFamily) names() *famNames {
 	if f == 6 {
 		return &setNames[1]
 	}
 	return &setNames[0]
 }
 
-func epMap(s scope, local bool, f fam) string {
+func epMap(s scope, local bool, f IPFamily) string {
 	i, j := 0, 0
 	if s == scopeNodePort {
 		i = 1
@@ -275,7 +275,7 @@ func epMap(s scope, local bool, f fam) string {
 
 // pickName names the chain that picks one of n slots; services with
 // ClientIP affinity use their own kind of pick chain per timeout.
-func (b *builder) pickName(s scope, local bool, f fam, n int) string {
+func (b *builder) pickName(s scope, local bool, f IPFamily, n int) string {
 	l := ""
 	if local {
 		l = "-local"
@@ -315,23 +315,23 @@ func (o *Options) table() string {
 	return o.Table
 }
 
-func (o *Options) cidrs(f fam) []netip.Prefix { return prefixesOf(o.ClusterCIDRs, f) }
+func (o *Options) cidrs(f IPFamily) []netip.Prefix { return prefixesOf(o.ClusterCIDRs, f) }
 
 // prefixesOf returns the prefixes of family f, unmapped.
-func prefixesOf(ps []netip.Prefix, f fam) []netip.Prefix {
+func prefixesOf(ps []netip.Prefix, f IPFamily) []netip.Prefix {
 	var out []netip.Prefix
 	for _, p := range ps {
-		if famOf(p.Addr()) == f {
+		if IPFamilyOf(p.Addr()) == f {
 			out = append(out, unmapPrefix(p))
 		}
 	}
 	return out
 }
 
-func (o *Options) nodeAddrs(f fam) []netip.Addr {
+func (o *Options) nodeAddrs(f IPFamily) []netip.Addr {
 	var out []netip.Addr
 	for _, a := range o.NodeAddresses {
-		if famOf(a) == f {
+		if IPFamilyOf(a) == f {
 			out = append(out, a.Unmap())
 		}
 	}
@@ -354,7 +354,7 @@ func (o *Options) validate() error {
 
 // ID names a service port in errors and logs: "namespace/name:port/proto".
 func (sp *ServicePort) ID() string {
-	return fmt.Sprintf("%s/%s:%s/%s", sp.Namespace, sp.Name, sp.PortName, sp.Protocol)
+	return fmt.Sprintf("%s/%s:%s/%s", sp.Namespace, sp.Name, sp.PortName, sp.Protocol.nftName())
 }
 
 func (sp *ServicePort) validate() error {
@@ -380,7 +380,10 @@ func (sp *ServicePort) validate() error {
 			return bad("source range", p)
 		}
 	}
-	for _, e := range sp.Endpoints {
+	if len(sp.ClusterIPs)+len(sp.ExternalIPs)+len(sp.LoadBalancerIPs) == 0 && sp.NodePort == 0 {
+		return bad("frontend", "none (want a ClusterIP, NodePort, external or LoadBalancer IP)")
+	}
+	for _, e := range slices.Concat(sp.Endpoints, sp.LocalEndpoints) {
 		if !e.Addr.IsValid() || e.Addr.Port() == 0 || e.Addr.Addr().IsUnspecified() {
 			return bad("endpoint", e.Addr)
 		}
@@ -391,26 +394,17 @@ func (sp *ServicePort) validate() error {
 	return nil
 }
 
-// usable returns the endpoints of family f that traffic may use, following
-// Kubernetes: ready ones, or serving terminating ones when none is ready.
-func usable(eps []Endpoint, f fam, localOnly bool) []Endpoint {
-	var ready, term []Endpoint
+// ofFamily returns the endpoints of family f, sorted by address and without
+// repeats, so that equal sets give equal slots whatever the input order.
+func ofFamily(eps []Endpoint, f IPFamily) []Endpoint {
+	var out []Endpoint
 	for _, e := range eps {
-		if famOf(e.Addr.Addr()) != f || (localOnly && !e.Local) {
-			continue
-		}
-		switch {
-		case e.Ready:
-			ready = append(ready, e)
-		case e.Serving && e.Terminating:
-			term = append(term, e)
+		if IPFamilyOf(e.Addr.Addr()) == f {
+			out = append(out, e)
 		}
 	}
-	if len(ready) == 0 {
-		ready = term
-	}
-	slices.SortFunc(ready, func(a, b Endpoint) int { return a.Addr.Compare(b.Addr) })
-	return slices.CompactFunc(ready, func(a, b Endpoint) bool { return a.Addr == b.Addr })
+	slices.SortFunc(out, func(a, b Endpoint) int { return a.Addr.Compare(b.Addr) })
+	return slices.CompactFunc(out, func(a, b Endpoint) bool { return a.Addr == b.Addr })
 }
 
 // slots spreads endpoints over numgen slots: one each, or in proportion to
@@ -504,7 +498,7 @@ func (b *builder) chain(name string, h *hook, rules ...*rule) {
 	}
 }
 
-var fams = []fam{4, 6}
+var fams = []IPFamily{IPv4, IPv6}
 
 // base adds what every ruleset holds: base chains, dispatch and masquerading.
 func (b *builder) base() {
@@ -599,7 +593,7 @@ func (b *builder) base() {
 
 // prefixSet declares an interval set of addresses holding ps, which the
 // options may repeat.
-func (b *builder) prefixSet(name string, f fam, ps []netip.Prefix) *set {
+func (b *builder) prefixSet(name string, f IPFamily, ps []netip.Prefix) *set {
 	s := b.newSet(name, set{keyTypes: []nftables.SetDatatype{f.addrType()}, interval: true})
 	for _, p := range ps {
 		k := &keyb{}
@@ -619,15 +613,15 @@ func (b *builder) service(sp *ServicePort) {
 		b.tag, b.proto = tag(id), sp.Protocol
 	}
 	for _, f := range fams {
-		cl := slots(usable(sp.Endpoints, f, false), sp.Balancing)
+		cl := slots(ofFamily(sp.Endpoints, f), sp.Balancing)
 		// Node-local endpoints matter only under a Local policy.
 		var lo []netip.AddrPort
 		if sp.InternalPolicy == PolicyLocal || sp.ExternalPolicy == PolicyLocal {
-			lo = slots(usable(sp.Endpoints, f, true), sp.Balancing)
+			lo = slots(ofFamily(sp.LocalEndpoints, f), sp.Balancing)
 		}
 		hasFamily := false
 		for _, a := range sp.ClusterIPs {
-			if famOf(a) != f {
+			if IPFamilyOf(a) != f {
 				continue
 			}
 			hasFamily = true
@@ -636,13 +630,13 @@ func (b *builder) service(sp *ServicePort) {
 			b.frontend(f, scopeAddr, a, sp, cl, lo, sp.InternalPolicy, false)
 		}
 		for _, a := range sp.ExternalIPs {
-			if famOf(a) == f {
+			if IPFamilyOf(a) == f {
 				hasFamily = true
 				b.frontend(f, scopeAddr, a.Unmap(), sp, cl, lo, sp.ExternalPolicy, true)
 			}
 		}
 		for _, a := range sp.LoadBalancerIPs {
-			if famOf(a) != f {
+			if IPFamilyOf(a) != f {
 				continue
 			}
 			hasFamily = true
@@ -669,13 +663,13 @@ func (b *builder) service(sp *ServicePort) {
 }
 
 // sourceRanges restricts a LoadBalancer IP to its source ranges.
-func (b *builder) sourceRanges(f fam, a netip.Addr, sp *ServicePort) {
+func (b *builder) sourceRanges(f IPFamily, a netip.Addr, sp *ServicePort) {
 	if len(sp.LoadBalancerSourceRanges) == 0 {
 		return
 	}
 	var rs []netip.Prefix
 	for _, p := range sp.LoadBalancerSourceRanges {
-		if famOf(p.Addr()) == f {
+		if IPFamilyOf(p.Addr()) == f {
 			rs = append(rs, unmapPrefix(p).Masked())
 		}
 	}
@@ -701,7 +695,7 @@ func (b *builder) sourceRanges(f fam, a netip.Addr, sp *ServicePort) {
 // frontend dispatches one address (or, for NodePorts, one port) of a
 // service to the chain that implements its policy, and fills the endpoints
 // maps the chain's pick reads.
-func (b *builder) frontend(f fam, sc scope, a netip.Addr, sp *ServicePort,
+func (b *builder) frontend(f IPFamily, sc scope, a netip.Addr, sp *ServicePort,
 	cl, lo []netip.AddrPort, policy TrafficPolicy, external bool) {
 	k := &keyb{b: make([]byte, 0, 24), t: make([]byte, 0, 64)}
 	vm := f.names().serviceNodePorts
@@ -777,7 +771,7 @@ func verdictText(v *expr.Verdict) string {
 }
 
 // pick adds the chain that picks one of n slots of an endpoints map.
-func (b *builder) pick(sc scope, local bool, f fam, n int) {
+func (b *builder) pick(sc scope, local bool, f IPFamily, n int) {
 	name := b.pickName(sc, local, f, n)
 	if b.have(name) {
 		return
@@ -791,7 +785,7 @@ func (b *builder) pick(sc scope, local bool, f fam, n int) {
 }
 
 // offCluster marks traffic to a ClusterIP from outside the cluster CIDRs.
-func (b *builder) offCluster(f fam) *rule {
+func (b *builder) offCluster(f IPFamily) *rule {
 	cs := b.o.cidrs(f)
 	if len(cs) == 0 {
 		return nil
@@ -800,7 +794,7 @@ func (b *builder) offCluster(f fam) *rule {
 	return newRB().nfproto(f).addr(f, true).lookup(0, name, true).verdict(expr.VerdictJump, "mark-for-masquerade")
 }
 
-func (b *builder) clusterIPChain(f fam, local bool, n int) string {
+func (b *builder) clusterIPChain(f IPFamily, local bool, n int) string {
 	l := ""
 	if local {
 		l = "-local"
@@ -817,7 +811,7 @@ func (b *builder) clusterIPChain(f fam, local bool, n int) string {
 	return name
 }
 
-func (b *builder) externalChain(sc scope, f fam, n int) string {
+func (b *builder) externalChain(sc scope, f IPFamily, n int) string {
 	name := fmt.Sprintf("%sexternal%d-%d%s", sc, f, n, b.affSuffix())
 	if !b.have(name) {
 		b.chain(name, nil, newRB().verdict(expr.VerdictJump, "mark-for-masquerade"),
@@ -829,7 +823,7 @@ func (b *builder) externalChain(sc scope, f fam, n int) string {
 // externalLocalChain implements externalTrafficPolicy Local: pods and the
 // node itself still reach every endpoint (the node masqueraded), external
 // clients only local ones with their address kept, or nothing.
-func (b *builder) externalLocalChain(sc scope, f fam, c, l int) string {
+func (b *builder) externalLocalChain(sc scope, f IPFamily, c, l int) string {
 	name := fmt.Sprintf("%sexternal-local%d-%d-%d%s", sc, f, c, l, b.affSuffix())
 	if b.have(name) {
 		return name

@@ -5,45 +5,9 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 )
-
-func TestUsable(t *testing.T) {
-	a, b, c := "10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"
-	tests := []struct {
-		name      string
-		eps       []Endpoint
-		localOnly bool
-		want      []string
-	}{
-		{"ready only", []Endpoint{ep(a, true, false), ep(b, false, false)}, false, []string{a}},
-		// Kubernetes: serving terminating endpoints are the fallback when
-		// no endpoint is ready.
-		{"terminating fallback", []Endpoint{{Addr: netip.MustParseAddrPort(a), Serving: true, Terminating: true},
-			{Addr: netip.MustParseAddrPort(b), Terminating: true}}, false, []string{a}},
-		{"ready beats terminating", []Endpoint{ep(c, true, false),
-			{Addr: netip.MustParseAddrPort(a), Serving: true, Terminating: true}}, false, []string{c}},
-		{"local only", []Endpoint{ep(a, true, false), ep(b, true, true)}, true, []string{b}},
-		{"local terminating fallback", []Endpoint{ep(a, true, false),
-			{Addr: netip.MustParseAddrPort(b), Serving: true, Terminating: true, Local: true}}, true, []string{b}},
-		{"other family ignored", []Endpoint{ep("[fd00::1]:80", true, false), ep(b, true, false)}, false, []string{b}},
-		{"sorted and deduplicated", []Endpoint{ep(c, true, false), ep(a, true, false), ep(c, true, false)}, false, []string{a, c}},
-		{"none", nil, false, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got []string
-			for _, e := range usable(tt.eps, 4, tt.localOnly) {
-				got = append(got, e.Addr.String())
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("usable(%s) = %v; want %v", tt.name, got, tt.want)
-			}
-		})
-	}
-}
 
 func TestSlots(t *testing.T) {
 	mk := func(ws ...uint32) []Endpoint {
@@ -101,12 +65,12 @@ func dispatch(t *testing.T, o Options, svcs []ServicePort, set, key string) stri
 func TestPolicies(t *testing.T) {
 	cidrs := Options{ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}}
 	noLocal := local()
-	noLocal.Endpoints = noLocal.Endpoints[1:]
+	noLocal.Endpoints, noLocal.LocalEndpoints = noLocal.Endpoints[1:], nil
 	itl := dns()
 	itl.InternalPolicy = PolicyLocal
 	itlNone := dns()
 	itlNone.InternalPolicy = PolicyLocal
-	itlNone.Endpoints = itlNone.Endpoints[1:]
+	itlNone.Endpoints, itlNone.LocalEndpoints = itlNone.Endpoints[1:], nil
 	empty := dns()
 	empty.Endpoints = nil
 	tests := []struct {
@@ -150,6 +114,7 @@ func TestValidation(t *testing.T) {
 		{"no name", Options{}, bad(func(sp *ServicePort) { sp.Name = "" }), ErrInvalid, "name"},
 		{"zero port", Options{}, bad(func(sp *ServicePort) { sp.Port = 0 }), ErrInvalid, "port 0"},
 		{"bad endpoint", Options{}, bad(func(sp *ServicePort) { sp.Endpoints[0].Addr = netip.AddrPort{} }), ErrInvalid, "endpoint"},
+		{"no frontend", Options{}, bad(func(sp *ServicePort) { sp.ClusterIPs = nil }), ErrInvalid, "frontend none"},
 		{"bad protocol", Options{}, bad(func(sp *ServicePort) { sp.Protocol = 9 }), ErrInvalid, "protocol"},
 		{"bad option", Options{ClusterCIDRs: []netip.Prefix{{}}}, nil, ErrInvalid, "options"},
 		{"same clusterip and port", Options{}, []ServicePort{dns(), func() ServicePort {
@@ -305,7 +270,7 @@ func TestIncrementalAnyOrder(t *testing.T) {
 		}
 		k := rng.IntN(len(in))
 		in[k] = cloneSP(&in[k])
-		in[k].Endpoints = append(in[k].Endpoints, Endpoint{Addr: netip.MustParseAddrPort("10.244.9.9:99"), Ready: true})
+		in[k].Endpoints = append(in[k].Endpoints, Endpoint{Addr: netip.MustParseAddrPort("10.244.9.9:99")})
 		if _, err := st.update(in, true); err != nil {
 			t.Fatalf("step %d: edited: %v", step, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/mdlayher/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // chunk bounds the elements sent in one netlink message: a longer list can
@@ -80,14 +81,31 @@ func (d *Dataplane) dial() error {
 	}
 	c, err := nftables.New(co...)
 	if err != nil {
-		return fmt.Errorf("netlink: %w", err)
+		return d.privileged(fmt.Errorf("netlink: %w", err))
 	}
 	if _, err := c.ListTablesOfFamily(nftables.TableFamilyINet); err != nil {
 		_ = c.CloseLasting()
+		if errors.Is(err, unix.EPERM) {
+			return d.privileged(err)
+		}
 		return fmt.Errorf("nf_tables: %w: %w", ErrNotSupported, err)
 	}
 	d.conn = c
 	return nil
+}
+
+// privileged names the namespace and the privileges a refused operation
+// needs: a bare "setns: operation not permitted" says neither.
+func (d *Dataplane) privileged(err error) error {
+	if !errors.Is(err, unix.EPERM) {
+		return err
+	}
+	where := "the calling thread's network namespace"
+	if d.opts.NetNS != "" {
+		where = fmt.Sprintf("network namespace %q", d.opts.NetNS)
+	}
+	return fmt.Errorf("%s: entering it needs CAP_SYS_ADMIN and programming nftables in it "+
+		"CAP_NET_ADMIN (run as root or grant both): %w", where, err)
 }
 
 func (d *Dataplane) closeNS() {

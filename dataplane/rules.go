@@ -34,42 +34,32 @@ const (
 
 func newRB() *rb { return &rb{reg: regBase} }
 
-// fam is an address family of our inet table: 4 or 6.
-type fam uint8
-
-func (f fam) ip() string {
+func (f IPFamily) ip() string {
 	if f == 6 {
 		return "ip6"
 	}
 	return "ip"
 }
 
-func (f fam) nfproto() byte {
+func (f IPFamily) nfproto() byte {
 	if f == 6 {
 		return unix.NFPROTO_IPV6
 	}
 	return unix.NFPROTO_IPV4
 }
 
-func (f fam) addrLen() uint32 {
+func (f IPFamily) addrLen() uint32 {
 	if f == 6 {
 		return 16
 	}
 	return 4
 }
 
-func (f fam) addrType() nftables.SetDatatype {
+func (f IPFamily) addrType() nftables.SetDatatype {
 	if f == 6 {
 		return nftables.TypeIP6Addr
 	}
 	return nftables.TypeIPAddr
-}
-
-func famOf(a netip.Addr) fam {
-	if a.Is4() || a.Is4In6() {
-		return 4
-	}
-	return 6
 }
 
 func (b *rb) w(s ...string) *rb { b.words = append(b.words, s...); return b }
@@ -77,7 +67,7 @@ func (b *rb) w(s ...string) *rb { b.words = append(b.words, s...); return b }
 func (b *rb) e(e ...expr.Any) *rb { b.exprs = append(b.exprs, e...); return b }
 
 // nfproto adds the family check nft adds implicitly before an ip/ip6 match.
-func (b *rb) nfproto(f fam) *rb {
+func (b *rb) nfproto(f IPFamily) *rb {
 	return b.e(&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{f.nfproto()}})
 }
@@ -88,7 +78,7 @@ func (b *rb) next(n uint32) uint32 {
 	return r
 }
 
-func addrOffset(f fam, src bool) uint32 {
+func addrOffset(f IPFamily, src bool) uint32 {
 	switch {
 	case f == 4 && src:
 		return 12
@@ -101,7 +91,7 @@ func addrOffset(f fam, src bool) uint32 {
 }
 
 // addr loads ip saddr/daddr into the next key register.
-func (b *rb) addr(f fam, src bool) *rb {
+func (b *rb) addr(f IPFamily, src bool) *rb {
 	n := "daddr"
 	if src {
 		n = "saddr"
@@ -156,7 +146,7 @@ func (b *rb) vmap(from int, set string) *rb {
 
 // dnatMap translates the key loaded since word from through a map whose data
 // is "address . port".
-func (b *rb) dnatMap(from int, f fam, set string) *rb {
+func (b *rb) dnatMap(from int, f IPFamily, set string) *rb {
 	b.concat(from)
 	b.words[len(b.words)-1] = fmt.Sprintf("dnat %s to %s map @%s", f.ip(), b.words[len(b.words)-1], set)
 	b.e(&expr.Lookup{SourceRegister: regBase, DestRegister: regBase, IsDestRegSet: true, SetName: set},
@@ -177,7 +167,7 @@ func (b *rb) fibLocal(src bool) *rb {
 }
 
 // notLoopback4 excludes 127.0.0.0/8, where kube-proxy never serves NodePorts.
-func (b *rb) notLoopback(f fam) *rb {
+func (b *rb) notLoopback(f IPFamily) *rb {
 	if f == 6 {
 		b.w("ip6 daddr != ::1")
 		return b.e(&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 24, Len: 16},

@@ -33,6 +33,7 @@ func cloneSP(sp *ServicePort) ServicePort {
 	c.LoadBalancerIPs = slices.Clone(sp.LoadBalancerIPs)
 	c.LoadBalancerSourceRanges = slices.Clone(sp.LoadBalancerSourceRanges)
 	c.Endpoints = slices.Clone(sp.Endpoints)
+	c.LocalEndpoints = slices.Clone(sp.LocalEndpoints)
 	return c
 }
 
@@ -42,7 +43,8 @@ func sameSP(a, b *ServicePort) bool {
 		a.ExternalPolicy == b.ExternalPolicy && a.InternalPolicy == b.InternalPolicy && a.Balancing == b.Balancing &&
 		slices.Equal(a.ClusterIPs, b.ClusterIPs) && slices.Equal(a.ExternalIPs, b.ExternalIPs) &&
 		slices.Equal(a.LoadBalancerIPs, b.LoadBalancerIPs) &&
-		slices.Equal(a.LoadBalancerSourceRanges, b.LoadBalancerSourceRanges) && slices.Equal(a.Endpoints, b.Endpoints)
+		slices.Equal(a.LoadBalancerSourceRanges, b.LoadBalancerSourceRanges) && slices.Equal(a.Endpoints, b.Endpoints) &&
+		slices.Equal(a.LocalEndpoints, b.LocalEndpoints)
 }
 
 // state is a ruleset kept as the base plus the fragments of every service
@@ -232,7 +234,7 @@ func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, error) {
 	}
 	for _, k := range remove {
 		if seen[k] {
-			return nil, fmt.Errorf("service %s/%s:%s/%s: both updated and removed: %w", k.Namespace, k.Name, k.PortName, k.Protocol, ErrConflict)
+			return nil, fmt.Errorf("service %s/%s:%s/%s: both updated and removed: %w", k.Namespace, k.Name, k.PortName, k.Protocol.nftName(), ErrConflict)
 		}
 		seen[k] = true
 		if old := st.frags[k]; old != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/svcnet/svcnet/dataplane"
+	"github.com/svcnet/svcnet/endpoints"
 	"github.com/svcnet/svcnet/internal/netnstest"
 )
 
@@ -83,18 +84,25 @@ func (r *rig) sync(t *testing.T, svcs ...dataplane.ServicePort) {
 	}
 }
 
-// ready returns ready, serving, non-local endpoints of the pods in the
-// family of like.
+// ready returns endpoints for the pods in the family of like: what a node
+// agent passes for pods that are ready.
 func ready(like netip.Addr, pods ...*netnstest.Pod) []dataplane.Endpoint {
 	eps := make([]dataplane.Endpoint, 0, len(pods))
 	for _, p := range pods {
-		eps = append(eps, dataplane.Endpoint{
-			Addr:    netip.AddrPortFrom(p.Addr(like), backendPort),
-			Ready:   true,
-			Serving: true,
-		})
+		eps = append(eps, dataplane.Endpoint{Addr: netip.AddrPortFrom(p.Addr(like), backendPort)})
 	}
 	return eps
+}
+
+// usable converts the endpoints a proxy on node in zone may use into the
+// dataplane's, with endpoints.AppendUsable deciding which, as a node agent
+// does: the dataplane itself programs whatever it is given.
+func usable(eps []endpoints.Endpoint, node, zone string, policy endpoints.TrafficPolicy) []dataplane.Endpoint {
+	var out []dataplane.Endpoint
+	for _, e := range endpoints.AppendUsable(nil, eps, node, zone, policy) {
+		out = append(out, dataplane.Endpoint{Addr: netip.AddrPortFrom(e.Address, backendPort)})
+	}
+	return out
 }
 
 // clusterIP is a service "default/<name>" with one ClusterIP on port 80.
@@ -298,23 +306,22 @@ func TestTrafficNodePort(t *testing.T) {
 	r := newRig(t, 2)
 	// web-1 runs on this node, web-2 (still routed here) on another.
 	eps := ready(clusterIPv4, r.web...)
-	eps[0].Local = true
 	// Each service gets ClusterIP 10.96.0.2x for NodePort 3008x.
-	nodePort := func(name string, port uint16, pol dataplane.TrafficPolicy, eps []dataplane.Endpoint) dataplane.ServicePort {
+	nodePort := func(name string, port uint16, pol dataplane.TrafficPolicy, eps, local []dataplane.Endpoint) dataplane.ServicePort {
 		s := clusterIP(name, dataplane.TCP, netip.AddrFrom4([4]byte{10, 96, 0, byte(20 + port%10)}), eps)
 		s.NodePort = port
 		s.ExternalPolicy = pol
+		s.LocalEndpoints = local
 		return s
 	}
 	nonLocal := ready(clusterIPv4, r.web[1])
 	eps6 := ready(clusterIPv6, r.web...)
-	eps6[0].Local = true
-	dual := nodePort("dual-local", 30083, dataplane.PolicyLocal, append(eps6, eps...))
+	dual := nodePort("dual-local", 30083, dataplane.PolicyLocal, append(eps6, eps...), []dataplane.Endpoint{eps6[0], eps[0]})
 	dual.ClusterIPs = append(dual.ClusterIPs, clusterIPv6)
 	r.sync(t,
-		nodePort("cluster", 30080, dataplane.PolicyCluster, eps),
-		nodePort("local", 30081, dataplane.PolicyLocal, eps),
-		nodePort("local-none", 30082, dataplane.PolicyLocal, nonLocal),
+		nodePort("cluster", 30080, dataplane.PolicyCluster, eps, nil),
+		nodePort("local", 30081, dataplane.PolicyLocal, eps, eps[:1]),
+		nodePort("local-none", 30082, dataplane.PolicyLocal, nonLocal, nil),
 		dual,
 	)
 	ctx := context.Background()
@@ -373,9 +380,9 @@ func TestTrafficNodePort(t *testing.T) {
 func TestTrafficInternalPolicyLocal(t *testing.T) {
 	r := newRig(t, 2)
 	eps := ready(clusterIPv4, r.web...)
-	eps[1].Local = true
 	s := clusterIP("itp-local", dataplane.TCP, clusterIPv4, eps)
 	s.InternalPolicy = dataplane.PolicyLocal
+	s.LocalEndpoints = eps[1:]
 	r.sync(t, s)
 	only(t, tally(t, r.w.Client.NS, "tcp", netip.AddrPortFrom(clusterIPv4, 80), 30), "web-2", 30)
 }
@@ -501,24 +508,31 @@ func TestTrafficUDPEndpointRemoved(t *testing.T) {
 	}
 }
 
+// TestTrafficTerminatingFallback: Kubernetes uses serving-and-terminating
+// endpoints only when no endpoint is ready (KEP-1669, as in Kubernetes
+// 1.37). The rule lives in endpoints.AppendUsable; this test shows that what
+// it picks is exactly what carries traffic.
 func TestTrafficTerminatingFallback(t *testing.T) {
 	r := newRig(t, 3)
 	dst := netip.AddrPortFrom(clusterIPv4, 80)
-	eps := ready(clusterIPv4, r.web...)
-	eps[1].Ready, eps[1].Terminating = false, true                        // terminating, still serving
-	eps[2].Ready, eps[2].Serving, eps[2].Terminating = false, false, true // terminating, not serving
+	eps := make([]endpoints.Endpoint, len(r.web))
+	for i, p := range r.web {
+		eps[i] = endpoints.Endpoint{Address: p.IPv4, Conditions: endpoints.Conditions{Ready: true, Serving: true}}
+	}
+	eps[1].Conditions = endpoints.Conditions{Serving: true, Terminating: true}
+	eps[2].Conditions = endpoints.Conditions{Terminating: true}
 
-	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, eps))
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, usable(eps, "", "", endpoints.Cluster)))
 	t.Run("ready preferred", func(t *testing.T) {
 		only(t, tally(t, r.w.Client.NS, "tcp", dst, 40), "web-1", 40)
 	})
 
-	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, eps[1:]))
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, usable(eps[1:], "", "", endpoints.Cluster)))
 	t.Run("serving terminating as fallback", func(t *testing.T) {
 		only(t, tally(t, r.w.Client.NS, "tcp", dst, 40), "web-2", 40)
 	})
 
-	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, eps[2:]))
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, usable(eps[2:], "", "", endpoints.Cluster)))
 	t.Run("not serving never used", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()

@@ -7,42 +7,6 @@ import (
 	"time"
 )
 
-// Protocol is the layer-4 protocol of a service port. The zero value is TCP.
-type Protocol uint8
-
-// Protocols a service port may use.
-const (
-	TCP Protocol = iota
-	UDP
-	SCTP
-)
-
-// String returns the protocol's nft name: "tcp", "udp" or "sctp".
-func (p Protocol) String() string {
-	switch p {
-	case TCP:
-		return "tcp"
-	case UDP:
-		return "udp"
-	case SCTP:
-		return "sctp"
-	}
-	return "invalid"
-}
-
-// TrafficPolicy is a Kubernetes external or internal traffic policy. The zero
-// value is PolicyCluster, the Kubernetes default.
-type TrafficPolicy uint8
-
-// Traffic policies.
-const (
-	// PolicyCluster sends traffic to any usable endpoint in the cluster.
-	PolicyCluster TrafficPolicy = iota
-	// PolicyLocal sends traffic only to endpoints on this node and, for
-	// external traffic, keeps the client's source address.
-	PolicyLocal
-)
-
 // Balancing selects how the kernel spreads new connections over endpoints.
 // The zero value is Random.
 type Balancing uint8
@@ -55,16 +19,13 @@ const (
 	Weighted
 )
 
-// Endpoint is one backend of a service port, as EndpointSlice conditions
-// describe it. The zero value is an invalid endpoint (no address).
+// Endpoint is one backend of a service port that traffic may use. The
+// dataplane programs exactly the endpoints it is given: deciding which are
+// usable (ready, else serving and terminating; topology hints; the node's
+// own for a Local policy) is the caller's job, done once for every consumer
+// by endpoints.AppendUsable. The zero value is invalid (no address).
 type Endpoint struct {
-	Addr        netip.AddrPort
-	Ready       bool
-	Serving     bool
-	Terminating bool
-	// Local reports that the endpoint runs on this node.
-	Local bool
-	Zone  string
+	Addr netip.AddrPort
 	// Weight is used by Weighted balancing; zero means 1.
 	Weight uint32
 }
@@ -79,12 +40,18 @@ type Key struct {
 // Key returns the service port's identity.
 func (sp *ServicePort) Key() Key { return Key{sp.Namespace, sp.Name, sp.PortName, sp.Protocol} }
 
-// ServicePort is one port of one service as this node must serve it. The zero
-// value is invalid: a ServicePort needs a Name and at least one frontend
-// (ClusterIPs, NodePort, ExternalIPs or LoadBalancerIPs).
+// ServicePort is one port of one service as this node must serve it. The
+// zero value is invalid: a ServicePort needs a Name, a Port and at least one
+// frontend (ClusterIPs, NodePort, ExternalIPs or LoadBalancerIPs); Sync,
+// Update and Render refuse one without (ErrInvalid).
 //
-// Endpoint usability follows Kubernetes: ready endpoints are used; when none
-// is ready, serving-and-terminating endpoints are used as the fallback.
+// Endpoints and LocalEndpoints are used as given, in both families, sorted
+// and with repeats dropped. The caller picks them, as a node agent does
+// with endpoints.AppendUsable: Endpoints for the Cluster policy (node name
+// and zone given, so that topology hints apply), LocalEndpoints for the
+// Local policy (the usable endpoints on this node). Kubernetes computes the
+// two lists separately, each with its own ready-else-terminating fallback,
+// and so does the caller.
 type ServicePort struct {
 	Namespace string
 	Name      string
@@ -104,7 +71,12 @@ type ServicePort struct {
 	ExternalPolicy  TrafficPolicy
 	InternalPolicy  TrafficPolicy
 	Balancing       Balancing
-	Endpoints       []Endpoint
+	// Endpoints are where traffic under the Cluster policy goes.
+	Endpoints []Endpoint
+	// LocalEndpoints are where traffic under a Local policy goes: the
+	// usable endpoints on this node. They are read only when
+	// InternalPolicy or ExternalPolicy is PolicyLocal.
+	LocalEndpoints []Endpoint
 }
 
 // Options describe the node and where the rules go. The zero value is usable:

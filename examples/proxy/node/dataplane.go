@@ -3,8 +3,10 @@ package node
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 
 	"github.com/svcnet/svcnet/dataplane"
+	"github.com/svcnet/svcnet/endpoints"
 )
 
 // Dataplane programs services into the target namespace's kernel through
@@ -80,17 +82,40 @@ func ServicePorts(services []ServiceView, node string) []dataplane.ServicePort {
 				sp.InternalPolicy = dataplane.PolicyLocal
 			}
 			for _, fam := range []int{4, 6} {
-				for _, b := range s.Backends(p, fam) {
-					sp.Endpoints = append(sp.Endpoints, dataplane.Endpoint{
-						Addr: b.Addr, Ready: b.Ready, Serving: b.Serving, Terminating: b.Terminating,
-						Local: node != "" && b.Node == node, Zone: b.Zone,
-					})
+				bs := s.Backends(p, fam)
+				sp.Endpoints = appendUsable(sp.Endpoints, bs, node, endpoints.Cluster)
+				if node != "" && (s.ExternalLocal || s.InternalLocal) {
+					sp.LocalEndpoints = appendUsable(sp.LocalEndpoints, bs, node, endpoints.Local)
 				}
 			}
 			out = append(out, sp)
 		}
 	}
 	return out
+}
+
+// appendUsable appends the backends endpoints.AppendUsable picks for node
+// under policy: the dataplane programs exactly what it is given.
+func appendUsable(dst []dataplane.Endpoint, bs []Backend, node string, policy endpoints.TrafficPolicy) []dataplane.Endpoint {
+	eps := make([]endpoints.Endpoint, len(bs))
+	for i, b := range bs {
+		eps[i] = endpoints.Endpoint{Address: b.Addr.Addr(), NodeName: b.Node, Zone: b.Zone,
+			Conditions: endpoints.Conditions{Ready: b.Ready, Serving: b.Serving, Terminating: b.Terminating}}
+	}
+	use := make(map[netip.AddrPort]bool)
+	for _, e := range endpoints.AppendUsable(nil, eps, node, "", policy) {
+		for _, b := range bs {
+			if b.Addr.Addr() == e.Address {
+				use[b.Addr] = true
+			}
+		}
+	}
+	for _, b := range bs {
+		if use[b.Addr] {
+			dst = append(dst, dataplane.Endpoint{Addr: b.Addr})
+		}
+	}
+	return dst
 }
 
 func protocolOf(p string) dataplane.Protocol {
