@@ -522,17 +522,17 @@ func TestTrafficTerminatingFallback(t *testing.T) {
 	eps[1].Conditions = endpoints.Conditions{Serving: true, Terminating: true}
 	eps[2].Conditions = endpoints.Conditions{Terminating: true}
 
-	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, usable(eps, "", "", endpoints.Cluster)))
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, usable(eps, "", "", endpoints.PolicyCluster)))
 	t.Run("ready preferred", func(t *testing.T) {
 		only(t, tally(t, r.w.Client.NS, "tcp", dst, 40), "web-1", 40)
 	})
 
-	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, usable(eps[1:], "", "", endpoints.Cluster)))
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, usable(eps[1:], "", "", endpoints.PolicyCluster)))
 	t.Run("serving terminating as fallback", func(t *testing.T) {
 		only(t, tally(t, r.w.Client.NS, "tcp", dst, 40), "web-2", 40)
 	})
 
-	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, usable(eps[2:], "", "", endpoints.Cluster)))
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, usable(eps[2:], "", "", endpoints.PolicyCluster)))
 	t.Run("not serving never used", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()

@@ -83,9 +83,9 @@ func ServicePorts(services []ServiceView, node string) []dataplane.ServicePort {
 			}
 			for _, fam := range []int{4, 6} {
 				bs := s.Backends(p, fam)
-				sp.Endpoints = appendUsable(sp.Endpoints, bs, node, endpoints.Cluster)
+				sp.Endpoints = appendUsable(sp.Endpoints, bs, node, endpoints.PolicyCluster)
 				if node != "" && (s.ExternalLocal || s.InternalLocal) {
-					sp.LocalEndpoints = appendUsable(sp.LocalEndpoints, bs, node, endpoints.Local)
+					sp.LocalEndpoints = appendUsable(sp.LocalEndpoints, bs, node, endpoints.PolicyLocal)
 				}
 			}
 			out = append(out, sp)
