@@ -117,12 +117,15 @@ func TestCatalogClusterIP(t *testing.T) {
 		{name: "not ours", qname: "example.com.", qtype: TypeA, want: NotOurs},
 		{name: "version TXT", qname: "dns-version" + z, qtype: TypeTXT, want: Success, records: []string{`dns-version.cluster.local. 5 IN TXT "1.1.0"`}},
 		{name: "version A", qname: "dns-version" + z, qtype: TypeA, want: NoData},
+		// RFC 8482 §4.1: one RRset, the first in type order.
 		{name: "ANY", qname: "api.prod.svc" + z, qtype: TypeANY, want: Success, records: []string{
 			"api.prod.svc.cluster.local. 5 IN A 10.96.0.10",
+		}},
+		{name: "ANY on an SRV name", qname: "_http._tcp.api.prod.svc" + z, qtype: TypeANY, want: Success, records: []string{
+			"_http._tcp.api.prod.svc.cluster.local. 5 IN SRV 0 100 80 api.prod.svc.cluster.local.",
+		}, extra: []string{
+			"api.prod.svc.cluster.local. 5 IN A 10.96.0.10",
 			"api.prod.svc.cluster.local. 5 IN AAAA fd00::10",
-			"api.prod.svc.cluster.local. 5 IN SRV 0 33 80 api.prod.svc.cluster.local.",
-			"api.prod.svc.cluster.local. 5 IN SRV 0 33 53 api.prod.svc.cluster.local.",
-			"api.prod.svc.cluster.local. 5 IN SRV 0 33 9090 api.prod.svc.cluster.local.",
 		}},
 	})
 }

@@ -16,7 +16,10 @@
 //   - Records: [RecordSet] (or [AppendRecordSet], into a reused slice)
 //     gives the records of one service; a [Catalog] holds many services and
 //     answers (name, type) questions with [Success], [NXDomain], [NoData]
-//     or [NotOurs].
+//     or [NotOurs]. Feed it a whole state with [Catalog.Replace] and
+//     [Catalog.ReplacePods], or one object at a time with
+//     [Catalog.SetService] and [Catalog.DeleteService]; unchanged services
+//     cost a comparison, and the caller keeps no copy of its own.
 //   - Search: [Expand] lists the queries a stub resolver makes for a name,
 //     given the search list (see [PodSearch]) and ndots.
 //
@@ -36,6 +39,23 @@
 //   - Cluster IPs and published endpoint addresses have PTR records.
 //   - An ExternalName service is a CNAME to its target, answered for every
 //     query type; an IP-address target gives no record at all.
+//   - No answer lists a record twice (RFC 2181 §5.2): the SRV answer of a
+//     service name lists a (target, port) pair once even when two service
+//     ports share the number (53/UDP and 53/TCP), as CoreDNS does.
+//   - A name with names below it but no records of its own — an empty
+//     non-terminal such as "96.10.in-addr.arpa." or
+//     "_tcp.api.prod.svc.cluster.local." — answers NODATA, never NXDOMAIN
+//     (RFC 8020 §2). Likewise "pod.<zone>" and "<ns>.pod.<zone>" answer
+//     NODATA exactly when a pod name below them can answer: in insecure
+//     mode for every namespace that is a valid label, in verified mode for
+//     namespaces with known pods, never with pod records disabled. CoreDNS
+//     1.15 differs (NXDOMAIN for several empty non-terminals, NODATA for
+//     "<ns>.pod" with pods disabled); svcnet follows the RFC.
+//   - ANY gets one RRset of the name, the first in type order (A before
+//     AAAA, SRV last), as RFC 8482 §4.1 allows. CoreDNS 1.15 answers ANY
+//     with NODATA, which tells a client that asks for everything that
+//     there is nothing; one RRset is a true answer and still keeps ANY
+//     from amplifying.
 //   - Names and targets are lower case and absolute; lookups ignore case.
 //   - Every answer slice is shared and must not be modified.
 //

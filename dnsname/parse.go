@@ -14,8 +14,8 @@ const (
 	// KindNotOurs is a name outside the cluster zone and not a complete
 	// reverse name: a server forwards it.
 	KindNotOurs Kind = iota
-	// KindZone is the zone apex or one of the fixed empty non-terminals
-	// "svc.<zone>", "pod.<zone>" and "<ns>.pod.<zone>".
+	// KindZone is the zone apex or one of the fixed names "svc.<zone>",
+	// "pod.<zone>" and "<ns>.pod.<zone>" (Namespace set).
 	KindZone
 	// KindNamespace is "<ns>.svc.<zone>"; Namespace is set.
 	KindNamespace
@@ -123,8 +123,10 @@ func Parse(name, zone string) Name {
 		}
 	case last == "pod":
 		switch k {
-		case 1, 2:
+		case 1:
 			return Name{Kind: KindZone}
+		case 2:
+			return Name{Kind: KindZone, Namespace: l[0]}
 		case 3:
 			if a, ok := parseDashed(l[0]); ok {
 				return Name{Kind: KindPod, Namespace: l[1], Addr: a}

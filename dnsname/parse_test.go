@@ -37,7 +37,7 @@ func TestParse(t *testing.T) {
 		{"apex", "cluster.local.", "cluster.local", Name{Kind: KindZone}},
 		{"svc node", "svc.cluster.local.", "cluster.local", Name{Kind: KindZone}},
 		{"pod node", "pod.cluster.local.", "cluster.local", Name{Kind: KindZone}},
-		{"pod namespace", "default.pod.cluster.local.", "cluster.local", Name{Kind: KindZone}},
+		{"pod namespace", "default.pod.cluster.local.", "cluster.local", Name{Kind: KindZone, Namespace: "default"}},
 		{"namespace", "prod.svc.cluster.local.", "cluster.local", Name{Kind: KindNamespace, Namespace: "prod"}},
 		{"unknown class", "a.b.cluster.local.", "cluster.local", Name{Kind: KindInvalid}},
 		{"too deep", "a.b.c.d.e.f.svc.cluster.local.", "cluster.local", Name{Kind: KindInvalid}},

@@ -46,6 +46,9 @@ type builder struct {
 	zone     string
 	ttl      uint32
 	podNames bool
+	// ignoreEmpty leaves out the names of ClusterIP services without a
+	// ready endpoint, keeping their PTR records.
+	ignoreEmpty bool
 	// catalog asks for groups and SRV additional records, which a Catalog
 	// needs and RecordSet does not.
 	catalog bool
@@ -168,6 +171,14 @@ func (b *builder) build(s *Service) {
 			}
 		}
 		b.targets = []target{{name: svc, addr: ival{0, int32(len(b.addrs))}, first: -1, last: -1}}
+		if b.ignoreEmpty && !slices.ContainsFunc(s.Endpoints, func(ep Endpoint) bool { return ep.Ready && len(ep.Addrs) > 0 }) {
+			b.recs = slices.Grow(b.recs, len(b.addrs))
+			if b.catalog {
+				b.groups = make([]group, 0, len(b.addrs))
+			}
+			b.ptrRecords()
+			return
+		}
 	}
 	b.srvPorts(s)
 
@@ -199,6 +210,9 @@ func (b *builder) build(s *Service) {
 	start := len(b.recs)
 	b.addrRecords(svc, ival{0, int32(len(b.addrs))})
 	addrEnd := len(b.recs)
+	// Weights count every (target, port) of every service port, as
+	// CoreDNS's do, before a pair repeated under two service ports (53/UDP
+	// and 53/TCP) is listed once (RFC 2181 §5.2: no duplicate records).
 	all := srvWeight(len(b.ports))
 	for i := range s.Ports {
 		b.srvRecords(svc, i, np, all)
@@ -222,6 +236,21 @@ func (b *builder) build(s *Service) {
 	if b.catalog {
 		b.groups[0].extra = b.extra(-1, np)
 	}
+	b.ptrRecords()
+	for i, p := range s.Ports {
+		count := b.srvCount(i, np)
+		if p.Name == "" || count == 0 {
+			continue
+		}
+		name, start := b.srvName(p), len(b.recs)
+		b.srvRecords(name, i, np, srvWeight(count))
+		b.group(name, start, b.extra(i, np))
+	}
+}
+
+// ptrRecords appends the PTR record of every address of every target, each
+// a name of its own.
+func (b *builder) ptrRecords() {
 	var scratch [maxReverseName]byte
 	for _, t := range b.targets {
 		for _, a := range b.addrs[t.addr.start:t.addr.end] {
@@ -231,15 +260,6 @@ func (b *builder) build(s *Service) {
 			r.Name, r.Type, r.TTL, r.Target = name, TypePTR, b.ttl, t.name
 			b.group(name, start, -1)
 		}
-	}
-	for i, p := range s.Ports {
-		count := b.srvCount(i, np)
-		if p.Name == "" || count == 0 {
-			continue
-		}
-		name, start := b.srvName(p), len(b.recs)
-		b.srvRecords(name, i, np, srvWeight(count))
-		b.group(name, start, b.extra(i, np))
 	}
 }
 
@@ -505,15 +525,34 @@ func (b *builder) srvCount(i, np int) int {
 }
 
 // srvRecords appends the SRV records at name for service port i of np:
-// one per target and port of it, all of the given weight.
+// one per target and port of it, all of the given weight, leaving out a
+// (target, port) pair an earlier service port already gave name — only
+// the service name collects several service ports.
 func (b *builder) srvRecords(name string, i, np int, weight uint16) {
 	for t := range b.targets {
 		target := b.targets[t].name
 		for _, port := range b.srvOf(t, i, np) {
+			if b.srvSeen(name, t, i, np, port) {
+				continue
+			}
 			r := b.grow()
 			r.Name, r.Type, r.TTL, r.Target, r.Weight, r.Port = name, TypeSRV, b.ttl, target, weight, port
 		}
 	}
+}
+
+// srvSeen reports whether name already has the SRV record of target t and
+// port from a service port before i.
+func (b *builder) srvSeen(name string, t, i, np int, port uint16) bool {
+	if name != b.svc {
+		return false
+	}
+	for j := range i {
+		if slices.Contains(b.srvOf(t, j, np), port) {
+			return true
+		}
+	}
+	return false
 }
 
 // grow extends recs by one zero Record, within its capacity, for the

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -18,6 +19,7 @@ func TestCatalogMatchesRecordSets(t *testing.T) {
 	c := NewCatalog(CatalogOptions{})
 	live := map[string]Service{}
 	seenNames := map[string]bool{}
+	seenAncestors := map[string]bool{}
 	steps := 300
 	if testing.Short() {
 		steps = 60
@@ -43,9 +45,9 @@ func TestCatalogMatchesRecordSets(t *testing.T) {
 				seenNames[r.Name] = true
 			}
 		}
+		checkNonTerminals(t, c, step, want, seenAncestors)
 		for n := range seenNames {
-			ans, res := c.Lookup(n, TypeANY)
-			got := render(ans.Records)
+			got, res := lookupAll(c, n)
 			slices.Sort(got)
 			w := want[n]
 			slices.Sort(w)
@@ -54,6 +56,50 @@ func TestCatalogMatchesRecordSets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkNonTerminals checks RFC 8020 §2 against the names of want: every
+// ancestor of a name with records exists (NODATA when it has none of its
+// own), and a reverse ancestor seen before that no longer has names below
+// it is not the catalog's any more.
+func checkNonTerminals(t *testing.T, c *Catalog, step int, want map[string][]string, seen map[string]bool) {
+	t.Helper()
+	now := map[string]bool{}
+	for n := range want {
+		for i := strings.IndexByte(n, '.'); i >= 0 && i < len(n)-1; i = strings.IndexByte(n, '.') {
+			if n = n[i+1:]; n == "cluster.local." || n == "in-addr.arpa." || n == "ip6.arpa." {
+				break
+			}
+			now[n], seen[n] = true, true
+		}
+	}
+	for n := range seen {
+		if _, has := want[n]; has {
+			continue
+		}
+		_, res := c.Lookup(n, TypeTXT)
+		switch {
+		case now[n] && res != NoData:
+			t.Fatalf("step %d: Lookup(%q) of an empty non-terminal = %v; want NoData", step, n, res)
+		case !now[n] && strings.HasSuffix(n, ".arpa.") && res != NotOurs:
+			t.Fatalf("step %d: Lookup(%q) with nothing below = %v; want NotOurs", step, n, res)
+		}
+	}
+}
+
+// lookupAll renders every record the catalog has at name, one query per
+// type (ANY answers one RRset only); res is the last query's result.
+func lookupAll(c *Catalog, name string) (got []string, res Result) {
+	for _, t := range []Type{TypeA, TypeCNAME, TypePTR, TypeTXT, TypeAAAA, TypeSRV} {
+		var ans Answer
+		ans, res = c.Lookup(name, t)
+		for _, r := range ans.Records {
+			if r.Type == t {
+				got = append(got, render([]Record{r})[0])
+			}
+		}
+	}
+	return got, res
 }
 
 // randomService is a small service over a few shared addresses, hostnames
