@@ -22,6 +22,16 @@
 // and .255, requested addresses, and sharing: services share an address only with the
 // same non-empty sharing key, the same backend key, and no common protocol and port.
 //
+// [Services] allocates for whole Kubernetes Services with one call per service:
+// ClusterIPs per family by ipFamilyPolicy and ipFamilies, a node port per port for
+// NodePort and LoadBalancer services (allocateLoadBalancerNodePorts honoured), a
+// health-check node port for LoadBalancer services with externalTrafficPolicy Local,
+// and LoadBalancer addresses from an [LBAllocator]. Requested values are honoured or
+// refused with a precise error; updates follow Kubernetes' rules for changes of type
+// and immutable fields; every call is transactional. [Services.Release] keeps a gone
+// service's values for a grace period ([DefaultGracePeriod]) so that it comes back
+// with the same ones; [Services.Expire] frees them later.
+//
 // Invariants: Used never exceeds Size; every value is handed out at most once until
 // it is released (an LB address, to services that may share it); a failed call or
 // Restore changes nothing. A sparse range holds at most 2^26 allocations at once.

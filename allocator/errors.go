@@ -57,3 +57,19 @@ var (
 	// requested family (including when no eligible pool serves that family).
 	ErrPoolFull = errors.New("allocator: no free address in pool")
 )
+
+// Services errors, returned by Services.Allocate (wrapped with the service's key and
+// the field of the request they concern).
+var (
+	// ErrInvalidService is returned for a request Kubernetes' validation would refuse:
+	// two ports with one name or one port and protocol, a node port on a type without
+	// node ports, two addresses of one family, two families with SingleStack.
+	ErrInvalidService = errors.New("allocator: invalid service")
+	// ErrFamilyNotConfigured is returned when a request needs an IP family the cluster
+	// has no ClusterIP range for (RequireDualStack on a single-stack cluster included).
+	ErrFamilyNotConfigured = errors.New("allocator: ip family not configured")
+	// ErrImmutable is returned when a request changes a value Kubernetes keeps for the
+	// life of a service: a held ClusterIP, the primary IP family, headlessness, or a
+	// held health-check node port.
+	ErrImmutable = errors.New("allocator: field is immutable")
+)

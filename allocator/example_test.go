@@ -84,3 +84,40 @@ func ExampleNewIPRangeFromTo() {
 	fmt.Println(r.Size())
 	// Output: 192.0.2.254 192.0.2.255 192.0.3.0 192.0.3.1 4
 }
+
+// ExampleServices allocates for whole Services: a dual-stack NodePort service, an
+// update that changes it to ClusterIP (node ports released, ClusterIPs kept), and a
+// release within the grace period that gives the same values back.
+func ExampleServices() {
+	svcs, err := allocator.NewServices(allocator.ServicesConfig{
+		ClusterIPRanges: []netip.Prefix{netip.MustParsePrefix("10.96.0.0/16"), netip.MustParsePrefix("fd00:96::/108")},
+		Range:           allocator.Config{Strategy: allocator.LowestFree},
+	})
+	if err != nil {
+		panic(err)
+	}
+	req := allocator.ServiceRequest{
+		Type:           allocator.NodePort,
+		IPFamilyPolicy: allocator.PreferDualStack,
+		Ports:          []allocator.ServicePort{{Name: "http", Port: 80}, {Name: "dns", Protocol: allocator.UDP, Port: 53, NodePort: 30053}},
+	}
+	a, _ := svcs.Allocate("default/web", req)
+	fmt.Println(a.IPFamilies, a.ClusterIPs, a.NodePorts)
+
+	req.Type = allocator.ClusterIP
+	req.Ports[1].NodePort = 0
+	a, _ = svcs.Allocate("default/web", req)
+	fmt.Println(a.ClusterIPs, a.NodePorts)
+
+	svcs.Release("default/web") // held for allocator.DefaultGracePeriod
+	a, _ = svcs.Allocate("default/web", req)
+	fmt.Println(a.ClusterIPs)
+
+	_, err = svcs.Allocate("default/web", allocator.ServiceRequest{ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.9.9")}})
+	fmt.Println(err)
+	// Output:
+	// [IPv4 IPv6] [10.96.1.1 fd00:96::101] [30086 30053]
+	// [10.96.1.1 fd00:96::101] [0 0]
+	// [10.96.1.1 fd00:96::101]
+	// service "default/web": spec.clusterIPs[0]: allocator: field is immutable: the service holds 10.96.1.1
+}

@@ -229,28 +229,117 @@ func normPorts(ports []PortProto) []PortProto {
 // (requested address in no pool, or not in the requested one), ErrInUse and
 // ErrPortConflict (requested or held address not shareable), ErrPoolFull.
 func (a *LBAllocator) Assign(svc string, req LBRequest) (netip.Addr, error) {
-	pool := -1
+	q, err := a.check(svc, req)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.st.assign(q.u, q.want, q.fam, q.pool)
+}
+
+// lbQuery is an LBRequest checked and resolved against the pools.
+type lbQuery struct {
+	u    lbUser
+	want netip.Addr
+	fam  IPFamily
+	pool int // −1 for any
+}
+
+func (a *LBAllocator) check(svc string, req LBRequest) (lbQuery, error) {
+	q := lbQuery{pool: -1, fam: req.Family, want: req.Addr.Unmap()}
 	if req.Pool != "" {
 		i, ok := a.byName[req.Pool]
 		if !ok {
-			return netip.Addr{}, fmt.Errorf("%w: %q", ErrUnknownPool, req.Pool)
+			return q, fmt.Errorf("%w: %q", ErrUnknownPool, req.Pool)
 		}
-		pool = i
+		q.pool = i
 	}
-	fam, want := req.Family, req.Addr.Unmap()
-	if fam != 0 && !fam.valid() {
-		return netip.Addr{}, fmt.Errorf("allocator: unknown family %v", fam)
+	if q.fam != 0 && !q.fam.valid() {
+		return q, fmt.Errorf("allocator: unknown family %v", q.fam)
 	}
-	if want.IsValid() {
-		if fam != 0 && fam != IPFamilyOf(want) {
-			return netip.Addr{}, fmt.Errorf("%w: %v is not an %v address", ErrNotInPool, want, fam)
+	if q.want.IsValid() {
+		if q.fam != 0 && q.fam != IPFamilyOf(q.want) {
+			return q, fmt.Errorf("%w: %v is not an %v address", ErrNotInPool, q.want, q.fam)
 		}
-		fam = IPFamilyOf(want)
+		q.fam = IPFamilyOf(q.want)
 	}
-	u := lbUser{svc: svc, key: req.SharingKey, backend: req.BackendKey, ports: normPorts(req.Ports)}
+	q.u = lbUser{svc: svc, key: req.SharingKey, backend: req.BackendKey, ports: normPorts(req.Ports)}
+	return q, nil
+}
+
+// assignFamilies gives svc one address per request (one request per family) and
+// releases what it holds in other families. On error svc holds what it held before.
+// On success it returns a function that puts back what svc held before the call, for
+// a caller whose own transaction fails later; the caller must not change the
+// allocator in between.
+func (a *LBAllocator) assignFamilies(svc string, reqs []LBRequest) ([]netip.Addr, func(), error) {
+	qs := make([]lbQuery, len(reqs))
+	for i, req := range reqs {
+		q, err := a.check(svc, req)
+		if err != nil {
+			return nil, nil, err
+		}
+		qs[i] = q
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.st.assign(u, want, fam, pool)
+	saved := a.st.holdings(svc)
+	out := make([]netip.Addr, 0, len(qs))
+	for _, q := range qs {
+		x, err := a.st.assign(q.u, q.want, q.fam, q.pool)
+		if err != nil {
+			a.st.reset(svc, saved)
+			return nil, nil, err
+		}
+		out = append(out, x)
+	}
+	h := a.st.svcs[svc]
+	for i, x := range h {
+		if x.IsValid() && !slices.Contains(out, x) {
+			a.st.leave(x, svc)
+			h[i] = netip.Addr{}
+		}
+	}
+	a.st.svcs[svc] = h
+	undo := func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.st.reset(svc, saved)
+	}
+	return out, undo, nil
+}
+
+// lbHolding is one address a service holds, with what it holds it as.
+type lbHolding struct {
+	addr netip.Addr
+	u    lbUser
+}
+
+func (st *lbState) holdings(svc string) []lbHolding {
+	var out []lbHolding
+	for _, x := range st.svcs[svc] {
+		if x.IsValid() {
+			rec := st.addrs[x]
+			out = append(out, lbHolding{x, lbUser{svc, rec.key, rec.backend, rec.users[svc]}})
+		}
+	}
+	return out
+}
+
+// reset makes svc hold exactly hs, which it held before under the same lock: the
+// addresses were compatible with their other users then and still are.
+func (st *lbState) reset(svc string, hs []lbHolding) {
+	for _, x := range st.svcs[svc] {
+		if x.IsValid() {
+			st.leave(x, svc)
+		}
+	}
+	delete(st.svcs, svc)
+	for _, h := range hs {
+		_, _ = st.take(h.addr, h.u, -1) // held before: in a pool and compatible
+		st.hold(svc, h.addr)
+	}
 }
 
 func (st *lbState) assign(u lbUser, want netip.Addr, fam IPFamily, pool int) (netip.Addr, error) {
