@@ -52,7 +52,7 @@ func BenchmarkFullSync(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				if err := d.Sync(context.Background(), svcs); err != nil {
+				if _, err := d.Sync(context.Background(), svcs); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
@@ -67,7 +67,8 @@ func BenchmarkFullSync(b *testing.B) {
 // syncs, end to end through Sync.
 func BenchmarkIncrementalSync(b *testing.B) {
 	benchChange(b, func(d *Dataplane, svcs []ServicePort, _ int) error {
-		return d.Sync(context.Background(), svcs)
+		_, err := d.Sync(context.Background(), svcs)
+		return err
 	})
 }
 
@@ -75,7 +76,8 @@ func BenchmarkIncrementalSync(b *testing.B) {
 // Update, which looks only at that service.
 func BenchmarkUpdate(b *testing.B) {
 	benchChange(b, func(d *Dataplane, svcs []ServicePort, i int) error {
-		return d.Update(context.Background(), svcs[i:i+1], nil)
+		_, err := d.Update(context.Background(), svcs[i:i+1], nil)
+		return err
 	})
 }
 
@@ -94,7 +96,7 @@ func benchChange(b *testing.B, apply func(d *Dataplane, svcs []ServicePort, i in
 				b.Fatal(err)
 			}
 			defer d.Close()
-			if err := d.Sync(context.Background(), svcs); err != nil {
+			if _, err := d.Sync(context.Background(), svcs); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()

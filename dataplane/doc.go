@@ -39,12 +39,17 @@
 // (tests read it back over netlink); incremental syncs look only at service
 // ports that changed and never list the table; after any error the next
 // Sync replaces the whole table, and the first Sync of a new process adopts
-// what an earlier one left. [Dataplane.Update] changes only the service
-// ports it names, for callers that learn of changes one service at a time;
-// its cost follows the change, not the number of services. After an
-// incremental sync that removed UDP endpoints, their conntrack entries are
-// deleted, as kube-proxy does. [Dataplane.Cleanup] deletes our table and
-// nothing else.
+// what an earlier one left. One bad service port never blocks the others:
+// what [Validate] refuses (an unspecified address, a frontend another
+// service port holds, an endpoint without a port, no frontend at all) and
+// whatever the kernel still refuses is left out and named in a
+// [*SyncError], and everything else is programmed. [Dataplane.Update]
+// changes only the service ports it names, for callers that learn of
+// changes one service at a time; its cost follows the change, not the
+// number of services. Sync and Update return [Stats] of what they sent.
+// After an incremental sync that removed UDP endpoints, their conntrack
+// entries are deleted, as kube-proxy does. [Dataplane.Cleanup] deletes our
+// table and nothing else.
 //
 // Usage:
 //
@@ -54,7 +59,7 @@
 //	})
 //	if err != nil { ... }
 //	defer dp.Close()
-//	err = dp.Sync(ctx, []dataplane.ServicePort{{
+//	stats, err := dp.Sync(ctx, []dataplane.ServicePort{{
 //		Namespace: "default", Name: "web", Protocol: dataplane.TCP, Port: 80,
 //		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")},
 //		Endpoints:  []dataplane.Endpoint{{Addr: netip.MustParseAddrPort("10.244.1.2:8080")}},

@@ -2,6 +2,7 @@ package dataplane_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -34,7 +35,7 @@ func ExampleRender() {
 
 func ExampleFake() {
 	f := dataplane.NewFake(dataplane.Options{})
-	err := f.Sync(context.Background(), []dataplane.ServicePort{{
+	_, err := f.Sync(context.Background(), []dataplane.ServicePort{{
 		Namespace: "default", Name: "empty", Protocol: dataplane.UDP, Port: 53,
 		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.53")},
 	}})
@@ -51,14 +52,35 @@ func ExampleFake_Update() {
 		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")}}
 	dns := dataplane.ServicePort{Namespace: "kube-system", Name: "dns", Protocol: dataplane.UDP, Port: 53,
 		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.53")}}
-	fmt.Println(f.Update(ctx, []dataplane.ServicePort{web}, nil))
-	fmt.Println(f.Sync(ctx, []dataplane.ServicePort{web, dns}))
+	_, err := f.Update(ctx, []dataplane.ServicePort{web}, nil)
+	fmt.Println(err)
+	_, err = f.Sync(ctx, []dataplane.ServicePort{web, dns})
+	fmt.Println(err)
 	web.Endpoints = []dataplane.Endpoint{{Addr: netip.MustParseAddrPort("10.244.1.2:8080")}}
-	fmt.Println(f.Update(ctx, []dataplane.ServicePort{web}, []dataplane.Key{dns.Key()}))
+	stats, err := f.Update(ctx, []dataplane.ServicePort{web}, []dataplane.Key{dns.Key()})
+	fmt.Println(err, stats.Full, stats.ElementsAdded, stats.ElementsRemoved)
 	fmt.Println(strings.Contains(f.Dump(), "10.96.0.53"), strings.Contains(f.Dump(), "10.244.1.2 . 8080"))
 	// Output:
 	// a full Sync is needed first
 	// <nil>
-	// <nil>
+	// <nil> false 3 3
 	// false true
+}
+
+// ExampleValidate shows a bad service port among good ones: Validate names
+// it, and Sync would leave out only that one.
+func ExampleValidate() {
+	good := dataplane.ServicePort{Namespace: "default", Name: "web", Protocol: dataplane.TCP, Port: 80,
+		ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")}}
+	bad := good
+	bad.Name, bad.ClusterIPs = "bad", nil
+	bad.ExternalIPs = []netip.Addr{netip.IPv4Unspecified()}
+	err := dataplane.Validate(dataplane.Options{}, []dataplane.ServicePort{good, bad})
+	var se *dataplane.SyncError
+	if errors.As(err, &se) {
+		for _, r := range se.Refused {
+			fmt.Println(r.Key.Name, errors.Is(r.Err, dataplane.ErrInvalid))
+		}
+	}
+	// Output: bad true
 }

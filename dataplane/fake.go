@@ -3,6 +3,7 @@ package dataplane
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Fake is a Syncer that keeps the ruleset in memory instead of the kernel,
@@ -27,55 +28,83 @@ var _ Syncer = (*Fake)(nil)
 // NewFake returns an empty Fake that renders with opts.
 func NewFake(opts Options) *Fake { return &Fake{opts: opts} }
 
-// Sync validates svcs and keeps their ruleset.
-func (f *Fake) Sync(ctx context.Context, svcs []ServicePort) error {
+// Sync validates svcs and keeps their ruleset, leaving out what a
+// Dataplane would refuse before reaching the kernel. Its Stats count
+// elements as a Dataplane would send them, but no messages, batches or
+// bytes.
+func (f *Fake) Sync(ctx context.Context, svcs []ServicePort) (Stats, error) {
+	start := time.Now()
 	if err := ctx.Err(); err != nil {
-		return err
+		return Stats{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
-		return ErrClosed
+		return Stats{}, ErrClosed
 	}
 	full := f.st == nil || f.pending
 	st := f.st
-	var err error
+	var refused []PortError
+	var dl *delta
 	if full {
-		if st, err = newState(&f.opts); err == nil {
-			_, err = st.update(svcs, false)
+		var err error
+		if st, err = newState(&f.opts); err != nil {
+			f.st, f.pending = nil, true
+			return Stats{}, err
 		}
+		_, refused = st.update(svcs, false)
 	} else {
-		_, err = st.update(svcs, true)
+		dl, refused = st.update(svcs, true)
 	}
-	return f.done(st, err, full)
+	stats := f.done(st, dl)
+	stats.Duration = time.Since(start)
+	return stats, refusedErr(refused)
 }
 
 // Update applies a partial change as Dataplane.Update does.
-func (f *Fake) Update(ctx context.Context, upsert []ServicePort, remove []Key) error {
+func (f *Fake) Update(ctx context.Context, upsert []ServicePort, remove []Key) (Stats, error) {
+	start := time.Now()
 	if err := ctx.Err(); err != nil {
-		return err
+		return Stats{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
-		return ErrClosed
+		return Stats{}, ErrClosed
 	}
 	if f.st == nil || f.pending {
-		return ErrNeedSync
+		return Stats{}, ErrNeedSync
 	}
-	_, err := f.st.apply(upsert, remove)
-	return f.done(f.st, err, false)
+	dl, refused, err := f.st.apply(upsert, remove)
+	if err != nil {
+		return Stats{}, err
+	}
+	stats := f.done(f.st, dl)
+	stats.Duration = time.Since(start)
+	return stats, refusedErr(refused)
 }
 
-// done keeps the outcome of a sync; a failure forces the next to be full.
-func (f *Fake) done(st *state, err error, full bool) error {
-	if err != nil {
-		f.st, f.pending = nil, true
-		return err
-	}
-	f.st, f.rs, f.full, f.pending = st, st.ruleset(), full, false
+// done keeps the outcome of a sync, dl nil for a full one, and counts its
+// elements.
+func (f *Fake) done(st *state, dl *delta) Stats {
+	f.st, f.rs, f.full, f.pending = st, st.ruleset(), dl == nil, false
 	f.syncs++
-	return nil
+	stats := Stats{Full: dl == nil}
+	if dl == nil {
+		for _, s := range f.rs.sets {
+			stats.ElementsAdded += len(s.elems)
+		}
+		return stats
+	}
+	for _, es := range dl.addElems {
+		stats.ElementsAdded += len(es)
+	}
+	for name, es := range dl.delElems {
+		if !dl.delSets[name] {
+			stats.ElementsRemoved += len(es)
+		}
+	}
+	return stats
 }
 
 // Resync makes the next Sync count as a full one.

@@ -44,7 +44,7 @@ func TestKernelReadBack(t *testing.T) {
 	for _, tc := range goldenCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			d, ns := kernelDataplane(t, tc.opts)
-			if err := d.Sync(context.Background(), tc.svcs); err != nil {
+			if _, err := d.Sync(context.Background(), tc.svcs); err != nil {
 				t.Fatalf("Sync: %v", err)
 			}
 			o := tc.opts
@@ -84,7 +84,7 @@ func TestKernelIncremental(t *testing.T) {
 	}
 	for _, st := range steps {
 		st.change()
-		if err := d.Sync(context.Background(), svcs); err != nil {
+		if _, err := d.Sync(context.Background(), svcs); err != nil {
 			t.Fatalf("%s: Sync: %v", st.name, err)
 		}
 		t.Run(st.name, func(t *testing.T) { assertKernel(t, d, o, svcs) })
@@ -98,7 +98,7 @@ func TestKernelUpdate(t *testing.T) {
 	o := Options{ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}}
 	d, _ := kernelDataplane(t, o)
 	ctx := context.Background()
-	if err := d.Update(ctx, []ServicePort{web(1)}, nil); !errors.Is(err, ErrNeedSync) {
+	if _, err := d.Update(ctx, []ServicePort{web(1)}, nil); !errors.Is(err, ErrNeedSync) {
 		t.Fatalf("Update before Sync = %v; want ErrNeedSync", err)
 	}
 	all := map[Key]ServicePort{}
@@ -112,7 +112,7 @@ func TestKernelUpdate(t *testing.T) {
 	for _, sp := range []ServicePort{web(3), dns()} {
 		all[sp.Key()] = sp
 	}
-	if err := d.Sync(ctx, input()); err != nil {
+	if _, err := d.Sync(ctx, input()); err != nil {
 		t.Fatal(err)
 	}
 	aff := web(2)
@@ -131,7 +131,7 @@ func TestKernelUpdate(t *testing.T) {
 		{"unchanged", []ServicePort{web(1)}, nil},
 	}
 	for _, st := range steps {
-		if err := d.Update(ctx, st.upsert, st.remove); err != nil {
+		if _, err := d.Update(ctx, st.upsert, st.remove); err != nil {
 			t.Fatalf("%s: Update: %v", st.name, err)
 		}
 		for _, sp := range st.upsert {
@@ -143,13 +143,16 @@ func TestKernelUpdate(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) { assertKernel(t, d, o, input()) })
 	}
 	dup := web(1)
-	if err := d.Update(ctx, []ServicePort{web(2)}, []Key{dup.Key()}); !errors.Is(err, ErrConflict) {
+	if _, err := d.Update(ctx, []ServicePort{web(2)}, []Key{dup.Key()}); !errors.Is(err, ErrConflict) {
 		t.Errorf("Update of a service also removed = %v; want ErrConflict", err)
 	}
-	if err := d.Update(ctx, nil, nil); !errors.Is(err, ErrNeedSync) {
-		t.Errorf("Update after a failed Update = %v; want ErrNeedSync", err)
+	// A call refused whole changes nothing: the kernel still holds the
+	// input, and Update goes on incrementally.
+	assertKernel(t, d, o, input())
+	if stats, err := d.Update(ctx, nil, nil); err != nil || stats.Full {
+		t.Errorf("Update after a refused Update = %+v, %v; want an incremental one", stats, err)
 	}
-	if err := d.Sync(ctx, input()); err != nil {
+	if _, err := d.Sync(ctx, input()); err != nil {
 		t.Fatal(err)
 	}
 	assertKernel(t, d, o, input())
@@ -160,7 +163,7 @@ func TestKernelUpdate(t *testing.T) {
 func TestKernelAdopt(t *testing.T) {
 	o := Options{}
 	d, ns := kernelDataplane(t, o)
-	if err := d.Sync(context.Background(), []ServicePort{web(2), dns()}); err != nil {
+	if _, err := d.Sync(context.Background(), []ServicePort{web(2), dns()}); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := nftIn(t, ns, "add", "table", "inet", "other"); err != nil {
@@ -173,7 +176,7 @@ func TestKernelAdopt(t *testing.T) {
 	}
 	defer d2.Close()
 	svcs := []ServicePort{web(3)}
-	if err := d2.Sync(context.Background(), svcs); err != nil {
+	if _, err := d2.Sync(context.Background(), svcs); err != nil {
 		t.Fatalf("adopting Sync: %v", err)
 	}
 	assertKernel(t, d2, o, svcs)
@@ -219,5 +222,33 @@ func TestKernelNftParse(t *testing.T) {
 				t.Fatalf("nft list ruleset: %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestKernelStats: Sync and Update report what they sent.
+func TestKernelStats(t *testing.T) {
+	o := Options{}
+	d, _ := kernelDataplane(t, o)
+	ctx := context.Background()
+	svcs := []ServicePort{web(3), dns()}
+	st, err := d.Sync(ctx, svcs)
+	want, _ := build(&o, svcs)
+	total := 0
+	for _, s := range want.sets {
+		total += len(s.elems)
+	}
+	if err != nil || !st.Full || st.ElementsAdded != total || st.ElementsRemoved != 0 || st.Batches != 1 ||
+		st.Messages == 0 || st.Bytes == 0 || st.Duration <= 0 {
+		t.Errorf("first Sync: %+v, %v; want full, %d elements added, one batch", st, err, total)
+	}
+	// One endpoint of dns replaced: its two map elements (ClusterIP slot,
+	// hairpin) go and come back changed.
+	svcs[1].Endpoints = []Endpoint{ep("10.244.1.53:53"), ep("10.244.3.53:53")}
+	st, err = d.Update(ctx, svcs[1:], nil)
+	if err != nil || st.Full || st.ElementsAdded != 2 || st.ElementsRemoved != 2 || st.Batches != 1 {
+		t.Errorf("Update of one endpoint: %+v, %v; want incremental, 2 added, 2 removed, one batch", st, err)
+	}
+	if st, err = d.Sync(ctx, svcs); err != nil || st.Full || st.ElementsAdded+st.ElementsRemoved != 0 {
+		t.Errorf("Sync of an unchanged input: %+v, %v; want nothing sent", st, err)
 	}
 }

@@ -11,13 +11,15 @@ import (
 
 // Render returns the ruleset for svcs in nft syntax, sorted so that equal
 // inputs give equal text. It is what New's Dataplane sends to the kernel and
-// what the Fake keeps.
+// what the Fake keeps: refused service ports are left out of it and named
+// in a *SyncError returned with the text. An error about opts returns no
+// text.
 func Render(opts Options, svcs []ServicePort) (string, error) {
 	rs, err := build(&opts, svcs)
-	if err != nil {
+	if rs == nil {
 		return "", err
 	}
-	return rs.String(), nil
+	return rs.String(), err
 }
 
 var hookNames = map[nftables.ChainHook]string{
@@ -98,4 +100,13 @@ func (rs *ruleset) String() string {
 	}
 	sb.WriteString("}\n")
 	return sb.String()
+}
+
+// Validate reports what Sync would refuse of svcs under opts, without a
+// kernel: an error about opts, or a *SyncError naming each service port
+// that is invalid or claims a frontend (address, protocol and port, or
+// NodePort) another holds.
+func Validate(opts Options, svcs []ServicePort) error {
+	_, err := build(&opts, svcs)
+	return err
 }

@@ -15,6 +15,7 @@ type frag struct {
 	rs        *ruleset
 	frontends []string
 	gen       uint64 // the last update that wanted it
+	err       error  // why swap refused it
 }
 
 func newFrag(o *Options, known, built map[string]*chain, sp *ServicePort) (*frag, error) {
@@ -98,16 +99,15 @@ func newState(o *Options) (*state, error) {
 }
 
 // build computes the whole ruleset for svcs: the single source of the
-// rendered text, the Fake and what a full sync sends.
+// rendered text, the Fake and what a full sync sends. Refused service
+// ports are left out of it and reported in a *SyncError.
 func build(o *Options, svcs []ServicePort) (*ruleset, error) {
 	st, err := newState(o)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := st.update(svcs, false); err != nil {
-		return nil, err
-	}
-	return st.ruleset(), nil
+	_, refused := st.update(svcs, false)
+	return st.ruleset(), refusedErr(refused)
 }
 
 // ruleset puts the base, the declarations, the chains and every fragment's
@@ -139,10 +139,10 @@ func (st *state) ruleset() *ruleset {
 	return rs
 }
 
-// update makes the state describe svcs and returns what changed. On error
-// the state is inconsistent and must be dropped.
-// Without track no delta is kept, for a state built from nothing.
-func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
+// update makes the state describe svcs, leaving out the service ports it
+// refuses, and returns what changed and what it refused. Without track no
+// delta is kept, for a state built from nothing.
+func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 	var d *delta
 	if track {
 		d = newDelta()
@@ -153,6 +153,7 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 	g := st.gen
 	var replaced []*frag
 	var todo []int // positions in svcs that need a new fragment
+	var refused []PortError
 	pending := map[Key]bool{}
 	// A caller that lists its services in the same order as last time
 	// finds each one's fragment by position, without hashing its key.
@@ -172,7 +173,10 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 			old = st.frags[id]
 		}
 		if old != nil && old.gen == g || pending[id] {
-			return nil, fmt.Errorf("service %q: listed twice: %w", sp.ID(), ErrConflict)
+			// The first listing keeps its place.
+			refused = append(refused, PortError{id, fmt.Errorf("service %q: listed twice: %w", sp.ID(), ErrConflict)})
+			order[i] = nil
+			continue
 		}
 		if old != nil && sameSP(&old.sp, sp) {
 			old.gen = g
@@ -185,15 +189,13 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 			replaced = append(replaced, old)
 		}
 	}
-	changed, err := st.build(svcs, todo)
-	if err != nil {
-		return nil, err
-	}
+	changed, bad := st.build(svcs, todo)
 	for k, i := range todo {
-		changed[k].gen = g
 		order[i] = changed[k]
+		if changed[k] != nil {
+			changed[k].gen = g
+		}
 	}
-	st.order = order
 	// When every service was found in place, only the replaced ones can be
 	// gone.
 	gone := replaced
@@ -205,25 +207,45 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, error) {
 			}
 		}
 	}
-	return d, st.swap(gone, changed, d)
+	for _, fr := range st.swap(gone, changed, d) {
+		order[slices.Index(order, fr)] = nil
+		bad = append(bad, PortError{fr.sp.Key(), fr.err})
+	}
+	refused = append(refused, bad...)
+	st.order = order
+	if len(refused) > 0 {
+		// A position without a fragment cannot be found by position.
+		st.order = nil
+	}
+	return d, refused
 }
 
 // apply changes only the named service ports: each of upsert is added or
-// replaces the one with its key, each of remove is deleted.
-func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, error) {
-	d := newDelta()
-	// Positions describe a whole input; the next update looks by key.
-	st.order = nil
+// replaces the one with its key, each of remove is deleted. A key listed
+// twice fails the whole call before anything changes; a refused upsert is
+// left out (its previous version removed) and returned.
+func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, []PortError, error) {
 	seen := make(map[Key]bool, len(upsert)+len(remove))
-	var todo []int
-	var gone []*frag
 	for i := range upsert {
 		k := upsert[i].Key()
 		if seen[k] {
-			return nil, fmt.Errorf("service %q: listed twice: %w", upsert[i].ID(), ErrConflict)
+			return nil, nil, fmt.Errorf("service %q: listed twice: %w", upsert[i].ID(), ErrConflict)
 		}
 		seen[k] = true
-		old := st.frags[k]
+	}
+	for _, k := range remove {
+		if seen[k] {
+			return nil, nil, fmt.Errorf("service %s/%s:%s/%s: both updated and removed: %w", k.Namespace, k.Name, k.PortName, k.Protocol.nftName(), ErrConflict)
+		}
+		seen[k] = true
+	}
+	d := newDelta()
+	// Positions describe a whole input; the next update looks by key.
+	st.order = nil
+	var todo []int
+	var gone []*frag
+	for i := range upsert {
+		old := st.frags[upsert[i].Key()]
 		if old != nil && sameSP(&old.sp, &upsert[i]) {
 			continue
 		}
@@ -233,37 +255,47 @@ func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, error) {
 		}
 	}
 	for _, k := range remove {
-		if seen[k] {
-			return nil, fmt.Errorf("service %s/%s:%s/%s: both updated and removed: %w", k.Namespace, k.Name, k.PortName, k.Protocol.nftName(), ErrConflict)
-		}
-		seen[k] = true
 		if old := st.frags[k]; old != nil {
 			gone = append(gone, old)
 		}
 	}
-	changed, err := st.build(upsert, todo)
-	if err != nil {
-		return nil, err
-	}
+	changed, refused := st.build(upsert, todo)
 	for _, fr := range changed {
-		fr.gen = st.gen
+		if fr != nil {
+			fr.gen = st.gen
+		}
 	}
-	return d, st.swap(gone, changed, d)
+	for _, fr := range st.swap(gone, changed, d) {
+		refused = append(refused, PortError{fr.sp.Key(), fr.err})
+	}
+	return d, refused, nil
 }
 
-// swap takes the gone fragments out and puts the changed ones in,
-// recording what changed in d when it is not nil. Removing first frees a
-// frontend moving between services before its new owner claims it.
-func (st *state) swap(gone, changed []*frag, d *delta) error {
+// swap takes the gone fragments out and puts the changed ones (nil entries
+// skipped) in, recording what changed in d when it is not nil; it returns
+// the fragments refused for a frontend another holds, with their err set.
+// Removing first frees a frontend moving between services before its new
+// owner claims it; a new version of a service port that was already there
+// claims before a newcomer, so that the established one keeps its place.
+func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
+	was := make(map[Key]bool, len(gone))
 	for _, old := range gone {
 		st.remove(old, d)
 		delete(st.frags, old.sp.Key())
+		was[old.sp.Key()] = true
 	}
-	for _, fr := range changed {
-		if err := st.add(fr, d); err != nil {
-			return err
+	var refused []*frag
+	for _, first := range []bool{true, false} {
+		for _, fr := range changed {
+			if fr == nil || was[fr.sp.Key()] != first {
+				continue
+			}
+			if fr.err = st.add(fr, d); fr.err != nil {
+				refused = append(refused, fr)
+				continue
+			}
+			st.frags[fr.sp.Key()] = fr
 		}
-		st.frags[fr.sp.Key()] = fr
 	}
 	if d != nil {
 		for _, old := range gone {
@@ -274,17 +306,17 @@ func (st *state) swap(gone, changed []*frag, d *delta) error {
 			staleUDP(d.stale, &old.sp, now)
 		}
 	}
-	return nil
+	return refused
 }
 
 // parallelMin is how many new fragments it takes to build them on several
 // cores: a cold start of thousands of service ports, not a routine sync.
 const parallelMin = 1024
 
-// build makes the fragments of svcs[i] for each i in todo. Each worker has
-// its own cache of the chains it built; the state's are only read. On
-// error it returns that of the first failing service port in todo's order.
-func (st *state) build(svcs []ServicePort, todo []int) ([]*frag, error) {
+// build makes the fragments of svcs[i] for each i in todo, nil where it
+// refuses one, and returns the refusals in todo's order. Each worker has
+// its own cache of the chains it built; the state's are only read.
+func (st *state) build(svcs []ServicePort, todo []int) ([]*frag, []PortError) {
 	frs := make([]*frag, len(todo))
 	errs := make([]error, len(todo))
 	run := func(lo, hi int) {
@@ -307,20 +339,28 @@ func (st *state) build(svcs []ServicePort, todo []int) ([]*frag, error) {
 		}
 		wg.Wait()
 	}
-	for _, err := range errs {
+	var refused []PortError
+	for k, err := range errs {
 		if err != nil {
-			return nil, err
+			refused = append(refused, PortError{svcs[todo[k]].Key(), err})
 		}
 	}
-	return frs, nil
+	return frs, refused
 }
 
+// add puts a fragment in, unless one of its frontends is taken (by another
+// service port, or twice by itself): then it changes nothing and says why.
 func (st *state) add(fr *frag, d *delta) error {
 	id := fr.sp.ID()
-	for _, k := range fr.frontends {
+	for i, k := range fr.frontends {
 		if other, ok := st.owner[k]; ok {
 			return fmt.Errorf("service %q: %s already used by %q: %w", id, k, other, ErrConflict)
 		}
+		if slices.Contains(fr.frontends[:i], k) {
+			return fmt.Errorf("service %q: %s listed twice: %w", id, k, ErrConflict)
+		}
+	}
+	for _, k := range fr.frontends {
 		st.owner[k] = id
 	}
 	for name, s := range fr.rs.sets {

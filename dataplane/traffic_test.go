@@ -79,7 +79,7 @@ func (r *rig) start(t *testing.T) dataplane.Syncer {
 
 func (r *rig) sync(t *testing.T, svcs ...dataplane.ServicePort) {
 	t.Helper()
-	if err := r.dp.Sync(context.Background(), svcs); err != nil {
+	if _, err := r.dp.Sync(context.Background(), svcs); err != nil {
 		t.Fatalf("Sync: %v", err)
 	}
 }
@@ -588,4 +588,38 @@ func TestTrafficRestart(t *testing.T) {
 	// sees.
 	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, ready(clusterIPv4, r.web[1])))
 	only(t, tally(t, r.w.Client.NS, "tcp", dst, 20), "web-2", 20)
+}
+
+// TestTrafficBadServiceIsolated (issue 13): one service the kernel would
+// refuse (an external IP 0.0.0.0, or another service's ClusterIP and port)
+// among good ones is left out and reported; the good ones carry traffic,
+// also after a later change to them.
+func TestTrafficBadServiceIsolated(t *testing.T) {
+	r := newRig(t, 2)
+	ctx := context.Background()
+	good := clusterIP("good", dataplane.TCP, clusterIPv4, ready(clusterIPv4, r.web[0]))
+	other := clusterIP("other", dataplane.UDP, netip.MustParseAddr("10.96.0.12"), ready(clusterIPv4, r.web[1]))
+	zero := clusterIP("zero", dataplane.TCP, netip.MustParseAddr("10.96.0.13"), ready(clusterIPv4, r.web...))
+	zero.ExternalIPs = []netip.Addr{netip.IPv4Unspecified()}
+	thief := clusterIP("thief", dataplane.TCP, netip.MustParseAddr("10.96.0.14"), ready(clusterIPv4, r.web[1]))
+	thief.ExternalIPs = []netip.Addr{clusterIPv4}
+
+	_, err := r.dp.Sync(ctx, []dataplane.ServicePort{zero, good, thief, other})
+	var se *dataplane.SyncError
+	if !errors.As(err, &se) || len(se.Refused) != 2 || se.Refused[0].Key != zero.Key() || se.Refused[1].Key != thief.Key() {
+		t.Fatalf("Sync = %v; want a *SyncError refusing zero and thief", err)
+	}
+	only(t, tally(t, r.w.Client.NS, "tcp", netip.AddrPortFrom(clusterIPv4, 80), 20), "web-1", 20)
+	only(t, tally(t, r.w.Client.NS, "udp", netip.AddrPortFrom(netip.MustParseAddr("10.96.0.12"), 80), 20), "web-2", 20)
+	if _, err := r.w.Client.NS.Ask(ctx, "tcp", netip.AddrPortFrom(netip.MustParseAddr("10.96.0.14"), 80)); err == nil {
+		t.Error("the refused thief answers on its own ClusterIP; want it left out")
+	}
+
+	// A later change to a good service goes through although the bad ones
+	// are still in the input.
+	good.Endpoints = ready(clusterIPv4, r.web[1])
+	if _, err := r.dp.Sync(ctx, []dataplane.ServicePort{zero, good, thief, other}); !errors.As(err, &se) || len(se.Refused) != 2 {
+		t.Fatalf("second Sync = %v; want the same two refused", err)
+	}
+	only(t, tally(t, r.w.Client.NS, "tcp", netip.AddrPortFrom(clusterIPv4, 80), 20), "web-2", 20)
 }

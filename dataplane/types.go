@@ -106,12 +106,13 @@ type Options struct {
 // Syncer keeps a ruleset in step with the desired services. Implementations
 // are safe for concurrent use; calls are serialised.
 type Syncer interface {
-	// Sync makes the rules match svcs in one atomic batch.
-	Sync(ctx context.Context, svcs []ServicePort) error
+	// Sync makes the rules match svcs in one atomic batch, leaving out
+	// (and reporting in a *SyncError) the service ports it refuses.
+	Sync(ctx context.Context, svcs []ServicePort) (Stats, error)
 	// Update adds or replaces upsert and deletes remove, leaving every
 	// other service port as it was, in one atomic batch; it needs a
 	// successful Sync first (ErrNeedSync).
-	Update(ctx context.Context, upsert []ServicePort, remove []Key) error
+	Update(ctx context.Context, upsert []ServicePort, remove []Key) (Stats, error)
 	// Resync forces the next Sync to rewrite the whole table.
 	Resync()
 	// Cleanup removes our table and nothing else.

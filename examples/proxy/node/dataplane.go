@@ -38,9 +38,11 @@ func dataplaneOptions(cfg *Config, log *slog.Logger) dataplane.Options {
 	}
 }
 
-// Sync makes the namespace's rules match services.
+// Sync makes the namespace's rules match services. A *dataplane.SyncError
+// names service ports left out; everything else is programmed.
 func (d *Dataplane) Sync(ctx context.Context, services []ServiceView) error {
-	return d.dp.Sync(ctx, ServicePorts(services, d.node))
+	_, err := d.dp.Sync(ctx, ServicePorts(services, d.node))
+	return err
 }
 
 // Cleanup removes our table and nothing else.
