@@ -29,6 +29,9 @@
 //     and incrementally.
 //   - [github.com/svcnet/svcnet/dnsname] builds, validates and answers the
 //     names of the Kubernetes DNS specification.
+//   - [github.com/svcnet/svcnet/dnsserver] serves a dnsname catalog over UDP
+//     and TCP with github.com/miekg/dns, forwards every other name to
+//     upstream resolvers, and caps answers so that a query cannot amplify.
 //
 // Each package defines its own small input types; conversions live at the
 // edge. The examples/proxy program composes all of them into a small
