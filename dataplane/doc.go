@@ -47,6 +47,9 @@
 // changes only the service ports it names, for callers that learn of
 // changes one service at a time; its cost follows the change, not the
 // number of services. Sync and Update return [Stats] of what they sent.
+// [Dataplane.Watch], run by the caller, notices when anyone else changes
+// our table (deleted, a chain flushed, elements removed, a rule added) and
+// repairs it at once with a full replace; other tables are never touched.
 // After an incremental sync that removed UDP endpoints, their conntrack
 // entries are deleted, as kube-proxy does. [Dataplane.Cleanup] deletes our
 // table and nothing else.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/nftables"
 	"github.com/mdlayher/netlink"
@@ -35,6 +36,11 @@ type Dataplane struct {
 	conn   *nftables.Conn
 	st     *state // what the kernel holds; nil forces a full sync
 	closed bool
+
+	// portid is the netlink port of conn: the kernel stamps it on the
+	// events of every batch we commit, which is how Watch tells ours from
+	// anyone else's. Atomic because Watch reads it without mu.
+	portid atomic.Uint32
 }
 
 var _ Syncer = (*Dataplane)(nil)
@@ -72,7 +78,10 @@ func (d *Dataplane) dial() error {
 		if err := c.SetReadBuffer(sockBuf); err != nil {
 			return err
 		}
-		return c.SetWriteBuffer(sockBuf)
+		if err := c.SetWriteBuffer(sockBuf); err != nil {
+			return err
+		}
+		return d.notePort(c)
 	})}
 	if d.ns >= 0 {
 		co = append(co, nftables.WithNetNSFd(int(d.ns)))
@@ -90,6 +99,24 @@ func (d *Dataplane) dial() error {
 	}
 	d.conn = c
 	return nil
+}
+
+// notePort records the netlink port the kernel bound c to.
+func (d *Dataplane) notePort(c *netlink.Conn) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		var sa unix.Sockaddr
+		if sa, serr = unix.Getsockname(int(fd)); serr == nil {
+			if nl, ok := sa.(*unix.SockaddrNetlink); ok {
+				d.portid.Store(nl.Pid)
+			}
+		}
+	})
+	return errors.Join(err, serr)
 }
 
 // privileged names the namespace and the privileges a refused operation

@@ -623,3 +623,74 @@ func TestTrafficBadServiceIsolated(t *testing.T) {
 	}
 	only(t, tally(t, r.w.Client.NS, "tcp", netip.AddrPortFrom(clusterIPv4, 80), 20), "web-2", 20)
 }
+
+// TestTrafficRepairAfterTableDeleted (issue 15): someone deletes our table
+// while a client keeps asking; Watch notices and puts it back, and the
+// client is answered again.
+func TestTrafficRepairAfterTableDeleted(t *testing.T) {
+	r := newRig(t, 2)
+	dst := netip.AddrPortFrom(clusterIPv4, 80)
+	r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, ready(clusterIPv4, r.web...)))
+	dp := r.dp.(*dataplane.Dataplane)
+	ctx, cancel := context.WithCancel(context.Background())
+	reps := make(chan dataplane.Repair, 64)
+	errc := make(chan error, 1)
+	go func() { errc <- dp.Watch(ctx, func(rp dataplane.Repair) { reps <- rp }) }()
+	defer func() {
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Errorf("Watch returned %v; want context.Canceled", err)
+		}
+	}()
+	nft := func(args ...string) {
+		t.Helper()
+		if out, err := r.w.Node.Exec("nft", args...); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	// Watch subscribes in its own goroutine: wait until it repairs a
+	// harmless foreign rule before the real damage.
+	for primed := false; !primed; {
+		nft("add", "rule", "inet", "svcnet", "services", "counter")
+		select {
+		case <-reps:
+			primed = true
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	tally(t, r.w.Client.NS, "tcp", dst, 5)
+
+	// A client keeps asking while the table is deleted and repaired.
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		failed := 0
+		for {
+			select {
+			case <-stop:
+				done <- failed
+				return
+			default:
+			}
+			if _, err := r.w.Client.NS.Ask(context.Background(), "tcp", dst); err != nil {
+				failed++
+			}
+		}
+	}()
+	nft("delete", "table", "inet", "svcnet")
+	var rp dataplane.Repair
+	select {
+	case rp = <-reps:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no repair after the table was deleted")
+	}
+	close(stop)
+	t.Logf("repair %q in %v; %d requests failed meanwhile", rp.Reason, rp.Stats.Duration, <-done)
+	if rp.Err != nil {
+		t.Fatalf("repair failed: %v", rp.Err)
+	}
+	got := tally(t, r.w.Client.NS, "tcp", dst, 20)
+	if got["web-1"]+got["web-2"] != 20 {
+		t.Errorf("after the repair: answers %v; want all 20 from web-1 and web-2", got)
+	}
+}
