@@ -34,6 +34,18 @@
 // is unknown recognises its own earlier write by a write ID stored in the value,
 // so it neither fails a write that was applied nor applies one twice.
 //
-// Values are encoded with a version byte: a reader that meets a newer version stops
+// # Published state
+//
+// A [Publisher] writes objects (the resolved Services of the control plane), one
+// key each, and [Publisher.Sync] makes the published set equal to a desired one
+// with the fewest writes. A [Follower] (a node) lists once and then watches; it
+// delivers [Update]s in revision order, each the difference from the previous one,
+// resumes from its last revision after a disconnect, and when etcd has compacted
+// that revision lists again and delivers only the difference: no update is lost
+// or delivered twice either way. Objects go through a [Codec] whose encoding
+// carries a format version; one a reader cannot decode is reported in
+// [Update.Invalid], never dropped silently.
+//
+// Allocation values are encoded with a version byte: a reader that meets a newer version stops
 // with [ErrUnknownVersion] rather than misread it.
 package etcd
