@@ -18,6 +18,22 @@ import (
 // others.
 const downFor = 10 * time.Second
 
+// UDP sockets to an upstream are reused, as CoreDNS's forward plugin
+// reuses its connections: opening one per query doubles what forwarding
+// costs. At most idleConns wait per upstream, each for at most idleFor;
+// a socket that saw an error is closed. Each query still has a random ID,
+// and a late answer to an earlier query is ignored by its ID.
+const (
+	idleConns = 16
+	idleFor   = 10 * time.Second
+)
+
+// idleConn is a UDP socket to an upstream waiting for its next query.
+type idleConn struct {
+	conn  *dns.Conn
+	since time.Time
+}
+
 // upstream is one resolver the server forwards to.
 type upstream struct {
 	addr      netip.AddrPort
@@ -25,7 +41,8 @@ type upstream struct {
 	downUntil atomic.Int64 // unix nanoseconds; tried last until then
 	// off is set for this server's own address, and for an upstream
 	// that sent a query of ours back to us: forwarding to it loops.
-	off atomic.Bool
+	off  atomic.Bool
+	idle chan idleConn
 }
 
 // flight identifies a query this server sent upstream, to recognise it if
@@ -68,7 +85,7 @@ func newForwarder(ups []netip.AddrPort, cfg Config) *forwarder {
 		f.cache = newCache(cfg.CacheSize, cfg.CacheMaxTTL)
 	}
 	for _, a := range ups {
-		f.ups = append(f.ups, &upstream{addr: a, str: a.String()})
+		f.ups = append(f.ups, &upstream{addr: a, str: a.String(), idle: make(chan idleConn, idleConns)})
 	}
 	return f
 }
@@ -235,19 +252,63 @@ func (f *forwarder) ask(ctx context.Context, u *upstream, out *dns.Msg) (*dns.Ms
 		f.flying.Store(int32(len(f.inflight)))
 		f.mu.Unlock()
 	}()
-	r, err := f.once(ctx, f.udp, u, out)
+	r, err := f.askUDP(ctx, u, out)
 	if err == nil && r.Truncated {
-		r, err = f.once(ctx, f.tcp, u, out)
+		ctx, cancel := context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+		r, _, err = f.tcp.ExchangeContext(ctx, out, u.str)
 	}
 	return r, err
 }
 
-// once makes one attempt with c, bounded by the forward timeout.
-func (f *forwarder) once(ctx context.Context, c *dns.Client, u *upstream, out *dns.Msg) (*dns.Msg, error) {
+// askUDP makes one UDP attempt, bounded by the forward timeout, on an idle
+// socket to u or a new one.
+func (f *forwarder) askUDP(ctx context.Context, u *upstream, out *dns.Msg) (*dns.Msg, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	r, _, err := c.ExchangeContext(ctx, out, u.str)
-	return r, err
+	var conn *dns.Conn
+	for conn == nil {
+		select {
+		case ic := <-u.idle:
+			if f.now().Sub(ic.since) < idleFor {
+				conn = ic.conn
+			} else {
+				ic.conn.Close()
+			}
+			continue
+		default:
+		}
+		var err error
+		if conn, err = f.udp.DialContext(ctx, u.str); err != nil {
+			return nil, err
+		}
+	}
+	r, _, err := f.udp.ExchangeWithConnContext(ctx, out, conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	select {
+	case u.idle <- idleConn{conn: conn, since: f.now()}:
+	default:
+		conn.Close()
+	}
+	return r, nil
+}
+
+// close closes the idle sockets; Serve calls it once its handlers are done.
+func (f *forwarder) close() {
+	for _, u := range f.ups {
+		for {
+			select {
+			case ic := <-u.idle:
+				ic.conn.Close()
+				continue
+			default:
+			}
+			break
+		}
+	}
 }
 
 // stripOPT removes the upstream's OPT record from r.

@@ -104,6 +104,7 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn, l net.Listener) e
 	}
 	if s.fwd != nil {
 		s.fwd.exclude(self)
+		defer s.fwd.close()
 	}
 	errs := make([]error, len(servers))
 	var wg sync.WaitGroup
