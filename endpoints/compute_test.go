@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"errors"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -135,5 +136,45 @@ func TestDesiredEndpointFields(t *testing.T) {
 	}
 	if got := g[0].Endpoints[1].Hostname; got != "" {
 		t.Errorf("hostname with subdomain != service name = %q; want empty", got)
+	}
+}
+
+// Service.Validate follows the Kubernetes 1.37 API validation of a
+// Service's selector (label keys and values) and ports ("ports[i].name:
+// Required value" when there is more than one port; names DNS-1123 labels,
+// unique; port numbers 1–65535; port and protocol unique).
+func TestServiceValidateKubernetesRules(t *testing.T) {
+	ok := func(f func(s *Service)) *Service {
+		s := &Service{Namespace: "ns", Name: "web", Selector: map[string]string{"app": "web"},
+			Ports: []ServicePort{{Name: "http", Port: 80}, {Name: "dns", Protocol: UDP, Port: 53}}}
+		f(s)
+		return s
+	}
+	tests := []struct {
+		name    string
+		s       *Service
+		wantErr bool
+	}{
+		{"named ports", ok(func(*Service) {}), false},
+		{"one unnamed port", ok(func(s *Service) { s.Ports = []ServicePort{{Port: 80}} }), false},
+		{"no ports", ok(func(s *Service) { s.Ports = nil }), false},
+		{"two unnamed ports need names", ok(func(s *Service) { s.Ports = []ServicePort{{Port: 80}, {Port: 81}} }), true},
+		{"one of two unnamed", ok(func(s *Service) { s.Ports[1].Name = "" }), true},
+		{"same name twice", ok(func(s *Service) { s.Ports[1].Name = "http" }), true},
+		{"same number other protocol", ok(func(s *Service) { s.Ports[1].Port = 80 }), false},
+		{"same number and protocol", ok(func(s *Service) { s.Ports[1].Port, s.Ports[1].Protocol = 80, TCP }), true},
+		{"port 0", ok(func(s *Service) { s.Ports[0].Port = 0 }), true},
+		{"unknown protocol", ok(func(s *Service) { s.Ports[0].Protocol = SCTP + 1 }), true},
+		{"uppercase port name", ok(func(s *Service) { s.Ports[0].Name = "HTTP" }), true},
+		{"selector key with space and bang", ok(func(s *Service) { s.Selector = map[string]string{"bad key!": "x"} }), true},
+		{"selector value with slash", ok(func(s *Service) { s.Selector = map[string]string{"app": "a/b"} }), true},
+		{"prefixed selector key", ok(func(s *Service) { s.Selector = map[string]string{"example.com/app": ""} }), false},
+		{"no selector", ok(func(s *Service) { s.Selector = nil }), false},
+	}
+	for _, tt := range tests {
+		err := tt.s.Validate()
+		if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrInvalidService)) {
+			t.Errorf("%s: Validate() = %v; want error %v wrapping ErrInvalidService", tt.name, err, tt.wantErr)
+		}
 	}
 }

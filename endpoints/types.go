@@ -3,6 +3,8 @@ package endpoints
 import (
 	"fmt"
 	"net/netip"
+
+	"github.com/svcnet/svcnet/selector"
 )
 
 // Phase is a workload's lifecycle phase. The zero value is an unknown,
@@ -25,7 +27,7 @@ type TargetPort struct {
 // ServicePort is one port of a service. The zero value is an unnamed TCP
 // port 0 and is invalid.
 type ServicePort struct {
-	Name        string   // zero means unnamed (allowed only for single-port services)
+	Name        string   // zero means unnamed; Service.Validate allows it only for single-port services
 	Protocol    Protocol // zero means TCP
 	Port        uint16   // the service port
 	TargetPort  TargetPort
@@ -53,15 +55,28 @@ type Service struct {
 	TrafficDistribution TrafficDistribution
 }
 
-// Validate reports whether s is a service whose slices can be planned: it
-// has a name (slices are named and labelled after it), Families holds at
-// most one 4 and one 6, and TrafficDistribution is empty or a value the
-// Kubernetes API accepts. [Desired] does not call it and gives an unknown
-// TrafficDistribution no hints; [Reconcile] does. The errors wrap
-// [ErrInvalidService].
+// Validate reports whether s is a service whose slices can be planned,
+// with the Kubernetes 1.37 API rules for the fields this package reads:
+//   - it has a name (slices are named and labelled after it);
+//   - Selector keys are label keys and its values label values
+//     ([selector.ValidateLabels]);
+//   - ports: a number from 1 to 65535 and a protocol of [TCP], [UDP] or
+//     [SCTP] each; with more than one port every port is named; names are
+//     DNS-1123 labels, unique; no two ports share number and protocol;
+//   - Families holds at most one [IPv4] and one [IPv6];
+//   - TrafficDistribution is empty or a value the Kubernetes API accepts.
+//
+// [Desired] does not call it and gives an unknown TrafficDistribution no
+// hints; [Reconcile] does. The errors wrap [ErrInvalidService].
 func (s *Service) Validate() error {
 	if s.Name == "" {
 		return fmt.Errorf("%w: service in namespace %q has no name", ErrInvalidService, s.Namespace)
+	}
+	if err := selector.ValidateLabels(s.Selector); err != nil {
+		return fmt.Errorf("%w: service %s/%s: selector: %w", ErrInvalidService, s.Namespace, s.Name, err)
+	}
+	if err := validatePorts(s.Ports); err != nil {
+		return fmt.Errorf("%w: service %s/%s: %w", ErrInvalidService, s.Namespace, s.Name, err)
 	}
 	for i, f := range s.Families {
 		if i > 1 || (f != IPv4 && f != IPv6) || (i == 1 && f == s.Families[0]) {
@@ -74,6 +89,47 @@ func (s *Service) Validate() error {
 	}
 	return fmt.Errorf("%w: service %s/%s: trafficDistribution %q is not %s, %s or %s",
 		ErrInvalidService, s.Namespace, s.Name, s.TrafficDistribution, PreferClose, PreferSameZone, PreferSameNode)
+}
+
+// validatePorts applies Kubernetes' ServicePort rules. Names matter beyond
+// style: a [Tracker] and a proxy key a service port by name and protocol,
+// so two unnamed ports would share one endpoint list.
+func validatePorts(ports []ServicePort) error {
+	for i := range ports {
+		p := &ports[i]
+		switch {
+		case p.Port == 0:
+			return fmt.Errorf("port %d: number 0 is not between 1 and 65535", i)
+		case p.Protocol > SCTP:
+			return fmt.Errorf("port %d: protocol %v is not TCP, UDP or SCTP", i, p.Protocol)
+		case p.Name == "" && len(ports) > 1:
+			return fmt.Errorf("port %d (%d/%v): a service with more than one port must name every port", i, p.Port, p.Protocol)
+		case p.Name != "" && !isDNSLabel(p.Name):
+			return fmt.Errorf("port %d: name %q is not a DNS-1123 label", i, p.Name)
+		}
+		for j := range i {
+			if q := &ports[j]; p.Name != "" && q.Name == p.Name {
+				return fmt.Errorf("port %d: name %q used twice", i, p.Name)
+			} else if q.Port == p.Port && q.Protocol == p.Protocol {
+				return fmt.Errorf("port %d: %d/%v used twice", i, p.Port, p.Protocol)
+			}
+		}
+	}
+	return nil
+}
+
+// isDNSLabel matches Kubernetes' DNS-1123 label: 1–63 lowercase
+// alphanumerics or '-', starting and ending with an alphanumeric.
+func isDNSLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // TrafficDistribution is a Service's spec.trafficDistribution. The zero

@@ -4,17 +4,21 @@
 // them all.
 //
 // The semantics are Kubernetes' own (k8s.io/apimachinery/pkg/labels), corners
-// included:
+// included. The release followed is Kubernetes 1.37, k8s.io/apimachinery
+// v0.37.2 (bench/selector fuzzes against it); where releases differ, that is
+// the one this package agrees with:
 //
 //   - Grammar: requirements separated by ',' (AND; there is no OR), each one of
 //     "key", "!key", "key=v", "key==v", "key!=v", "key in (v1,v2)",
 //     "key notin (v1,v2)", "key>N", "key<N". 'in' and 'notin' are keywords only
 //     where an operator is expected. In a value list "()" is {""}, a leading or
-//     trailing comma adds "", values are deduplicated. Whitespace is space,
+//     trailing comma adds "", so does every ",," ("(a,,)" is {a, ""}; releases
+//     before 1.37 rejected it), and values are deduplicated. Whitespace is space,
 //     tab, CR and LF. Parse("") is [Everything].
-//   - Validation: a key is a qualified name (optional lowercase DNS subdomain
-//     prefix of at most 253 characters and '/', then a 1-63 character name); a
-//     value is empty or a 1-63 character name; '>' and '<' take one int64.
+//   - Validation ([ValidateLabels] for a plain map): a key is a qualified
+//     name (optional lowercase DNS subdomain prefix of at most 253
+//     characters and '/', then a 1-63 character name); a value is empty or
+//     a 1-63 character name; '>' and '<' take one int64.
 //   - Matching: '!=' and 'notin' hold when the key is absent; '>' and '<' fail
 //     when it is absent or not an integer.
 //   - Three selectors have no requirements and differ: the zero [Selector]

@@ -341,9 +341,10 @@ func (p *parser) exactValue(key string, o op) error {
 	return nil
 }
 
-// valueList reads "(" values ")" with Kubernetes' rules for empty values:
-// "()" and "(,)" are {""}, a leading or trailing comma adds "", and ",,"
-// adds "" and consumes both commas.
+// valueList reads "(" values ")" with Kubernetes 1.37's rules for empty
+// values: "()" and "(,)" are {""}, a leading or trailing comma adds "",
+// and so does every ",," ("(a,,)", "(,,)" and "(a, ,)" are {a, ""}, {""}
+// and {a, ""}).
 func (p *parser) valueList(key string) error {
 	if p.peek() != tokOpenPar {
 		return p.errorf(p.off, ErrSyntax, p.found()+", expected '('")
@@ -384,7 +385,9 @@ func (p *parser) valueList(key string) error {
 				p.advance()
 				return nil
 			case tokComma:
-				p.advance()
+				// ",," adds "" and leaves the second comma to the
+				// next round, so "(a,,)" is {a, ""} (apimachinery
+				// v0.37.2; v0.33.0 consumed it and rejected "(a,,)").
 				p.vals = append(p.vals, "")
 			}
 		default:

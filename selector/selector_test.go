@@ -1,6 +1,8 @@
 package selector
 
 import (
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -228,5 +230,33 @@ func TestMatchesNothing(t *testing.T) {
 		if got := MustParse(tt.sel).MatchesNothing(); got != tt.want {
 			t.Errorf("Parse(%q).MatchesNothing() = %v; want %v", tt.sel, got, tt.want)
 		}
+	}
+}
+
+// ValidateLabels applies Kubernetes' label rules (apimachinery v0.37.2
+// content.IsLabelKey and validation.IsValidLabelValue) to a plain map such
+// as a Service's selector.
+func TestValidateLabels(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      map[string]string
+		wantErr error
+	}{
+		{"nil", nil, nil},
+		{"qualified keys, empty value", map[string]string{"app": "web", "example.com/tier": "", "A.b": "x_1"}, nil},
+		{"key with space and bang", map[string]string{"bad key!": "x"}, ErrInvalidKey},
+		{"uppercase prefix", map[string]string{"Example.com/a": "x"}, ErrInvalidKey},
+		{"empty key", map[string]string{"": "x"}, ErrInvalidKey},
+		{"value with slash", map[string]string{"app": "a/b"}, ErrInvalidValue},
+		{"value 64 long", map[string]string{"app": strings.Repeat("v", 64)}, ErrInvalidValue},
+	}
+	for _, tt := range tests {
+		err := ValidateLabels(tt.in)
+		if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+			t.Errorf("%s: ValidateLabels(%q) = %v; want %v", tt.name, tt.in, err, tt.wantErr)
+		}
+	}
+	if err := ValidateLabels(map[string]string{"bad key!": "x"}); err == nil || !strings.Contains(err.Error(), `"bad key!"`) {
+		t.Errorf("ValidateLabels error %v does not quote the key", err)
 	}
 }

@@ -1,8 +1,24 @@
 package selector
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 )
+
+// ValidateLabels reports whether every key of m is a Kubernetes label key
+// (a qualified name) and every value a label value, as Kubernetes validates
+// a Service's selector and an object's labels. The error, for the first
+// bad entry in key order, wraps [ErrInvalidKey] or [ErrInvalidValue] and
+// quotes it. A nil or empty map is valid.
+func ValidateLabels(m map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if err := checkRequirement(k, []string{m[k]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 const (
 	maxNameLen   = 63  // qualified name part and label value
