@@ -1,0 +1,172 @@
+package manifests
+
+import (
+	"cmp"
+	"hash/maphash"
+	"path/filepath"
+	"slices"
+	"sync"
+)
+
+// Loader loads a directory of manifests again and again, re-reading only
+// the files whose inode, size, mtime or ctime changed since the last Load,
+// and remembering which file each object came from, so that an object
+// already loaded keeps its place against a duplicate that appears later in
+// another file. Create one with NewLoader; the zero value is not usable.
+// A Loader is safe for concurrent use; Loads are serialised.
+type Loader struct {
+	cfg Config
+
+	seed maphash.Seed // hashes file contents, to see a rewrite with the same bytes
+
+	mu sync.Mutex // protects files, owner, established and last
+	// files caches each file's parse by name, keyed by its fileID.
+	files map[string]cachedFile
+	// owner maps every object named in the last Load to the file whose
+	// document won it.
+	owner map[objKey]string
+	// established holds the Services the last Load accepted; they win
+	// address conflicts against newcomers.
+	established map[objKey]struct{}
+	// last is what the last Load read, to tell whether a Load changed anything.
+	last []outcome
+}
+
+type cachedFile struct {
+	id  fileID
+	sum uint64 // maphash of the contents
+	res *parsed
+}
+
+// outcome is what one Load made of one file: its parse, or why it was
+// refused.
+type outcome struct {
+	name string
+	res  *parsed
+	err  string
+}
+
+// NewLoader returns a Loader for cfg; zero fields of cfg take the defaults
+// Config documents.
+func NewLoader(cfg Config) *Loader {
+	return &Loader{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), files: map[string]cachedFile{}, owner: map[objKey]string{}, established: map[objKey]struct{}{}}
+}
+
+// Config returns the Loader's configuration with defaults applied.
+func (l *Loader) Config() Config { return l.cfg }
+
+// Load reads the directory and returns every object that passed its checks,
+// and one *Error for each file, document or object refused. One bad file,
+// document or object never keeps the others out. A file refused as a whole
+// (not regular, unreadable, too large) loads none of its objects this time,
+// but its objects still hold their names against duplicates elsewhere.
+// When the directory itself cannot be listed, the Set is empty and the one
+// error wraps ErrDirectory. The returned values are the caller's; objects
+// share their inner slices and maps with the Loader's cache and must not
+// be modified.
+func (l *Loader) Load() (Set, []error) {
+	set, errs, _ := l.load()
+	return set, errs
+}
+
+// load is Load, and reports whether anything differs from the last load:
+// a file added, removed, refused, or with other contents.
+func (l *Loader) load() (Set, []error, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	names, err := listManifests(l.cfg.Dir)
+	if err != nil {
+		e := &Error{File: l.cfg.Dir, Doc: -1, Err: reasonf(ErrDirectory, "%v", err)}
+		now := []outcome{{err: e.Error()}}
+		changed := !slices.Equal(now, l.last)
+		l.last = now
+		return Set{}, []error{e}, changed
+	}
+	var (
+		errs  []*Error
+		files = make([]fileResult, 0, len(names))
+		next  = make(map[string]cachedFile, len(names))
+		now   = make([]outcome, 0, len(names))
+		total int64
+	)
+	for _, name := range names {
+		c, err := l.readFile(name, total)
+		switch {
+		case err == errGone:
+			continue
+		case err != nil:
+			errs = append(errs, &Error{File: name, Doc: -1, Err: err})
+			now = append(now, outcome{name: name, err: err.Error()})
+			// Keep the last good parse's names, not its objects.
+			if prev, ok := l.files[name]; ok {
+				files = append(files, fileResult{res: prev.res, claimsOnly: true})
+				next[name] = prev
+			}
+			continue
+		}
+		total += c.id.size
+		next[name] = c
+		now = append(now, outcome{name: name, res: c.res})
+		files = append(files, fileResult{res: c.res})
+		errs = append(errs, c.res.errs...)
+	}
+	l.files = next
+	changed := !slices.Equal(now, l.last)
+	l.last = now
+	set, more := l.resolve(files)
+	errs = append(errs, more...)
+	slices.SortStableFunc(errs, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Doc, b.Doc))
+	})
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+	}
+	return set, out, changed
+}
+
+// fileResult is one file's parse as a Load uses it; claimsOnly marks a
+// file refused this time whose last parse still holds its names.
+type fileResult struct {
+	res        *parsed
+	claimsOnly bool
+}
+
+// readFile returns name's parse, from the cache when its fileID is
+// unchanged or its contents are the same bytes. total is what earlier
+// files took of Config.MaxTotalBytes.
+func (l *Loader) readFile(name string, total int64) (cachedFile, error) {
+	path := filepath.Join(l.cfg.Dir, name)
+	fi, err := statManifest(path, l.cfg.MaxFileBytes)
+	if err != nil {
+		return cachedFile{}, err
+	}
+	if err := l.checkTotal(total, fi.Size()); err != nil {
+		return cachedFile{}, err
+	}
+	prev, ok := l.files[name]
+	if ok && prev.id == idOf(fi) {
+		return prev, nil
+	}
+	data, id, err := readManifest(path, l.cfg.MaxFileBytes)
+	if err != nil {
+		return cachedFile{}, err
+	}
+	if err := l.checkTotal(total, id.size); err != nil {
+		return cachedFile{}, err
+	}
+	c := cachedFile{id: id, sum: maphash.Bytes(l.seed, data)}
+	if ok && prev.sum == c.sum {
+		c.res = prev.res // rewritten with the same bytes: nothing changed
+	} else {
+		c.res = parseFile(name, data, &l.cfg)
+	}
+	return c, nil
+}
+
+func (l *Loader) checkTotal(total, size int64) error {
+	if total+size > l.cfg.MaxTotalBytes {
+		return reasonf(ErrTooLarge, "%d bytes would take the directory past its limit of %d bytes in total", size, l.cfg.MaxTotalBytes)
+	}
+	return nil
+}
