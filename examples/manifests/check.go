@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"fmt"
+	"github.com/svcnet/svcnet/endpoints"
 	"net/netip"
 	"strings"
 
@@ -104,8 +105,8 @@ func checkPort(field string, n int64, optional bool) (uint16, *fieldError) {
 	return uint16(n), nil
 }
 
-func parseProtocol(field, s string) (Protocol, *fieldError) {
-	p, err := ParseProtocol(s)
+func parseProtocol(field, s string) (endpoints.Protocol, *fieldError) {
+	p, err := endpoints.ParseProtocol(s)
 	if err != nil {
 		return p, &fieldError{field: field, err: reasonf(ErrInvalid, "%v", err)}
 	}

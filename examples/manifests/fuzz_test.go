@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"github.com/svcnet/svcnet/endpoints"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -79,7 +80,7 @@ func checkAddrs(t *testing.T, set Set) {
 		}
 		for _, ep := range s.Endpoints {
 			for _, a := range ep.Addresses {
-				if _, err := parseAddr("x", a.String()); err != nil || IPFamilyOf(a) != s.Family {
+				if _, err := parseAddr("x", a.String()); err != nil || endpoints.IPFamilyOf(a) != s.Family {
 					t.Fatalf("slice %s holds %s (%v)", s.Key(), a, err)
 				}
 			}

@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"errors"
+	"github.com/svcnet/svcnet/endpoints"
 	"net/netip"
 	"slices"
 	"strings"
@@ -19,7 +20,7 @@ func TestLoadTestdata(t *testing.T) {
 			len(set.Services), len(set.Pods), len(set.EndpointSlices), len(set.Nodes))
 	}
 	s := set.Services[0]
-	want := ServicePort{Protocol: TCP, Port: 80, TargetPort: TargetPort{Number: 80}}
+	want := ServicePort{Protocol: endpoints.TCP, Port: 80, TargetPort: TargetPort{Number: 80}}
 	if s.Key() != "default/my-service" || s.Type != ClusterIP || !slices.Equal(s.Ports, []ServicePort{want}) || s.Source != (Source{"service.yaml", 0}) {
 		t.Errorf("my-service = %+v; want default/my-service, ClusterIP, %+v, service.yaml document 0", s, want)
 	}
@@ -30,11 +31,11 @@ func TestLoadTestdata(t *testing.T) {
 		t.Errorf("db headless = %v, search externalName = %q; want true, search.example.com", set.Services[2].Headless, set.Services[3].ExternalName)
 	}
 	p := set.Pods[0]
-	if !p.Ready || !slices.Equal(p.IPs, []netip.Addr{netip.MustParseAddr("10.244.0.11")}) || p.Node != "node-a" || p.Ports[0] != (ContainerPort{Protocol: TCP, Number: 80}) {
+	if !p.Ready || !slices.Equal(p.IPs, []netip.Addr{netip.MustParseAddr("10.244.0.11")}) || p.Node != "node-a" || p.Ports[0] != (ContainerPort{Protocol: endpoints.TCP, Number: 80}) {
 		t.Errorf("pod my-app-1 = %+v; want ready on node-a at 10.244.0.11 with port 80", p)
 	}
 	sl := set.EndpointSlices[0]
-	if sl.Service != "legacy" || sl.Family != IPv4 || sl.Ports[0] != (SlicePort{Name: "http", Protocol: TCP, Port: 9090}) ||
+	if sl.Service != "legacy" || sl.Family != endpoints.IPv4 || sl.Ports[0] != (SlicePort{Name: "http", Protocol: endpoints.TCP, Port: 9090}) ||
 		!sl.Endpoints[0].Ready || !sl.Endpoints[0].Serving || sl.Endpoints[0].Addresses[0] != netip.MustParseAddr("192.0.2.50") {
 		t.Errorf("slice = %+v; want legacy IPv4 http/9090 with ready 192.0.2.50", sl)
 	}
@@ -84,21 +85,21 @@ status:
 		return out
 	}
 	checks := []struct {
-		name     string
+		name      string
 		got, want any
 	}{
 		{"type", s.Type, LoadBalancer},
 		{"clusterIPs", s.ClusterIPs, ips("10.96.0.10", "fd00::10")},
-		{"families", s.IPFamilies, []IPFamily{IPv4, IPv6}},
+		{"families", s.IPFamilies, []endpoints.IPFamily{endpoints.IPv4, endpoints.IPv6}},
 		{"policy", s.IPFamilyPolicy, RequireDualStack},
-		{"ports", s.Ports, []ServicePort{{Name: "http", Port: 80, TargetPort: TargetPort{Number: 8080}, NodePort: 30080}, {Name: "dns", Protocol: UDP, Port: 53}}},
+		{"ports", s.Ports, []ServicePort{{Name: "http", Port: 80, TargetPort: TargetPort{Number: 8080}, NodePort: 30080}, {Name: "dns", Protocol: endpoints.UDP, Port: 53}}},
 		{"externalIPs", s.ExternalIPs, ips("192.0.2.10")},
 		{"lbIPs", s.LoadBalancerIPs, ips("203.0.113.7")},
 		{"ingress", s.LoadBalancerIngress, ips("203.0.113.7")},
 		{"ranges", s.SourceRanges, []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}},
 		{"affinity", s.AffinityTimeout, time.Minute},
-		{"etp", s.ExternalTrafficPolicy, PolicyLocal},
-		{"itp", s.InternalTrafficPolicy, PolicyLocal},
+		{"etp", s.ExternalTrafficPolicy, endpoints.PolicyLocal},
+		{"itp", s.InternalTrafficPolicy, endpoints.PolicyLocal},
 		{"hc", s.HealthCheckNodePort, uint16(32000)},
 		{"pna", s.PublishNotReadyAddresses, true},
 		{"td", s.TrafficDistribution, "PreferClose"},
@@ -115,8 +116,8 @@ func equalAny(a, b any) bool {
 	switch x := a.(type) {
 	case []netip.Addr:
 		return slices.Equal(x, b.([]netip.Addr))
-	case []IPFamily:
-		return slices.Equal(x, b.([]IPFamily))
+	case []endpoints.IPFamily:
+		return slices.Equal(x, b.([]endpoints.IPFamily))
 	case []ServicePort:
 		return slices.Equal(x, b.([]ServicePort))
 	case []netip.Prefix:

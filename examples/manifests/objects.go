@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"fmt"
+	"github.com/svcnet/svcnet/endpoints"
 
 	"github.com/svcnet/svcnet/dnsname"
 )
@@ -93,7 +94,7 @@ func toSlice(r *rawSlice, src Source) (*EndpointSlice, *fieldError) {
 	}
 	switch r.AddressType {
 	case "IPv4", "IPv6":
-		s.Family, _ = ParseIPFamily(r.AddressType)
+		s.Family, _ = endpoints.ParseIPFamily(r.AddressType)
 	case "FQDN":
 	default:
 		return nil, invalid("addressType", "unsupported value %q (want IPv4, IPv6 or FQDN)", r.AddressType)
@@ -158,7 +159,7 @@ func (s *EndpointSlice) endpoint(f string, r *rawEndpoint) (Endpoint, *fieldErro
 		return ep, err
 	}
 	for j, a := range ep.Addresses {
-		if IPFamilyOf(a) != s.Family {
+		if endpoints.IPFamilyOf(a) != s.Family {
 			return ep, invalid(fmt.Sprintf("%s.addresses[%d]", f, j), "%s is not an %s address", a, s.Family)
 		}
 	}

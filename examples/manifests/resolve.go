@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"fmt"
+	"github.com/svcnet/svcnet/endpoints"
 	"net/netip"
 )
 
@@ -79,7 +80,7 @@ func (l *Loader) winners(files []fileResult) map[objKey]Source {
 type frontend struct {
 	addr  netip.Addr
 	port  uint16
-	proto Protocol
+	proto endpoints.Protocol
 }
 
 // conflicts records which Service holds which address, to refuse what the

@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"fmt"
+	"github.com/svcnet/svcnet/endpoints"
 	"net/netip"
 	"slices"
 	"strings"
@@ -169,14 +170,14 @@ func serviceClusterIPs(s *Service, r *rawService, _ *Config) *fieldError {
 func serviceFamilies(s *Service, r *rawService, _ *Config) *fieldError {
 	for i, v := range r.Spec.IPFamilies {
 		f := fmt.Sprintf("spec.ipFamilies[%d]", i)
-		fam, err := ParseIPFamily(v)
+		fam, err := endpoints.ParseIPFamily(v)
 		if err != nil {
 			return &fieldError{field: f, err: reasonf(ErrInvalid, "%v", err)}
 		}
 		if i > 0 && fam == s.IPFamilies[0] || i > 1 {
 			return invalid(f, "at most one of each family")
 		}
-		if i < len(s.ClusterIPs) && IPFamilyOf(s.ClusterIPs[i]) != fam {
+		if i < len(s.ClusterIPs) && endpoints.IPFamilyOf(s.ClusterIPs[i]) != fam {
 			return invalid(f, "%s does not match spec.clusterIPs[%d] %s", fam, i, s.ClusterIPs[i])
 		}
 		s.IPFamilies = append(s.IPFamilies, fam)
@@ -266,10 +267,10 @@ func serviceLoadBalancer(s *Service, r *rawService, _ *Config) *fieldError {
 // check node port and the remaining flags.
 func servicePolicies(s *Service, r *rawService, _ *Config) *fieldError {
 	var err error
-	if s.ExternalTrafficPolicy, err = ParseTrafficPolicy(r.Spec.ExternalTrafficPolicy); err != nil {
+	if s.ExternalTrafficPolicy, err = endpoints.ParseTrafficPolicy(r.Spec.ExternalTrafficPolicy); err != nil {
 		return &fieldError{field: "spec.externalTrafficPolicy", err: reasonf(ErrInvalid, "%v", err)}
 	}
-	if s.InternalTrafficPolicy, err = ParseTrafficPolicy(r.Spec.InternalTrafficPolicy); err != nil {
+	if s.InternalTrafficPolicy, err = endpoints.ParseTrafficPolicy(r.Spec.InternalTrafficPolicy); err != nil {
 		return &fieldError{field: "spec.internalTrafficPolicy", err: reasonf(ErrInvalid, "%v", err)}
 	}
 	switch r.Spec.SessionAffinity {

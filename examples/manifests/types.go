@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"github.com/svcnet/svcnet/endpoints"
 	"net/netip"
 	"strconv"
 	"time"
@@ -80,7 +81,7 @@ type TargetPort struct {
 // unnamed TCP port 0 and is never loaded.
 type ServicePort struct {
 	Name        string // empty only in a single-port service
-	Protocol    Protocol
+	Protocol    endpoints.Protocol
 	Port        uint16 // 1-65535
 	TargetPort  TargetPort
 	NodePort    uint16 // requested node port; zero means none requested
@@ -104,7 +105,7 @@ type Service struct {
 	// ClusterIPs are the requested spec.clusterIPs (or spec.clusterIP), at
 	// most one per family; empty asks the allocator for them.
 	ClusterIPs     []netip.Addr
-	IPFamilies     []IPFamily // requested families, in order; empty means the cluster's default
+	IPFamilies     []endpoints.IPFamily // requested families, in order; empty means the cluster's default
 	IPFamilyPolicy IPFamilyPolicy
 	// ExternalName is the DNS name of an ExternalName service, without a
 	// trailing dot; empty for other types.
@@ -124,8 +125,8 @@ type Service struct {
 	// sessionAffinity None. ClientIP without a timeout gives Kubernetes'
 	// default of 3 hours.
 	AffinityTimeout       time.Duration
-	ExternalTrafficPolicy TrafficPolicy
-	InternalTrafficPolicy TrafficPolicy
+	ExternalTrafficPolicy endpoints.TrafficPolicy
+	InternalTrafficPolicy endpoints.TrafficPolicy
 	// HealthCheckNodePort is the requested spec.healthCheckNodePort; zero
 	// means none requested.
 	HealthCheckNodePort      uint16
@@ -139,7 +140,7 @@ type Service struct {
 // unnamed TCP port 0 and is never loaded.
 type ContainerPort struct {
 	Name     string
-	Protocol Protocol
+	Protocol endpoints.Protocol
 	Number   uint16
 }
 
@@ -192,7 +193,7 @@ type Endpoint struct {
 // The zero value is never loaded.
 type SlicePort struct {
 	Name        string
-	Protocol    Protocol
+	Protocol    endpoints.Protocol
 	Port        uint16
 	AppProtocol string
 }
@@ -207,7 +208,7 @@ type EndpointSlice struct {
 	// Service is the kubernetes.io/service-name label.
 	Service string
 	// Family is the addressType; zero means FQDN.
-	Family    IPFamily
+	Family    endpoints.IPFamily
 	Endpoints []Endpoint
 	Ports     []SlicePort
 }

@@ -150,9 +150,16 @@ func TestWatchChurnStillLoads(t *testing.T) {
 	}()
 	defer wg.Wait()
 	defer close(stop)
-	for i := 0; i < 3; i++ {
-		if set, _ := r.next(t); len(set.Services) != 1 || set.Services[0].Name == "v0" {
-			t.Errorf("load %d during churn: %v; want one newer version", i, serviceNames(set))
+	// os.WriteFile truncates before it writes: a load in between sees an
+	// empty file, which is faithful and does not count.
+	for seen := 0; seen < 3; {
+		set, _ := r.next(t)
+		switch {
+		case len(set.Services) == 0:
+		case len(set.Services) == 1 && set.Services[0].Name != "v0":
+			seen++
+		default:
+			t.Fatalf("load during churn: %v; want one newer version or none", serviceNames(set))
 		}
 	}
 }
