@@ -30,7 +30,10 @@
 // refused with a precise error; updates follow Kubernetes' rules for changes of type
 // and immutable fields; every call is transactional. [Services.Release] keeps a gone
 // service's values for a grace period ([DefaultGracePeriod]) so that it comes back
-// with the same ones; [Services.Expire] frees them later.
+// with the same ones; [Services.Expire] frees them later. [Services.Snapshot] keeps
+// the per-service records, from which Restore rebuilds every allocator; Restore
+// refuses a damaged state (a value out of range or claimed twice) rather than repair
+// it, so a damaged state never yields a duplicate.
 //
 // Invariants: Used never exceeds Size; every value is handed out at most once until
 // it is released (an LB address, to services that may share it); a failed call or

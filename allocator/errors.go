@@ -62,8 +62,8 @@ var (
 // the field of the request they concern).
 var (
 	// ErrInvalidService is returned for a request Kubernetes' validation would refuse:
-	// two ports with one name or one port and protocol, a node port on a type without
-	// node ports, two addresses of one family, two families with SingleStack.
+	// two ports with one name or one port and protocol, a port number 0, two addresses
+	// of one family, two families with SingleStack.
 	ErrInvalidService = errors.New("allocator: invalid service")
 	// ErrFamilyNotConfigured is returned when a request needs an IP family the cluster
 	// has no ClusterIP range for (RequireDualStack on a single-stack cluster included).

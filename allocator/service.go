@@ -93,7 +93,11 @@ type ServicePort struct {
 }
 
 // ServiceRequest is what Services.Allocate needs of a Service spec. The zero value is a
-// ClusterIP service of the cluster's primary family with no ports.
+// ClusterIP service of the cluster's primary family with no ports. Fields a type does
+// not use are ignored, as Kubernetes drops them on a change of type: node ports
+// unless NodePort or LoadBalancer, the health-check node port unless LoadBalancer with
+// ExternalTrafficPolicy Local, ClusterIPs and Headless for ExternalName, LoadBalancer
+// fields unless LoadBalancer. So a repeated request always gets the same answer.
 type ServiceRequest struct {
 	Type ServiceType
 	// Headless is spec.clusterIP "None": the service gets families but no ClusterIP.

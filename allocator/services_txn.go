@@ -41,10 +41,7 @@ func (tx *svcTxn) build(key string, old *svcRecord, req ServiceRequest) (*svcRec
 		return nil, fmt.Errorf("spec.externalTrafficPolicy: %w: %v", ErrInvalidService, req.ExternalTrafficPolicy)
 	}
 	if req.Type == ExternalName {
-		rec.headless = false
-		if len(req.ClusterIPs) > 0 && !slices.Equal(req.ClusterIPs, old.clusterIPs) {
-			return nil, fmt.Errorf("spec.clusterIPs: %w: must be empty for ExternalName", ErrInvalidService)
-		}
+		rec.headless = false // ExternalName ignores clusterIP fields, as Kubernetes drops them
 	} else {
 		if old.typ != ExternalName && old.headless != req.Headless {
 			return nil, fmt.Errorf("spec.clusterIP: %w: headless (None) cannot change", ErrImmutable)
@@ -224,10 +221,7 @@ func (tx *svcTxn) nodePorts(old *svcRecord, req ServiceRequest) ([]ServicePort, 
 	for i := range out {
 		p := &out[i]
 		if !req.Type.needsNodePorts() {
-			if p.NodePort != 0 && p.NodePort != byName[p.Name] {
-				return nil, fmt.Errorf("spec.ports[%d].nodePort: %w: not allowed for type %v", i, ErrInvalidService, req.Type)
-			}
-			p.NodePort = 0 // dropped with the type, as Kubernetes does
+			p.NodePort = 0 // ignored, so that a repeated request gets the same answer
 			continue
 		}
 		if p.NodePort == 0 && !claimed(out[:i], byName[p.Name], p.Protocol) {
@@ -285,10 +279,7 @@ func (tx *svcTxn) nodePort(p *ServicePort, allocate bool, held []uint16) error {
 func (tx *svcTxn) healthCheck(old *svcRecord, req ServiceRequest, ports []ServicePort) (uint16, error) {
 	want, have := req.HealthCheckNodePort, old.hcnp
 	if req.Type != LoadBalancer || req.ExternalTrafficPolicy != PolicyLocal {
-		if want != 0 && want != have {
-			return 0, fmt.Errorf("spec.healthCheckNodePort: %w: only for LoadBalancer with externalTrafficPolicy Local", ErrInvalidService)
-		}
-		return 0, nil
+		return 0, nil // ignored, as node ports on a type without them
 	}
 	for i, p := range ports {
 		if c := cmpOr(have, want); c != 0 && p.NodePort == c {

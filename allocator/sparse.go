@@ -16,6 +16,7 @@ type bitset interface {
 	runs(fn func(start, n uint64))
 	count() uint64
 	setRun(start, n uint64)
+	zero()
 }
 
 // maxSparseUsed caps the allocations a sparse range holds at once (2^26, about 1 GiB
