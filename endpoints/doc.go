@@ -25,8 +25,12 @@
 // Topology: a service's [TrafficDistribution] gives each ready endpoint a
 // hint for its own zone (and node with [PreferSameNode]); [AppendUsable] is
 // the proxy side, picking endpoints for a node and zone with kube-proxy's
-// fallback rules. A [Tracker] turns slice updates and deletions into
-// per-service-port deltas for a dataplane.
+// fallback rules — the one place svcnet states "ready, else serving and
+// terminating" and the hint rules. A [Tracker] turns slice updates and
+// deletions into per-service-port deltas for a dataplane, and hands out a
+// port's whole current list ([Tracker.AppendEndpoints],
+// [Tracker.AppendUsableEndpoints], [Tracker.AppendPorts]) so a full update
+// needs no shadow copy.
 //
 // Usage:
 //

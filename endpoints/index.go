@@ -13,17 +13,15 @@ import (
 // not with the number of services (selector.Index underneath, one per
 // namespace, since a service selects only workloads of its own namespace).
 //
-// The zero value is not usable; call NewServiceIndex. Safe for concurrent
-// use; lookups do not block each other.
+// The zero value is an empty index, ready to use, as [selector.Index] is.
+// Safe for concurrent use; lookups do not block each other.
 type ServiceIndex struct {
 	mu   sync.RWMutex // guards the map; the indexes guard themselves
 	byNS map[string]*selector.Index[Ref]
 }
 
-// NewServiceIndex returns an empty index.
-func NewServiceIndex() *ServiceIndex {
-	return &ServiceIndex{byNS: map[string]*selector.Index[Ref]{}}
-}
+// NewServiceIndex returns an empty index; new(ServiceIndex) is the same.
+func NewServiceIndex() *ServiceIndex { return &ServiceIndex{} }
 
 // Set adds or replaces s's selector. A service without a selector selects
 // nothing and is removed.
@@ -38,6 +36,9 @@ func (x *ServiceIndex) Set(s *Service) {
 	// would drop idx from byNS, and the service with it.
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.byNS == nil {
+		x.byNS = map[string]*selector.Index[Ref]{}
+	}
 	idx := x.byNS[s.Namespace]
 	if idx == nil {
 		idx = selector.NewIndex[Ref]()

@@ -138,3 +138,18 @@ func TestServiceIndexConcurrentSetDelete(t *testing.T) {
 		}
 	}
 }
+
+// The zero ServiceIndex is usable, as selector.Index's is: lookups and
+// deletes on it are no-ops, and Set starts it.
+func TestServiceIndexZeroValue(t *testing.T) {
+	var x ServiceIndex
+	w := &Workload{Namespace: "shop", Labels: map[string]string{"app": "web"}}
+	if got := refsOf(&x, w); len(got) != 0 {
+		t.Errorf("zero index AppendSelecting = %v; want none", got)
+	}
+	x.Delete(Ref{"shop", "web"})
+	x.Set(&Service{Namespace: "shop", Name: "web", Selector: map[string]string{"app": "web"}})
+	if got := refsOf(&x, w); !slices.Equal(got, []Ref{{"shop", "web"}}) {
+		t.Errorf("after Set on the zero index: %v; want [shop/web]", got)
+	}
+}

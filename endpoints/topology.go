@@ -17,7 +17,10 @@ func hintsFor(s *Service, w *Workload) Hints {
 }
 
 // AppendUsable appends to dst the endpoints a proxy on node in zone should
-// send traffic to, following kube-proxy's topology rules:
+// send traffic to. It is svcnet's one statement of kube-proxy's rules
+// (pkg/proxy/topology.go, Kubernetes 1.37); consumers (a dataplane, a
+// balancer, [Tracker.AppendUsableEndpoints]) take its result rather than
+// keeping their own copy:
 //   - Local policy keeps only endpoints on node;
 //   - node hints are used when every ready endpoint has one and one names
 //     node; else zone hints when every ready endpoint has one and one names
@@ -27,41 +30,61 @@ func hintsFor(s *Service, w *Workload) Hints {
 //
 // It does not allocate when dst has room.
 func AppendUsable(dst []Endpoint, eps []Endpoint, node, zone string, policy TrafficPolicy) []Endpoint {
-	ready, allNode, allZone, nodeHit, zoneHit := 0, true, true, false, false
+	u := newUsable(node, zone, policy)
 	for i := range eps {
-		e := &eps[i]
-		if policy == PolicyLocal && e.NodeName != node {
-			continue
-		}
-		if !e.Conditions.Ready {
-			continue
-		}
-		ready++
-		allNode = allNode && e.Hints.ForNode != ""
-		allZone = allZone && e.Hints.ForZone != ""
-		nodeHit = nodeHit || (node != "" && e.Hints.ForNode == node)
-		zoneHit = zoneHit || (zone != "" && e.Hints.ForZone == zone)
+		u.observe(&eps[i])
 	}
-	useNode := ready > 0 && policy != PolicyLocal && allNode && nodeHit
-	useZone := ready > 0 && policy != PolicyLocal && !useNode && allZone && zoneHit
 	for i := range eps {
-		e := &eps[i]
-		if policy == PolicyLocal && e.NodeName != node {
-			continue
+		if u.keeps(&eps[i]) {
+			dst = append(dst, eps[i])
 		}
-		switch {
-		case ready == 0:
-			if !e.Conditions.Serving || !e.Conditions.Terminating {
-				continue
-			}
-		case !e.Conditions.Ready:
-			continue
-		case useNode && e.Hints.ForNode != node:
-			continue
-		case useZone && e.Hints.ForZone != zone:
-			continue
-		}
-		dst = append(dst, *e)
 	}
 	return dst
+}
+
+// usable decides which endpoints of one service port a proxy uses: it
+// sees them all once (observe), then answers per endpoint (keeps).
+type usable struct {
+	node, zone                string
+	policy                    TrafficPolicy
+	ready                     int
+	allNode, allZone          bool
+	nodeHit, zoneHit          bool
+	useNode, useZone, decided bool
+}
+
+func newUsable(node, zone string, policy TrafficPolicy) usable {
+	return usable{node: node, zone: zone, policy: policy, allNode: true, allZone: true}
+}
+
+func (u *usable) observe(e *Endpoint) {
+	if (u.policy == PolicyLocal && e.NodeName != u.node) || !e.Conditions.Ready {
+		return
+	}
+	u.ready++
+	u.allNode = u.allNode && e.Hints.ForNode != ""
+	u.allZone = u.allZone && e.Hints.ForZone != ""
+	u.nodeHit = u.nodeHit || (u.node != "" && e.Hints.ForNode == u.node)
+	u.zoneHit = u.zoneHit || (u.zone != "" && e.Hints.ForZone == u.zone)
+}
+
+func (u *usable) keeps(e *Endpoint) bool {
+	if !u.decided {
+		u.useNode = u.ready > 0 && u.policy != PolicyLocal && u.allNode && u.nodeHit
+		u.useZone = u.ready > 0 && u.policy != PolicyLocal && !u.useNode && u.allZone && u.zoneHit
+		u.decided = true
+	}
+	switch {
+	case u.policy == PolicyLocal && e.NodeName != u.node:
+		return false
+	case u.ready == 0:
+		return e.Conditions.Serving && e.Conditions.Terminating
+	case !e.Conditions.Ready:
+		return false
+	case u.useNode:
+		return e.Hints.ForNode == u.node
+	case u.useZone:
+		return e.Hints.ForZone == u.zone
+	}
+	return true
 }

@@ -33,9 +33,14 @@ type TrackedEndpoint struct {
 }
 
 type trackKey struct {
+	portKey
+	ap netip.AddrPort
+}
+
+// portKey is a service port within one service.
+type portKey struct {
 	port  string
 	proto Protocol
-	ap    netip.AddrPort
 }
 
 // trackedSlice is a slice as the tracker keeps it: its entries in the
@@ -61,9 +66,9 @@ func (ts *trackedSlice) index() {
 func (ts *trackedSlice) value(k trackKey) Endpoint { return ts.list[ts.eps[k]].e }
 
 type serviceTrack struct {
-	pending map[string]*trackedSlice // by slice name
-	where   map[trackKey][]string    // slice names holding a key, sorted
-	applied map[trackKey]Endpoint
+	pending map[string]*trackedSlice                // by slice name
+	where   map[trackKey][]string                   // slice names holding a key, sorted
+	applied map[portKey]map[netip.AddrPort]Endpoint // what Changes handed out
 	dirty   map[trackKey]struct{}
 }
 
@@ -86,7 +91,7 @@ func (t *Tracker) service(svc Ref) *serviceTrack {
 	st := t.services[svc]
 	if st == nil {
 		st = &serviceTrack{pending: map[string]*trackedSlice{}, where: map[trackKey][]string{},
-			applied: map[trackKey]Endpoint{}, dirty: map[trackKey]struct{}{}}
+			applied: map[portKey]map[netip.AddrPort]Endpoint{}, dirty: map[trackKey]struct{}{}}
 		t.services[svc] = st
 	}
 	return st
@@ -99,7 +104,7 @@ func (t *Tracker) Update(svc Ref, s *Slice) {
 	ts := &trackedSlice{list: make([]trackEntry, 0, len(s.Endpoints)*len(s.Ports))}
 	for _, p := range s.Ports {
 		for _, e := range s.Endpoints {
-			ts.list = append(ts.list, trackEntry{trackKey{p.Name, p.Protocol, netip.AddrPortFrom(e.Address, p.Port)}, e})
+			ts.list = append(ts.list, trackEntry{trackKey{portKey{p.Name, p.Protocol}, netip.AddrPortFrom(e.Address, p.Port)}, e})
 		}
 	}
 	st.replace(s.Name, ts)
@@ -198,7 +203,8 @@ func (t *Tracker) Changes() []Change {
 			if len(names) > 0 {
 				now = st.pending[names[0]].value(k)
 			}
-			was, had := st.applied[k]
+			applied := st.applied[k.portKey]
+			was, had := applied[k.ap]
 			var list *[]TrackedEndpoint
 			spn := ServicePortName{Service: svc, Port: k.port, Protocol: k.proto}
 			c := byPort[spn]
@@ -209,15 +215,21 @@ func (t *Tracker) Changes() []Change {
 			switch {
 			case len(names) == 0 && had:
 				list, now = &c.Removed, was
-				delete(st.applied, k)
+				if delete(applied, k.ap); len(applied) == 0 {
+					delete(st.applied, k.portKey)
+				}
 			case len(names) == 0:
 				continue
 			case !had:
 				list = &c.Added
-				st.applied[k] = now
+				if applied == nil {
+					applied = map[netip.AddrPort]Endpoint{}
+					st.applied[k.portKey] = applied
+				}
+				applied[k.ap] = now
 			case was != now:
 				list = &c.Updated
-				st.applied[k] = now
+				applied[k.ap] = now
 			default:
 				continue
 			}
@@ -237,10 +249,63 @@ func (t *Tracker) Changes() []Change {
 			delete(t.services, svc)
 		}
 	}
-	slices.SortFunc(out, func(a, b Change) int {
-		return cmp.Or(strings.Compare(a.Port.Service.Namespace, b.Port.Service.Namespace),
-			strings.Compare(a.Port.Service.Name, b.Port.Service.Name),
-			strings.Compare(a.Port.Port, b.Port.Port), strings.Compare(a.Port.Protocol.String(), b.Port.Protocol.String()))
-	})
+	slices.SortFunc(out, func(a, b Change) int { return compareServicePort(a.Port, b.Port) })
 	return out
+}
+
+// AppendEndpoints appends to dst the whole current endpoint list of port,
+// as of the last [Tracker.Changes] (the state its deltas lead to), sorted
+// by address and port. It is what a dataplane's full update of one
+// service port takes, so a consumer of the deltas keeps no shadow copy.
+// It allocates only to grow dst.
+func (t *Tracker) AppendEndpoints(dst []TrackedEndpoint, port ServicePortName) []TrackedEndpoint {
+	st := t.services[port.Service]
+	if st == nil {
+		return dst
+	}
+	from := len(dst)
+	for ap, e := range st.applied[portKey{port.Port, port.Protocol}] {
+		dst = append(dst, TrackedEndpoint{AddrPort: ap, Endpoint: e})
+	}
+	slices.SortFunc(dst[from:], func(a, b TrackedEndpoint) int { return a.AddrPort.Compare(b.AddrPort) })
+	return dst
+}
+
+// AppendUsableEndpoints appends to dst the endpoints of port a proxy on
+// node in zone uses, as of the last [Tracker.Changes]: [AppendEndpoints]
+// filtered by the one rule of [AppendUsable].
+func (t *Tracker) AppendUsableEndpoints(dst []TrackedEndpoint, port ServicePortName, node, zone string, policy TrafficPolicy) []TrackedEndpoint {
+	from := len(dst)
+	dst = t.AppendEndpoints(dst, port)
+	u := newUsable(node, zone, policy)
+	for i := range dst[from:] {
+		u.observe(&dst[from+i].Endpoint)
+	}
+	kept := dst[:from]
+	for _, te := range dst[from:] {
+		if u.keeps(&te.Endpoint) {
+			kept = append(kept, te)
+		}
+	}
+	return kept
+}
+
+// AppendPorts appends to dst every service port that has endpoints as of
+// the last [Tracker.Changes], sorted, so that a full sync can walk them
+// with [Tracker.AppendEndpoints].
+func (t *Tracker) AppendPorts(dst []ServicePortName) []ServicePortName {
+	from := len(dst)
+	for svc, st := range t.services {
+		for pk := range st.applied {
+			dst = append(dst, ServicePortName{Service: svc, Port: pk.port, Protocol: pk.proto})
+		}
+	}
+	slices.SortFunc(dst[from:], compareServicePort)
+	return dst
+}
+
+func compareServicePort(a, b ServicePortName) int {
+	return cmp.Or(strings.Compare(a.Service.Namespace, b.Service.Namespace),
+		strings.Compare(a.Service.Name, b.Service.Name),
+		strings.Compare(a.Port, b.Port), strings.Compare(a.Protocol.String(), b.Protocol.String()))
 }

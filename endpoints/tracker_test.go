@@ -178,5 +178,59 @@ func TestTrackerModel(t *testing.T) {
 		if !maps.Equal(applied, want) {
 			t.Fatalf("step %d: applied changes give %v; want %v", step, applied, want)
 		}
+		// The accessor gives the same whole list the deltas lead to.
+		port := ServicePortName{Service: svc, Port: "http", Protocol: TCP}
+		list := tr.AppendEndpoints(nil, port)
+		got := map[netip.AddrPort]Endpoint{}
+		for i, e := range list {
+			got[e.AddrPort] = e.Endpoint
+			if i > 0 && list[i-1].AddrPort.Compare(e.AddrPort) >= 0 {
+				t.Fatalf("step %d: AppendEndpoints not sorted: %v", step, list)
+			}
+		}
+		if !maps.Equal(got, want) || len(got) != len(list) {
+			t.Fatalf("step %d: AppendEndpoints = %v; want %v", step, list, want)
+		}
+		if ports := tr.AppendPorts(nil); (len(want) > 0) != slices.Equal(ports, []ServicePortName{port}) || (len(want) == 0 && len(ports) != 0) {
+			t.Fatalf("step %d: AppendPorts = %v with %d endpoints", step, ports, len(want))
+		}
+	}
+}
+
+// AppendUsableEndpoints is AppendUsable's rule over the tracked list: a
+// node hint for the asking node narrows the list (KEP-4444 PreferSameNode,
+// consumed as kube-proxy does), Local policy keeps the node's own.
+func TestTrackerUsableEndpoints(t *testing.T) {
+	svc := Ref{Namespace: "ns", Name: "web"}
+	tr := NewTracker()
+	a, b, c := readyEP("10.0.0.1"), readyEP("10.0.0.2"), readyEP("10.0.0.3")
+	a.NodeName, a.Hints = "n1", Hints{ForZone: "z", ForNode: "n1"}
+	b.NodeName, b.Hints = "n2", Hints{ForZone: "z", ForNode: "n2"}
+	c.NodeName, c.Hints = "n2", Hints{ForZone: "z", ForNode: "n2"}
+	tr.Update(svc, trackSlice("web-1", 80, c, a, b))
+	tr.Changes()
+	port := ServicePortName{Service: svc, Port: "http", Protocol: TCP}
+	addrs := func(l []TrackedEndpoint) (out []string) {
+		for _, e := range l {
+			out = append(out, e.AddrPort.String())
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		node   string
+		policy TrafficPolicy
+		want   []string
+	}{
+		{"n1", PolicyCluster, []string{"10.0.0.1:80"}},
+		{"n2", PolicyCluster, []string{"10.0.0.2:80", "10.0.0.3:80"}},
+		{"n3", PolicyCluster, []string{"10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"}},
+		{"n2", PolicyLocal, []string{"10.0.0.2:80", "10.0.0.3:80"}},
+		{"n3", PolicyLocal, nil},
+	} {
+		dst := []TrackedEndpoint{{}} // kept in front
+		got := tr.AppendUsableEndpoints(dst, port, tt.node, "z", tt.policy)
+		if got[0] != (TrackedEndpoint{}) || !slices.Equal(addrs(got[1:]), tt.want) {
+			t.Errorf("AppendUsableEndpoints(%s, %v) = %v; want %v", tt.node, tt.policy, addrs(got[1:]), tt.want)
+		}
 	}
 }
