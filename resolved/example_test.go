@@ -1,6 +1,7 @@
 package resolved_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -56,4 +57,14 @@ func ExampleDiff() {
 	// changed a/web
 	// changed b/api
 	// removed [a/db]
+}
+
+func ExampleLatest() {
+	var l resolved.Latest
+	ctx := context.Background()
+	_ = l.Publish(ctx, &resolved.State{Version: 1})
+	_ = l.Publish(ctx, &resolved.State{Version: 2})
+	st, _ := l.Next(ctx, 0) // a reader that fell behind gets the newest
+	fmt.Println(st.Version)
+	// Output: 2
 }

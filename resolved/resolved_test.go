@@ -1,6 +1,7 @@
 package resolved
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"reflect"
@@ -211,5 +212,33 @@ func TestLookupAndDiff(t *testing.T) {
 	changed, removed := Diff(&st, &st)
 	if len(changed) != 1 || changed[0].Name != "y" || len(removed) != 0 {
 		t.Fatalf("Diff(st, st) = %v, %v; want only the zero-revision service", changed, removed)
+	}
+}
+
+func TestLatestWaitsAndNeverGoesBack(t *testing.T) {
+	var l Latest
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan uint64)
+	go func() {
+		st, err := l.Next(ctx, 0)
+		if err != nil {
+			got <- 0
+			return
+		}
+		got <- st.Version
+	}()
+	if err := l.Publish(ctx, &State{Version: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if v := <-got; v != 3 {
+		t.Fatalf("Next after Publish(3) = %d", v)
+	}
+	_ = l.Publish(ctx, &State{Version: 2})
+	if st, _ := l.Next(ctx, 0); st.Version != 3 {
+		t.Fatalf("an older Publish replaced the newest: %d", st.Version)
+	}
+	cancel()
+	if _, err := l.Next(ctx, 3); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Next on a cancelled ctx = %v", err)
 	}
 }
