@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"errors"
+	"fmt"
 	"github.com/svcnet/svcnet/endpoints"
 	"net/netip"
 	"slices"
@@ -195,5 +196,25 @@ func TestRefusedAlone(t *testing.T) {
 				t.Errorf("pods = %v; want c.yaml's pod loaded too", set.Pods)
 			}
 		})
+	}
+}
+
+// TestYAMLBombs: an alias bomb ("billion laughs") and deep nesting fit in
+// the size limit but would cost gigabytes or the stack; both are refused
+// as invalid YAML, and the next document still loads.
+func TestYAMLBombs(t *testing.T) {
+	var bomb strings.Builder
+	bomb.WriteString("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nl0: &l0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 12; i++ {
+		fmt.Fprintf(&bomb, "l%d: &l%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
+	}
+	deep := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nx: " + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "\n"
+	for name, doc := range map[string]string{"alias bomb": bomb.String(), "deep nesting": deep} {
+		dir := t.TempDir()
+		write(t, dir, "f.yaml", doc+"---\n"+svc("after", ""))
+		set, errs := NewLoader(Config{Dir: dir}).Load()
+		if len(errs) != 1 || !errors.Is(errs[0], ErrInvalid) || !strings.Contains(errs[0].Error(), "invalid YAML") || len(set.Services) != 1 {
+			t.Errorf("%s: Load = %v, %v; want it refused as invalid YAML and the service after it loaded", name, serviceNames(set), errs)
+		}
 	}
 }

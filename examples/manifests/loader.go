@@ -65,16 +65,19 @@ func (l *Loader) Config() Config { return l.cfg }
 // share their inner slices and maps with the Loader's cache and must not
 // be modified.
 func (l *Loader) Load() (Set, []error) {
-	set, errs, _ := l.load()
+	set, errs, _ := l.load(nil)
 	return set, errs
 }
 
 // load is Load, and reports whether anything differs from the last load:
-// a file added, removed, refused, or with other contents.
-func (l *Loader) load() (Set, []error, bool) {
+// a file added, removed, refused, or with other contents. With dirty set
+// (from inotify events) only the files named in it, and those refused last
+// time, are looked at; the others come from the cache without a stat. A
+// nil dirty lists the directory and stats every file.
+func (l *Loader) load(dirty map[string]bool) (Set, []error, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	names, err := listManifests(l.cfg.Dir)
+	names, fresh, err := l.names(dirty)
 	if err != nil {
 		e := &Error{File: l.cfg.Dir, Doc: -1, Err: reasonf(ErrDirectory, "%v", err)}
 		now := []outcome{{err: e.Error()}}
@@ -90,7 +93,12 @@ func (l *Loader) load() (Set, []error, bool) {
 		total int64
 	)
 	for _, name := range names {
-		c, err := l.readFile(name, total)
+		c, ok := l.files[name]
+		if !ok || fresh[name] {
+			c, err = l.readFile(name, total)
+		} else {
+			err = l.checkTotal(total, c.id.size)
+		}
 		switch {
 		case err == errGone:
 			continue
@@ -123,6 +131,37 @@ func (l *Loader) load() (Set, []error, bool) {
 		out[i] = e
 	}
 	return set, out, changed
+}
+
+// names returns the names to load, sorted, and which of them must be
+// stat'ed: all of them without dirty; with it, the dirty ones and those
+// refused or missing last time.
+func (l *Loader) names(dirty map[string]bool) ([]string, map[string]bool, error) {
+	all := dirty == nil || len(l.last) == 0 || l.last[0].name == ""
+	if all {
+		names, err := listManifests(l.cfg.Dir)
+		fresh := make(map[string]bool, len(names))
+		for _, n := range names {
+			fresh[n] = true
+		}
+		return names, fresh, err
+	}
+	fresh := make(map[string]bool, len(dirty))
+	names := make([]string, 0, len(l.last)+len(dirty))
+	for _, o := range l.last {
+		names = append(names, o.name)
+		if o.res == nil {
+			fresh[o.name] = true
+		}
+	}
+	for n := range dirty {
+		if isManifestName(n) {
+			names = append(names, n)
+			fresh[n] = true
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), fresh, nil
 }
 
 // fileResult is one file's parse as a Load uses it; claimsOnly marks a

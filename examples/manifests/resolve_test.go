@@ -94,23 +94,23 @@ func TestCacheRereadsOnlyChanged(t *testing.T) {
 	write(t, dir, "a.yaml", svc("a", ""))
 	write(t, dir, "b.yaml", svc("b", ""))
 	l := NewLoader(Config{Dir: dir})
-	if _, _, changed := l.load(); !changed {
+	if _, _, changed := l.load(nil); !changed {
 		t.Error("first load: changed = false")
 	}
 	a, b := l.files["a.yaml"].res, l.files["b.yaml"].res
 	write(t, dir, "b.yaml", svc("b", "")) // same bytes, new mtime
-	if _, _, changed := l.load(); changed || l.files["a.yaml"].res != a || l.files["b.yaml"].res != b {
+	if _, _, changed := l.load(nil); changed || l.files["a.yaml"].res != a || l.files["b.yaml"].res != b {
 		t.Errorf("same bytes: changed = %v, parses reused = %v, %v; want false, true, true", changed, l.files["a.yaml"].res == a, l.files["b.yaml"].res == b)
 	}
 	write(t, dir, "b.yaml", svc("b2", ""))
-	set, _, changed := l.load()
+	set, _, changed := l.load(nil)
 	if !changed || l.files["a.yaml"].res != a || l.files["b.yaml"].res == b || !slices.Equal(serviceNames(set), []string{"default/a", "default/b2"}) {
 		t.Errorf("b.yaml changed: changed = %v, a reused = %v, b re-parsed = %v, services %v", changed, l.files["a.yaml"].res == a, l.files["b.yaml"].res != b, serviceNames(set))
 	}
 	if err := os.Remove(filepath.Join(dir, "b.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	if set, _, changed := l.load(); !changed || len(set.Services) != 1 {
+	if set, _, changed := l.load(nil); !changed || len(set.Services) != 1 {
 		t.Errorf("b.yaml removed: changed = %v, services %v", changed, serviceNames(set))
 	}
 }
@@ -131,5 +131,24 @@ func TestTruncatedFile(t *testing.T) {
 		if len(errs) != 0 || len(set.Services) != tc.want {
 			t.Errorf("f.yaml = %q: Load = %v, %v; want %d services, no error", tc.body, serviceNames(set), errs, tc.want)
 		}
+	}
+}
+
+// TestDirtyLoad: a load of only the names inotify reported sees the same
+// as a full load: a changed, a created and a removed file.
+func TestDirtyLoad(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", svc("a", ""))
+	write(t, dir, "b.yaml", svc("b", ""))
+	write(t, dir, "d.yaml", svc("d", ""))
+	l := NewLoader(Config{Dir: dir})
+	l.load(nil)
+	os.Remove(filepath.Join(dir, "a.yaml"))
+	write(t, dir, "b.yaml", svc("b2", ""))
+	write(t, dir, "c.yaml", svc("c", ""))
+	set, errs, changed := l.load(map[string]bool{"a.yaml": true, "b.yaml": true, "c.yaml": true, "notes.txt": true})
+	full, _ := NewLoader(Config{Dir: dir}).Load()
+	if !changed || len(errs) != 0 || !slices.Equal(serviceNames(set), serviceNames(full)) {
+		t.Errorf("dirty load = %v, %v, changed %v; want %v as a full load", serviceNames(set), errs, changed, serviceNames(full))
 	}
 }

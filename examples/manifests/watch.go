@@ -50,8 +50,11 @@ func (l *Loader) Watch(ctx context.Context, fn func(Set, []error)) error {
 		return fmt.Errorf("manifests: watch %q: %w", filepath.Dir(dir), err)
 	}
 	_ = w.Add(dir) // a missing directory is added when it appears
-	set, errs, _ := l.load()
+	set, errs, _ := l.load(nil)
 	fn(set, errs)
+	// dirty names the files events touched since the last load; nil means
+	// load everything (the directory itself changed, or events were lost).
+	dirty := map[string]bool{}
 	d := debouncer{debounce: l.cfg.Debounce, maxWait: l.cfg.MaxWait}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -67,20 +70,28 @@ func (l *Loader) Watch(ctx context.Context, fn func(Set, []error)) error {
 			if !relevant(dir, ev.Name) {
 				continue
 			}
-			if ev.Name == dir {
-				_ = w.Remove(dir) // the old inode's watch, if fsnotify kept it
-				_ = w.Add(dir)
+			if base := filepath.Base(ev.Name); ev.Name == dir || strings.HasPrefix(base, "..") {
+				dirty = nil // the directory, or every file behind a link, changed
+				if ev.Name == dir {
+					_ = w.Remove(dir) // the old inode's watch, if fsnotify kept it
+					_ = w.Add(dir)
+				}
+			} else if dirty != nil {
+				dirty[base] = true
 			}
 			timer.Reset(time.Until(d.event(time.Now())))
 		case _, ok := <-w.Errors:
 			if !ok {
 				return fmt.Errorf("manifests: watch %q: inotify closed", dir)
 			}
-			// An overflowed queue lost events: load to catch up.
+			// An overflowed queue lost events: load everything to catch up.
+			dirty = nil
 			timer.Reset(time.Until(d.event(time.Now())))
 		case <-timer.C:
 			d.fired()
-			if set, errs, changed := l.load(); changed {
+			set, errs, changed := l.load(dirty)
+			dirty = map[string]bool{}
+			if changed {
 				fn(set, errs)
 			}
 		}
