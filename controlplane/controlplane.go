@@ -1,0 +1,224 @@
+package controlplane
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/svcnet/svcnet/endpoints"
+	"github.com/svcnet/svcnet/resolved"
+)
+
+// ControlPlane turns Services and Pods into resolved state: it allocates
+// each Service's addresses and ports, computes its endpoint slices with
+// minimal churn, and stamps a service's revision only when its resolved
+// form changed. A service it cannot resolve is left out and reported; it
+// never stops the others. Build it with New. Safe for concurrent use;
+// Resolve calls are serialised.
+type ControlPlane struct {
+	cfg Config
+
+	mu        sync.Mutex // protects everything below
+	prev      map[resolved.Ref]*resolved.Service
+	version   uint64
+	last      *resolved.State // the last state Resolve returned
+	persisted []byte          // the last snapshot stored
+	dirty     bool            // the allocator holds changes Persist has not stored
+	health    Health
+}
+
+// New returns a ControlPlane for cfg; it returns an error when
+// cfg.Allocator is nil.
+func New(cfg Config) (*ControlPlane, error) {
+	if cfg.Allocator == nil {
+		return nil, errors.New("controlplane: Config.Allocator is nil")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &ControlPlane{cfg: cfg, prev: map[resolved.Ref]*resolved.Service{}}, nil
+}
+
+// Health is what a ControlPlane last did. The zero value means nothing
+// happened yet.
+type Health struct {
+	// LastResolve is when the last Resolve ended; Refused are the
+	// services it left out, with why.
+	LastResolve time.Time
+	Refused     map[resolved.Ref]error
+	// LastRead and ReadErr are Run's last read from its Source.
+	LastRead time.Time
+	ReadErr  error
+	// LastPersist is when the allocations were last stored; PersistErr
+	// says why the latest attempt failed. While it is set, allocations
+	// made since LastPersist would be lost on a restart.
+	LastPersist time.Time
+	PersistErr  error
+	// PublishErr is why the last Publish failed.
+	PublishErr error
+	// Version is the last published state version.
+	Version uint64
+}
+
+// OK reports whether reading, persisting and publishing work, with the
+// reason when they do not. Refused services are reported but do not make
+// the control plane unhealthy: every other service is served.
+func (h Health) OK() (bool, string) {
+	switch {
+	case h.ReadErr != nil:
+		return false, "read: " + h.ReadErr.Error()
+	case h.PersistErr != nil:
+		return false, "allocations not persisted: " + h.PersistErr.Error()
+	case h.PublishErr != nil:
+		return false, "publish: " + h.PublishErr.Error()
+	}
+	return true, ""
+}
+
+// Health returns the control plane's health; Refused is a copy.
+func (c *ControlPlane) Health() Health {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.health
+	h.Refused = maps.Clone(h.Refused)
+	return h
+}
+
+// Resolve resolves in into the next State; when no service changed it
+// returns the previous State again, version and all. Services that disappeared are
+// released to the allocator's grace period (they get the same values if
+// they come back within it); values released longer ago are freed. It
+// returns the state and an error joining the refused services' errors;
+// the state holds every other service. A changed allocation is persisted
+// before Resolve returns; a persist failure is in Health and retried by
+// the next Resolve or by Run.
+func (c *ControlPlane) Resolve(in Input) (*resolved.State, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	refused := map[resolved.Ref]error{}
+	specs := c.admit(in.Services, refused)
+	pods := selectPods(specs, in.Workloads)
+	next := map[resolved.Ref]*resolved.Service{}
+	st := &resolved.State{Version: c.version + 1}
+	changed := false
+	for _, sv := range specs {
+		r := sv.Spec.Ref()
+		s, err := c.resolve(sv, pods[r])
+		if err != nil {
+			refused[r] = err
+			continue
+		}
+		if old := c.prev[r]; old != nil && equalResolved(old, s) {
+			s.Revision = old.Revision
+		} else {
+			s.Revision, changed = st.Version, true
+		}
+		next[r] = s
+		st.Services = append(st.Services, *s)
+	}
+	for r := range c.prev {
+		if !slices.ContainsFunc(in.Services, func(sv Service) bool { return sv.Spec.Ref() == r }) {
+			c.cfg.Allocator.Release(r.String()) // kept for the grace period
+		}
+	}
+	c.cfg.Allocator.Expire(c.cfg.Now())
+	if !changed && c.last != nil && len(next) == len(c.prev) {
+		st = c.last // nothing changed: the same version, and node agents do nothing
+	} else {
+		st.Sort()
+		c.version, c.last = st.Version, st
+	}
+	c.prev = next
+	c.health.LastResolve, c.health.Refused = c.cfg.Now(), refused
+	c.persist()
+	return st, joinRefused(refused)
+}
+
+// admit checks the services as a set: one name claimed twice keeps the
+// first and refuses the rest (a source lists established objects first),
+// and external IPs must come from Config.ExternalIPs.
+func (c *ControlPlane) admit(in []Service, refused map[resolved.Ref]error) []*Service {
+	seen := map[resolved.Ref]bool{}
+	var out []*Service
+	for i := range in {
+		sv := &in[i]
+		r := sv.Spec.Ref()
+		if seen[r] {
+			refused[r] = fmt.Errorf("service %s: defined twice; the first definition is kept", r)
+			continue
+		}
+		seen[r] = true
+		if err := c.checkExternalIPs(sv); err != nil {
+			refused[r] = err
+			continue
+		}
+		out = append(out, sv)
+	}
+	return out
+}
+
+func (c *ControlPlane) checkExternalIPs(sv *Service) error {
+	for _, a := range sv.Spec.ExternalIPs {
+		if !slices.ContainsFunc(c.cfg.ExternalIPs, func(p netip.Prefix) bool { return p.Contains(a) }) {
+			return fmt.Errorf("service %s: externalIPs: %v is not in an allowed prefix %v", sv.Spec.Ref(), a, c.cfg.ExternalIPs)
+		}
+	}
+	return nil
+}
+
+// persist stores the allocator's snapshot when it changed since the last
+// successful store.
+func (c *ControlPlane) persist() {
+	if c.cfg.Persist == nil {
+		return
+	}
+	snap := c.cfg.Allocator.Snapshot()
+	if !c.dirty && bytes.Equal(snap, c.persisted) {
+		return
+	}
+	if err := c.cfg.Persist(snap); err != nil {
+		c.dirty, c.health.PersistErr = true, err
+		return
+	}
+	c.dirty, c.persisted, c.health.PersistErr = false, snap, nil
+	c.health.LastPersist = c.cfg.Now()
+}
+
+func joinRefused(refused map[resolved.Ref]error) error {
+	refs := slices.SortedFunc(maps.Keys(refused), func(a, b resolved.Ref) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	errs := make([]error, len(refs))
+	for i, r := range refs {
+		errs[i] = refused[r]
+	}
+	return errors.Join(errs...)
+}
+
+// selectPods buckets workloads by the services that select them, through
+// an endpoints.ServiceIndex: the cost grows with the pods and their
+// matches, not with pods × services.
+func selectPods(specs []*Service, workloads []endpoints.Workload) map[resolved.Ref][]endpoints.Workload {
+	var idx endpoints.ServiceIndex
+	for _, sv := range specs {
+		if len(sv.Selector) > 0 {
+			idx.Set(&endpoints.Service{Namespace: sv.Spec.Namespace, Name: sv.Spec.Name, Selector: sv.Selector})
+		}
+	}
+	out := map[resolved.Ref][]endpoints.Workload{}
+	var refs []endpoints.Ref
+	for i := range workloads {
+		refs = idx.AppendSelecting(refs[:0], &workloads[i])
+		for _, r := range refs {
+			k := resolved.Ref{Namespace: r.Namespace, Name: r.Name}
+			out[k] = append(out[k], workloads[i])
+		}
+	}
+	return out
+}
