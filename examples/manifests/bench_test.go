@@ -55,3 +55,16 @@ func BenchmarkReloadWatched(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoadCold is the anchor for the two above: a fresh Loader parses
+// all 1,000 files, as the old proxy did on every change.
+func BenchmarkLoadCold(b *testing.B) {
+	_, dir := reloadDir(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if set, errs := NewLoader(Config{Dir: dir}).Load(); len(set.Services) != 10000 || len(errs) != 0 {
+			b.Fatalf("Load = %d services, %v", len(set.Services), errs)
+		}
+	}
+}

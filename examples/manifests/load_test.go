@@ -70,6 +70,7 @@ spec:
   loadBalancerSourceRanges: [198.51.100.7/24]
   publishNotReadyAddresses: true
   trafficDistribution: PreferClose
+  allocateLoadBalancerNodePorts: false
 status:
   loadBalancer: {ingress: [{ip: 203.0.113.7}, {hostname: lb.example.com}]}
 `)
@@ -104,6 +105,7 @@ status:
 		{"hc", s.HealthCheckNodePort, uint16(32000)},
 		{"pna", s.PublishNotReadyAddresses, true},
 		{"td", s.TrafficDistribution, "PreferClose"},
+		{"noLBNodePorts", s.NoLoadBalancerNodePorts, true},
 		{"selector", s.Selector["app"], "web"},
 	}
 	for _, c := range checks {

@@ -22,9 +22,9 @@ type Loader struct {
 	mu sync.Mutex // protects files, owner, established and last
 	// files caches each file's parse by name, keyed by its fileID.
 	files map[string]cachedFile
-	// owner maps every object named in the last Load to the file whose
-	// document won it.
-	owner map[objKey]string
+	// owner maps every object named in the last Load to the document that
+	// won it.
+	owner map[objKey]Source
 	// established holds the Services the last Load accepted; they win
 	// address conflicts against newcomers.
 	established map[objKey]struct{}
@@ -49,7 +49,7 @@ type outcome struct {
 // NewLoader returns a Loader for cfg; zero fields of cfg take the defaults
 // Config documents.
 func NewLoader(cfg Config) *Loader {
-	return &Loader{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), files: map[string]cachedFile{}, owner: map[objKey]string{}, established: map[objKey]struct{}{}}
+	return &Loader{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), files: map[string]cachedFile{}, owner: map[objKey]Source{}, established: map[objKey]struct{}{}}
 }
 
 // Config returns the Loader's configuration with defaults applied.

@@ -83,6 +83,7 @@ type rawService struct {
 		LoadBalancerIP           string   `json:"loadBalancerIP"`
 		LoadBalancerSourceRanges []string `json:"loadBalancerSourceRanges"`
 		HealthCheckNodePort      int64    `json:"healthCheckNodePort"`
+		AllocateLBNodePorts      *bool    `json:"allocateLoadBalancerNodePorts"`
 		PublishNotReadyAddresses bool     `json:"publishNotReadyAddresses"`
 		TrafficDistribution      string   `json:"trafficDistribution"`
 	} `json:"spec"`

@@ -37,10 +37,7 @@ func (l *Loader) resolve(files []fileResult) (Set, []*Error) {
 			}
 		}
 	}
-	l.owner = make(map[objKey]string, len(winner))
-	for k, src := range winner {
-		l.owner[k] = src.File
-	}
+	l.owner = winner
 	set.Services, errs = l.checkConflicts(svcs, errs)
 	return set, errs
 }
@@ -67,7 +64,7 @@ func (l *Loader) winners(files []fileResult) map[objKey]Source {
 	for _, f := range files {
 		for _, c := range f.res.claims {
 			w, ok := winner[c.key]
-			if !ok || l.owner[c.key] == c.src.File && l.owner[c.key] != w.File {
+			if !ok || l.owner[c.key].File == c.src.File && l.owner[c.key].File != w.File {
 				winner[c.key] = c.src
 			}
 		}

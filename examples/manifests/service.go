@@ -298,5 +298,6 @@ func servicePolicies(s *Service, r *rawService, _ *Config) *fieldError {
 		return invalid("spec.trafficDistribution", "unsupported value %q", r.Spec.TrafficDistribution)
 	}
 	s.PublishNotReadyAddresses = r.Spec.PublishNotReadyAddresses
+	s.NoLoadBalancerNodePorts = r.Spec.AllocateLBNodePorts != nil && !*r.Spec.AllocateLBNodePorts
 	return nil
 }

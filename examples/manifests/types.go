@@ -27,7 +27,8 @@ type Meta struct {
 func (m *Meta) Key() string { return m.Namespace + "/" + m.Name }
 
 // ServiceType is a Service's spec.type. The zero value is ClusterIP,
-// Kubernetes' default.
+// Kubernetes' default. Its values are allocator.ServiceType's, so
+// allocator.ServiceType(t) converts.
 type ServiceType uint8
 
 // Service types.
@@ -49,7 +50,9 @@ func (t ServiceType) String() string {
 }
 
 // IPFamilyPolicy is a Service's spec.ipFamilyPolicy. The zero value is
-// SingleStack, Kubernetes' default when no second family is asked for.
+// SingleStack, Kubernetes' default when no second family is asked for. Its
+// values are allocator.IPFamilyPolicy's, so allocator.IPFamilyPolicy(p)
+// converts.
 type IPFamilyPolicy uint8
 
 // IP family policies.
@@ -131,6 +134,9 @@ type Service struct {
 	// means none requested.
 	HealthCheckNodePort      uint16
 	PublishNotReadyAddresses bool
+	// NoLoadBalancerNodePorts is spec.allocateLoadBalancerNodePorts: false;
+	// zero means a LoadBalancer service gets node ports, Kubernetes' default.
+	NoLoadBalancerNodePorts bool
 	// TrafficDistribution is spec.trafficDistribution ("PreferClose",
 	// "PreferSameZone", "PreferSameNode"); empty means none.
 	TrafficDistribution string
