@@ -68,7 +68,7 @@ func (g *Group) Key() string {
 
 // Desired computes the endpoints s should have from workloads, grouped by
 // IP family and resolved port set, in a deterministic order: groups by Key,
-// endpoints by address. Workloads in other namespaces, not selected,
+// endpoints by address (then workload and hostname). Workloads in other namespaces, not selected,
 // terminal, or without an IP of a family are left out; terminating
 // workloads are kept.
 func Desired(s *Service, workloads []Workload) []Group {
@@ -125,11 +125,19 @@ func Desired(s *Service, workloads []Workload) []Group {
 	}
 	out := make([]Group, 0, len(byKey))
 	for _, g := range byKey {
-		slices.SortFunc(g.Endpoints, func(a, b Endpoint) int { return a.Address.Compare(b.Address) })
+		slices.SortFunc(g.Endpoints, compareEndpoint)
 		out = append(out, *g)
 	}
 	slices.SortFunc(out, func(a, b Group) int { return strings.Compare(a.Key(), b.Key()) })
 	return out
+}
+
+// compareEndpoint orders by address, then, for endpoints that share one
+// (host-network pods of a node), by the rest of their identity, so the
+// order does not depend on the order of the workloads.
+func compareEndpoint(a, b Endpoint) int {
+	return cmp.Or(a.Address.Compare(b.Address), strings.Compare(a.TargetRef.Namespace, b.TargetRef.Namespace),
+		strings.Compare(a.TargetRef.Name, b.TargetRef.Name), strings.Compare(a.Hostname, b.Hostname))
 }
 
 func comparePort(a, b Port) int {

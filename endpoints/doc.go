@@ -12,7 +12,11 @@
 // [Reconcile] turns desired groups and the slices that exist into a [Plan]
 // with the controller's minimal-churn algorithm, then merges the emptiest
 // slices of a group that scale-downs left with more slices than
-// [Config.SliceOverheadPercent] allows (Kubernetes never merges). It
+// [Config.SliceOverheadPercent] allows (Kubernetes never merges: svcnet's
+// one deliberate difference in slice shape). As Kubernetes 1.37 does, each
+// IP family of the service without other slices keeps one empty
+// placeholder, and a Service's reserved labels ([LabelServiceName],
+// [LabelManagedBy], [LabelHeadless]) are not copied onto its slices. It
 // rejects invalid input with the errors of errors.go ([ErrInvalidConfig],
 // [ErrInvalidService], [ErrDuplicateSlice]). Invariants: the planned slices
 // hold exactly the desired endpoints, none exceeds

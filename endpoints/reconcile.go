@@ -10,10 +10,15 @@ import (
 	"strings"
 )
 
-// Label keys the controller sets on every slice it manages.
+// Label keys the controller sets on slices it manages. They are reserved:
+// a Service's own labels under these keys are not copied onto its slices,
+// as the Kubernetes 1.37 controller skips them.
 const (
 	LabelServiceName = "kubernetes.io/service-name"
 	LabelManagedBy   = "endpointslice.kubernetes.io/managed-by"
+	// LabelHeadless is set, empty, on every slice of a headless service,
+	// from [Service.Headless] only.
+	LabelHeadless = "service.kubernetes.io/headless"
 	// ManagedBy is the LabelManagedBy value this package writes.
 	ManagedBy = "endpointslice-controller.k8s.io"
 )
@@ -152,30 +157,16 @@ func Reconcile(cfg Config, s *Service, desired []Group, existing []Slice) (Plan,
 		}
 	}
 	var plan Plan
-	kept := 0
+	var live [7]int // slices each family keeps or writes, by IPFamily
 	for gi := range desired {
 		c, u, d, n := reconcileGroup(cfg, &desired[gi], have[gi], labels)
 		plan.Create = append(plan.Create, c...)
 		plan.Update = append(plan.Update, u...)
 		deletes = append(deletes, d...)
-		kept += n
+		live[desired[gi].Family%7] += n + len(c) + len(u)
 	}
 	slices.SortFunc(deletes, func(a, b *Slice) int { return strings.Compare(a.Name, b.Name) })
-	// A service with no other slice keeps one placeholder so consumers can
-	// tell "no endpoints" from "not reconciled".
-	if kept+len(plan.Create)+len(plan.Update) == 0 {
-		ph := Slice{Family: firstFamily(s), Labels: labels}
-		if i := slices.IndexFunc(deletes, func(e *Slice) bool { return e.Ports == nil && len(e.Endpoints) == 0 }); i >= 0 {
-			if !maps.Equal(deletes[i].Labels, labels) {
-				ph.Name = deletes[i].Name
-				ph.Family = deletes[i].Family
-				plan.Update = append(plan.Update, ph)
-			}
-			deletes = slices.Delete(deletes, i, i+1)
-		} else {
-			plan.Create = append(plan.Create, ph)
-		}
-	}
+	deletes = placeholders(&plan, s, labels, live, deletes)
 	// A create paired with a delete of the same family becomes an update
 	// that reuses the deleted slice's name.
 	for i := range plan.Create {
@@ -237,11 +228,35 @@ func groupFinder(desired []Group) func(*Slice) int {
 	return func(e *Slice) int { return byKey[(&Group{Family: e.Family, Ports: e.Ports}).Key()] - 1 }
 }
 
-func firstFamily(s *Service) IPFamily {
-	if len(s.Families) > 0 {
-		return s.Families[0]
+// placeholders gives each family of s that has no other slice one empty
+// placeholder, as the Kubernetes 1.37 controller does per address type,
+// so consumers can tell "no endpoints" from "not reconciled". An existing
+// placeholder of the family is kept (updated if its labels differ) and
+// taken out of deletes, which placeholders returns.
+func placeholders(plan *Plan, s *Service, labels map[string]string, live [7]int, deletes []*Slice) []*Slice {
+	families := s.Families
+	if len(families) == 0 {
+		families = []IPFamily{IPv4}
 	}
-	return IPv4
+	for _, fam := range families {
+		if live[fam%7] > 0 {
+			continue
+		}
+		ph := Slice{Family: fam, Labels: labels}
+		i := slices.IndexFunc(deletes, func(e *Slice) bool {
+			return e.Family == fam && len(e.Ports) == 0 && len(e.Endpoints) == 0
+		})
+		if i < 0 {
+			plan.Create = append(plan.Create, ph)
+			continue
+		}
+		if !maps.Equal(deletes[i].Labels, labels) {
+			ph.Name = deletes[i].Name
+			plan.Update = append(plan.Update, ph)
+		}
+		deletes = slices.Delete(deletes, i, i+1)
+	}
+	return deletes
 }
 
 // sliceName keeps the name within 63 characters as generateName does: the
@@ -255,9 +270,19 @@ func sliceName(svc string, n int) string {
 	return base + "-" + suffix
 }
 
+// sliceLabels is Kubernetes' setEndpointSliceLabels: the service's labels
+// without the reserved keys, the headless label from the service's cluster
+// IP alone, then the service name and manager.
 func sliceLabels(s *Service) map[string]string {
-	l := make(map[string]string, len(s.Labels)+2)
-	maps.Copy(l, s.Labels)
+	l := make(map[string]string, len(s.Labels)+3)
+	for k, v := range s.Labels {
+		if k != LabelServiceName && k != LabelManagedBy && k != LabelHeadless {
+			l[k] = v
+		}
+	}
+	if s.Headless {
+		l[LabelHeadless] = ""
+	}
 	l[LabelServiceName] = s.Name
 	l[LabelManagedBy] = ManagedBy
 	return l
@@ -283,14 +308,17 @@ func finder(eps []Endpoint) func(*Endpoint) (int, bool) {
 	if slices.IsSortedFunc(eps, func(a, b Endpoint) int { return a.Address.Compare(b.Address) }) {
 		// Slices are packed from runs of sorted endpoints, so the entry
 		// after the last one found is the usual answer: try it before
-		// searching.
+		// searching. Only an exact match counts: endpoints that share an
+		// address (host-network pods of one node) may sit before it, and
+		// the search finds the first of them.
 		next := 0
 		return func(e *Endpoint) (int, bool) {
 			k := keyOf(e)
-			i := next
-			if i >= len(eps) || eps[i].Address != e.Address {
-				i, _ = slices.BinarySearchFunc(eps, e.Address, byAddr)
+			if i := next; i < len(eps) && keyOf(&eps[i]) == k {
+				next = i + 1
+				return i, true
 			}
+			i, _ := slices.BinarySearchFunc(eps, e.Address, byAddr)
 			for ; i < len(eps) && eps[i].Address == e.Address; i++ {
 				if keyOf(&eps[i]) == k {
 					next = i + 1

@@ -3,6 +3,7 @@ package endpoints
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand"
 	"net/netip"
 	"reflect"
@@ -524,5 +525,128 @@ func TestPlacement(t *testing.T) {
 	over.add(2)
 	if !over.overflow() {
 		t.Errorf("overflow() with 2 runs and limit 1 = false; want true")
+	}
+}
+
+// TestReconcileSharedAddressesProperty: the package promises that
+// reconciling unchanged input after applying a plan plans nothing, for
+// every input. Random services and pods drawn from a small address pool
+// (host-network pods on one node share its address, as in Kubernetes),
+// dual-stack, named ports that resolve differently per pod, random
+// maxima; each step applies the plan and checks that a second reconcile is
+// empty and that the slices hold exactly the desired endpoints.
+func TestReconcileSharedAddressesProperty(t *testing.T) {
+	for seed := uint64(1); seed <= 40; seed++ {
+		rng := rand.New(rand.NewSource(int64(seed)))
+		s := &Service{Namespace: "ns", Name: "web", Selector: map[string]string{"app": "web"},
+			Ports: []ServicePort{{Name: "http", Port: 80, TargetPort: TargetPort{Name: "http"}}}}
+		if rng.Intn(2) == 0 {
+			s.Families = []IPFamily{IPv6, IPv4}
+		}
+		cfg := Config{MaxEndpointsPerSlice: 1 + rng.Intn(12), SliceOverheadPercent: []int{0, -1, 50}[rng.Intn(3)]}
+		var existing []Slice
+		for step := range 60 {
+			ws := sharedAddressPods(rng, 1+rng.Intn(40))
+			d := Desired(s, ws)
+			existing = apply(existing, mustReconcile(t, cfg, s, d, existing))
+			if p := mustReconcile(t, cfg, s, d, existing); !p.IsEmpty() {
+				t.Fatalf("seed %d step %d: second Reconcile() = %s; want empty", seed, step, renderSizes(p))
+			}
+			want, got := 0, 0
+			for _, g := range d {
+				want += len(g.Endpoints)
+			}
+			for _, sl := range existing {
+				got += len(sl.Endpoints)
+				if len(sl.Endpoints) > cfg.MaxEndpointsPerSlice {
+					t.Fatalf("seed %d step %d: slice %s over the maximum", seed, step, sl.Name)
+				}
+			}
+			if got != want {
+				t.Fatalf("seed %d step %d: %d endpoints in slices; want %d", seed, step, got, want)
+			}
+		}
+	}
+}
+
+// sharedAddressPods draws n pods whose addresses come from a pool of four
+// per family, so several pods share one; their named port resolves to one
+// of two numbers, readiness and hostname vary.
+func sharedAddressPods(rng *rand.Rand, n int) []Workload {
+	out := make([]Workload, n)
+	for i := range out {
+		a := byte(1 + rng.Intn(4))
+		w := Workload{Namespace: "ns", Name: fmt.Sprintf("p%d", i), Labels: map[string]string{"app": "web"},
+			IPs:   []netip.Addr{netip.AddrFrom4([4]byte{10, 0, 0, a}), netip.AddrFrom16([16]byte{0xfd, 15: a})},
+			Ready: rng.Intn(3) > 0, Deleting: rng.Intn(5) == 0, Node: fmt.Sprintf("n%d", a),
+			Ports: []ContainerPort{{Name: "http", Number: uint16(8080 + rng.Intn(2))}}}
+		if rng.Intn(3) == 0 {
+			w.Hostname, w.Subdomain = fmt.Sprintf("h%d", rng.Intn(3)), "web"
+		}
+		out[i] = w
+	}
+	return out
+}
+
+// Kubernetes 1.37 (k8s.io/endpointslice v0.37.2, setEndpointSliceLabels)
+// copies a Service's labels onto its slices except the reserved keys
+// (kubernetes.io/service-name, endpointslice.kubernetes.io/managed-by,
+// service.kubernetes.io/headless) and sets the headless label from the
+// ClusterIP alone.
+func TestReconcileReservedLabelsKubernetes137(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		headless bool
+		labels   map[string]string
+		want     map[string]string
+	}{
+		{"reserved keys skipped", false,
+			map[string]string{LabelHeadless: "", LabelServiceName: "other", LabelManagedBy: "me", "team": "a"},
+			map[string]string{"team": "a", LabelServiceName: "web", LabelManagedBy: ManagedBy}},
+		{"headless from the cluster IP", true, map[string]string{"team": "a"},
+			map[string]string{"team": "a", LabelHeadless: "", LabelServiceName: "web", LabelManagedBy: ManagedBy}},
+		{"headless label value not copied", true, map[string]string{LabelHeadless: "yes"},
+			map[string]string{LabelHeadless: "", LabelServiceName: "web", LabelManagedBy: ManagedBy}},
+	} {
+		s := testService()
+		s.Labels, s.Headless = tt.labels, tt.headless
+		p := mustReconcile(t, Config{}, s, Desired(s, pods(0, 3)), nil)
+		if len(p.Create) != 1 || !maps.Equal(p.Create[0].Labels, tt.want) {
+			t.Errorf("%s: slice labels = %v; want %v", tt.name, p.Create[0].Labels, tt.want)
+		}
+	}
+}
+
+// Kubernetes 1.37 keeps one empty placeholder slice per address type of
+// the Service that has no other slice (reconcileByAddressType), and
+// deletes slices of a family the Service does not use — so an IPv4-only
+// Service never keeps an IPv6 placeholder.
+func TestReconcilePlaceholderPerFamilyKubernetes137(t *testing.T) {
+	s := testService()
+	v4 := pods(0, 2) // IPv4-only pods
+	ph := func(name string, fam IPFamily) Slice { return Slice{Name: name, Family: fam, Labels: sliceLabels(s)} }
+
+	s.Families = []IPFamily{IPv4, IPv6}
+	p := mustReconcile(t, Config{}, s, Desired(s, v4), nil)
+	if got := renderSizes(p); got != "create web-1:2 web-2:0" || p.Create[1].Family != IPv6 {
+		t.Errorf("dual-stack, IPv4 pods: %s (second family %v); want a slice of 2 and an IPv6 placeholder", got, p.Create[1].Family)
+	}
+	p = mustReconcile(t, Config{}, s, nil, nil)
+	if len(p.Create) != 2 || p.Create[0].Family != IPv4 || p.Create[1].Family != IPv6 {
+		t.Errorf("dual-stack, no pods: %+v; want one placeholder per family", p.Create)
+	}
+	p = mustReconcile(t, Config{}, s, nil, []Slice{ph("web-a", IPv4), ph("web-b", IPv6)})
+	if !p.IsEmpty() {
+		t.Errorf("dual-stack, placeholders in place: %s; want nothing", renderSizes(p))
+	}
+
+	s.Families = nil // IPv4 only
+	p = mustReconcile(t, Config{}, s, nil, []Slice{ph("web-a", IPv6)})
+	if got := renderSizes(p); got != "create web-1:0; delete web-a" || p.Create[0].Family != IPv4 {
+		t.Errorf("IPv4-only with an IPv6 placeholder: %s; want the IPv6 one deleted, an IPv4 one created", got)
+	}
+	p = mustReconcile(t, Config{}, s, Desired(s, v4), []Slice{ph("web-a", IPv4), ph("web-b", IPv6)})
+	if got := renderSizes(p); got != "update web-a:2; delete web-b" {
+		t.Errorf("IPv4-only, pods come: %s; want the IPv4 placeholder filled, the IPv6 one deleted", got)
 	}
 }

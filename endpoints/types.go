@@ -49,8 +49,12 @@ type Service struct {
 	Families []IPFamily
 	// PublishNotReadyAddresses marks every endpoint ready. Zero means false.
 	PublishNotReadyAddresses bool
-	// Labels are copied onto every slice. Zero means none.
+	// Labels are copied onto every slice, except the keys the controller
+	// reserves (see [Reconcile]). Zero means none.
 	Labels map[string]string
+	// Headless is true when spec.clusterIP is "None" (or unset): slices
+	// then carry LabelHeadless. Zero means the service has a cluster IP.
+	Headless bool
 	// TrafficDistribution asks for topology hints. Zero means none.
 	TrafficDistribution TrafficDistribution
 }
