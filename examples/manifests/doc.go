@@ -34,6 +34,10 @@
 //		apply(set)
 //	})
 //
+// A reader that pulls rather than being called (a control plane's source
+// asking for "the input after generation N") passes a [Latest]'s Store to
+// Watch and calls [Latest.Next].
+//
 // A file truncated and rewritten (as editors and kubectl-style writers do)
 // is reported faithfully: a load while it is empty, or cut at a "---", has
 // fewer objects. Keeping the addresses of an object that disappears for a
