@@ -24,6 +24,11 @@
 //   - LoadBalancer source ranges in a filter chain at priority -110;
 //   - hairpin masquerading in postrouting for a backend that reached itself.
 //
+// Maglev balancing ([Maglev]) picks through the same endpoints maps with
+// "jhash ip saddr mod M seed S" instead of numgen, the slots filled from
+// balancer.MaglevTable, so that every node sends a client to the same
+// endpoint; it costs M elements per frontend ([DefaultMaglevSize]).
+//
 // ClientIP affinity services are the exception: like kube-proxy they get
 // their own chains and one timeout set (with an explicit size) per endpoint.
 //

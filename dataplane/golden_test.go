@@ -66,6 +66,10 @@ func goldenCases() []goldenCase {
 	noLocal.Endpoints, noLocal.LocalEndpoints = noLocal.Endpoints[1:], nil
 	internalLocal := dns()
 	internalLocal.InternalPolicy = PolicyLocal
+	maglev := web(3)
+	maglev.Balancing, maglev.MaglevSize = Maglev, 7
+	maglevPort := dns()
+	maglevPort.Balancing, maglevPort.MaglevSize, maglevPort.HashSourcePort = Maglev, 5, true
 	affinity := web(2)
 	affinity.AffinityTimeout = 3 * time.Hour
 	return []goldenCase{
@@ -79,6 +83,7 @@ func goldenCases() []goldenCase {
 		{"no-endpoints", Options{}, []ServicePort{{Namespace: "a", Name: "empty", Protocol: SCTP, Port: 9, NodePort: 30009, ClusterIPs: addrs("10.96.0.9")}}},
 		{"weighted", Options{}, []ServicePort{weighted}},
 		{"affinity", Options{ClusterCIDRs: cidrs}, []ServicePort{affinity, dns()}},
+		{"maglev", Options{ClusterCIDRs: cidrs}, []ServicePort{maglev, maglevPort}},
 	}
 }
 

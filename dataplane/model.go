@@ -283,15 +283,16 @@ func (b *builder) pickName(s scope, local bool, f IPFamily, n int) string {
 	if b.aff > 0 {
 		return fmt.Sprintf("sticky%s%d-%s", l, f, b.tag)
 	}
-	return fmt.Sprintf("%spick%s%d-%d", s, l, f, n)
+	return fmt.Sprintf("%spick%s%d-%d%s", s, l, f, n, b.hash.suffix())
 }
 
-// affSuffix distinguishes the policy chains of affinity services.
+// affSuffix distinguishes the policy chains of affinity and Maglev
+// services, whose picks differ from a random one's of the same size.
 func (b *builder) affSuffix() string {
 	if b.aff > 0 {
 		return "-" + b.tag
 	}
-	return ""
+	return b.hash.suffix()
 }
 
 // builder turns the base or one service port into a ruleset.
@@ -303,6 +304,7 @@ type builder struct {
 	scratch   keyb
 	elems     elemBatch
 	frontends []string // dispatch keys the fragment claims
+	hash      hashing  // Maglev hashing of the service being built; zero for none
 	aff       int      // affinity timeout in seconds of the service being built
 	tag       string   // short name of that service, for its own chains and sets
 	proto     Protocol // and its protocol
@@ -391,6 +393,12 @@ func (sp *ServicePort) validate() error {
 	if sp.AffinityTimeout < 0 || sp.AffinityTimeout > 86400*time.Second {
 		return bad("affinity timeout", sp.AffinityTimeout)
 	}
+	if sp.Balancing > Maglev {
+		return bad("balancing", sp.Balancing)
+	}
+	if sp.Balancing == Maglev {
+		return sp.validateMaglev()
+	}
 	return nil
 }
 
@@ -407,11 +415,17 @@ func ofFamily(eps []Endpoint, f IPFamily) []Endpoint {
 	return slices.CompactFunc(out, func(a, b Endpoint) bool { return a.Addr == b.Addr })
 }
 
-// slots spreads endpoints over numgen slots: one each, or in proportion to
-// weight (reduced by their gcd, scaled down to at most maxSlots).
-func slots(eps []Endpoint, bal Balancing) []netip.AddrPort {
+// slots spreads endpoints over the slots a pick chain chooses from: one
+// each, in proportion to weight (reduced by their gcd, scaled down to at
+// most maxSlots), or a Maglev table's.
+func slots(eps []Endpoint, sp *ServicePort) []netip.AddrPort {
 	out := make([]netip.AddrPort, 0, len(eps))
-	if bal != Weighted {
+	switch {
+	case len(eps) == 0:
+		return out
+	case sp.Balancing == Maglev:
+		return maglevSlots(eps, sp.maglevSize())
+	case sp.Balancing != Weighted:
 		for _, e := range eps {
 			out = append(out, e.Addr)
 		}
@@ -607,17 +621,18 @@ func (b *builder) prefixSet(name string, f IPFamily, ps []netip.Prefix) *set {
 // points at.
 func (b *builder) service(sp *ServicePort) {
 	id := sp.ID()
+	b.hash = hashOf(sp)
 	b.aff = int(sp.AffinityTimeout.Round(time.Second) / time.Second)
 	if sp.AffinityTimeout > 0 {
 		b.aff = max(b.aff, 1)
 		b.tag, b.proto = tag(id), sp.Protocol
 	}
 	for _, f := range fams {
-		cl := slots(ofFamily(sp.Endpoints, f), sp.Balancing)
+		cl := slots(ofFamily(sp.Endpoints, f), sp)
 		// Node-local endpoints matter only under a Local policy.
 		var lo []netip.AddrPort
 		if sp.InternalPolicy == PolicyLocal || sp.ExternalPolicy == PolicyLocal {
-			lo = slots(ofFamily(sp.LocalEndpoints, f), sp.Balancing)
+			lo = slots(ofFamily(sp.LocalEndpoints, f), sp)
 		}
 		hasFamily := false
 		for _, a := range sp.ClusterIPs {
@@ -780,7 +795,13 @@ func (b *builder) pick(sc scope, local bool, f IPFamily, n int) {
 	if sc == scopeAddr {
 		r.addr(f, false)
 	}
-	r.l4proto().dport().numgen(n).dnatMap(0, f, epMap(sc, local, f))
+	r.l4proto().dport()
+	if b.hash.size > 0 {
+		r.jhash(f, b.hash)
+	} else {
+		r.numgen(n)
+	}
+	r.dnatMap(0, f, epMap(sc, local, f))
 	b.chain(name, nil, r.done())
 }
 

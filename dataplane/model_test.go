@@ -31,7 +31,7 @@ func TestSlots(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := slots(tt.eps, tt.bal)
+			got := slots(tt.eps, &ServicePort{Balancing: tt.bal})
 			for i, e := range tt.eps {
 				n := 0
 				for _, s := range got {
@@ -115,6 +115,14 @@ func TestValidation(t *testing.T) {
 		{"zero port", Options{}, bad(func(sp *ServicePort) { sp.Port = 0 }), ErrInvalid, "port 0"},
 		{"bad endpoint", Options{}, bad(func(sp *ServicePort) { sp.Endpoints[0].Addr = netip.AddrPort{} }), ErrInvalid, "endpoint"},
 		{"no frontend", Options{}, bad(func(sp *ServicePort) { sp.ClusterIPs = nil }), ErrInvalid, "frontend none"},
+		{"maglev size not prime", Options{}, bad(func(sp *ServicePort) { sp.Balancing, sp.MaglevSize = Maglev, 250 }), ErrInvalid, "maglev size"},
+		{"maglev size below the endpoints", Options{}, bad(func(sp *ServicePort) {
+			sp.Balancing, sp.MaglevSize = Maglev, 2
+			sp.Endpoints = append(sp.Endpoints, ep("10.244.9.9:53"))
+		}), ErrInvalid, "below 3 endpoints"},
+		{"maglev size too large", Options{}, bad(func(sp *ServicePort) { sp.Balancing, sp.MaglevSize = Maglev, 65537 }), ErrInvalid, "maglev size"},
+		{"maglev with session affinity", Options{}, bad(func(sp *ServicePort) { sp.Balancing, sp.AffinityTimeout = Maglev, 1e9 }), ErrInvalid, "affinity"},
+		{"unknown balancing", Options{}, bad(func(sp *ServicePort) { sp.Balancing = 9 }), ErrInvalid, "balancing"},
 		{"bad protocol", Options{}, bad(func(sp *ServicePort) { sp.Protocol = 9 }), ErrInvalid, "protocol"},
 		{"bad option", Options{ClusterCIDRs: []netip.Prefix{{}}}, nil, ErrInvalid, "options"},
 		{"same clusterip and port", Options{}, []ServicePort{dns(), func() ServicePort {

@@ -14,7 +14,18 @@ type tx struct {
 	c     *nftables.Conn
 	t     *nftables.Table
 	stats *Stats
+	// queued counts the element bytes queued since the last flush.
+	queued int
 }
+
+// maxBatch bounds the element bytes of one netlink batch: the kernel takes
+// a batch in one socket message, which must fit the socket buffer
+// (sockBuf), and a cold start of millions of elements (Maglev tables) would
+// not. A larger full sync is sent in several batches, the dispatch maps
+// last (their names sort last), so that no service is dispatched before
+// its elements are in; its atomicity is then lost, which only such sizes
+// pay for.
+const maxBatch = 8 << 20
 
 // full replaces the table in one transaction: add (so that delete cannot
 // fail), delete, then create everything. Connections keep their conntrack
@@ -102,6 +113,13 @@ func (q *elemQueue) send() {
 	}
 	q.x.stats.Messages++
 	q.buf = q.buf[:0]
+	if q.x.queued > maxBatch && q.err == nil {
+		q.x.queued = 0
+		q.x.stats.Batches++
+		if err := q.x.c.Flush(); err != nil {
+			q.err = fmt.Errorf("set %q: add (batch %d): %w", q.name, q.x.stats.Batches, err)
+		}
+	}
 }
 
 // count adds one element sent to the statistics.
@@ -111,7 +129,9 @@ func (x *tx) count(e elem, add bool) {
 	} else {
 		x.stats.ElementsRemoved++
 	}
-	x.stats.Bytes += len(e.key) + len(e.keyEnd) + len(e.data)
+	n := len(e.key) + len(e.keyEnd) + len(e.data)
+	x.stats.Bytes += n
+	x.queued += n
 }
 
 func (rs *ruleset) nftSet(t *nftables.Table, name string) *nftables.Set {

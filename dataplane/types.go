@@ -17,6 +17,14 @@ const (
 	Random Balancing = iota
 	// Weighted gives each endpoint slots in proportion to its Weight.
 	Weighted
+	// Maglev hashes each new flow's client address (and source port, with
+	// ServicePort.HashSourcePort) with the kernel's jhash, under a fixed
+	// seed, into a Maglev table of ServicePort.MaglevSize slots built by
+	// balancer.MaglevTable (weights honoured): every node with the same
+	// endpoints sends a client to the same endpoint, and removing one of N
+	// endpoints moves about 1/N of clients. Each frontend costs MaglevSize
+	// map elements in the kernel (see DefaultMaglevSize).
+	Maglev
 )
 
 // Endpoint is one backend of a service port that traffic may use. The
@@ -71,6 +79,14 @@ type ServicePort struct {
 	ExternalPolicy  TrafficPolicy
 	InternalPolicy  TrafficPolicy
 	Balancing       Balancing
+	// MaglevSize is the Maglev table size of Maglev balancing, a prime no
+	// smaller than the number of endpoints and at most MaxMaglevSize.
+	// Zero means DefaultMaglevSize.
+	MaglevSize uint32
+	// HashSourcePort makes Maglev balancing hash the client's address and
+	// source port, spreading one client's connections; false hashes the
+	// address alone, pinning each client to one endpoint.
+	HashSourcePort bool
 	// Endpoints are where traffic under the Cluster policy goes.
 	Endpoints []Endpoint
 	// LocalEndpoints are where traffic under a Local policy goes: the
