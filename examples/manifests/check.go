@@ -36,14 +36,11 @@ func toMeta(r *rawMeta, serviceName bool) (Meta, *fieldError) {
 }
 
 // checkLabels validates a label map (or a Service's selector, which has the
-// same rules) with the selector package, so that whatever loads also parses
-// as a selector there.
+// same rules) with the selector package, so that whatever loads is accepted
+// there and by endpoints.
 func checkLabels(field string, m map[string]string) *fieldError {
-	if len(m) == 0 {
-		return nil
-	}
-	if _, err := selector.FromLabelSelector(&selector.LabelSelector{MatchLabels: m}); err != nil {
-		return &fieldError{field: field, err: reasonf(ErrInvalid, "%s", strings.TrimPrefix(err.Error(), "matchLabels: "))}
+	if err := selector.ValidateLabels(m); err != nil {
+		return &fieldError{field: field, err: reasonf(ErrInvalid, "%v", err)}
 	}
 	return nil
 }

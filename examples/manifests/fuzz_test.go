@@ -40,7 +40,7 @@ func FuzzLoad(f *testing.F) {
 		if len(set.Services) == 0 || set.Services[0].Name != "good" {
 			t.Fatalf("services %v; want good loaded first", serviceNames(set))
 		}
-		checkAddrs(t, set)
+		checkLoaded(t, set)
 		again, errs2 := l.resolve(files)
 		if len(again.Services) != len(set.Services) || len(again.Pods) != len(set.Pods) || len(errs2)+len(fuzzed.errs) != len(errs) {
 			t.Fatalf("second resolve differs: %d services, %d pods; first %d, %d",
@@ -49,9 +49,20 @@ func FuzzLoad(f *testing.F) {
 	})
 }
 
-func checkAddrs(t *testing.T, set Set) {
+// checkLoaded asserts what every loaded Set promises: addresses the
+// dataplane accepts, ports with numbers, services endpoints accepts.
+func checkLoaded(t *testing.T, set Set) {
 	t.Helper()
 	for _, s := range set.Services {
+		// Whatever loads, the endpoints package accepts.
+		es := endpoints.Service{Namespace: s.Namespace, Name: s.Name, Selector: s.Selector, Families: s.IPFamilies,
+			Headless: s.Headless, TrafficDistribution: endpoints.TrafficDistribution(s.TrafficDistribution)}
+		for _, p := range s.Ports {
+			es.Ports = append(es.Ports, endpoints.ServicePort{Name: p.Name, Protocol: p.Protocol, Port: p.Port, TargetPort: endpoints.TargetPort(p.TargetPort)})
+		}
+		if err := es.Validate(); err != nil {
+			t.Fatalf("service %s loaded but endpoints refuses it: %v", s.Key(), err)
+		}
 		for _, list := range [][]netip.Addr{s.ClusterIPs, s.ExternalIPs, s.LoadBalancerIPs, s.LoadBalancerIngress} {
 			for _, a := range list {
 				if _, err := parseAddr("x", a.String()); err != nil {

@@ -16,6 +16,7 @@ func TestLoadTestdata(t *testing.T) {
 	if len(errs) != 0 {
 		t.Fatalf("Load errors: %v", errs)
 	}
+	checkLoaded(t, set)
 	if len(set.Services) != 5 || len(set.Pods) != 3 || len(set.EndpointSlices) != 1 || len(set.Nodes) != 1 {
 		t.Fatalf("Load = %d services, %d pods, %d slices, %d nodes; want 5, 3, 1, 1",
 			len(set.Services), len(set.Pods), len(set.EndpointSlices), len(set.Nodes))
@@ -188,6 +189,7 @@ func TestRefusedAlone(t *testing.T) {
 			if !errors.As(errs[0], &e) || !errors.Is(errs[0], tt.wantErr) || e.File != "bad.yaml" || e.Doc != 1 || e.Field != tt.field || !strings.Contains(e.Error(), tt.want) {
 				t.Errorf("error = %q; want bad.yaml document 1, field %q, wrapping %v, containing %q", errs[0], tt.field, tt.wantErr, tt.want)
 			}
+			checkLoaded(t, set)
 			got := serviceNames(set)
 			for _, want := range []string{"default/good-a", "default/good-b", "default/before", "default/after"} {
 				if !slices.Contains(got, want) {
