@@ -222,3 +222,14 @@ func TestYAMLBombs(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsPerFileBounded: a file of many bad documents reports the first
+// maxErrorsPerFile and one summary, and its good documents still load.
+func TestErrorsPerFileBounded(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "f.yaml", strings.Repeat("kind: [\n---\n", 1000)+svc("after", ""))
+	set, errs := NewLoader(Config{Dir: dir}).Load()
+	if len(errs) != maxErrorsPerFile+1 || !strings.Contains(errs[maxErrorsPerFile].Error(), "900 more errors") || len(set.Services) != 1 {
+		t.Errorf("Load = %v, %d errors (last %v); want after loaded, %d errors and a summary of 900 more", serviceNames(set), len(errs), errs[len(errs)-1], maxErrorsPerFile+1)
+	}
+}

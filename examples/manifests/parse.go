@@ -62,16 +62,27 @@ type claim struct {
 // parsed is what one file yields. It is immutable once built and cached
 // by the Loader until the file changes.
 type parsed struct {
-	objects []object
-	claims  []claim
-	errs    []*Error // per-document errors, in document order
+	objects    []object
+	claims     []claim
+	errs       []*Error // per-document errors, in document order, at most maxErrorsPerFile
+	suppressed int      // errors past maxErrorsPerFile
 }
+
+// maxErrorsPerFile bounds what one file can put in a Load's errors: a 4 MiB
+// file of bad one-line documents would otherwise yield hundreds of
+// thousands. The rest are counted in one summary error.
+const maxErrorsPerFile = 100
 
 // parseFile parses one file's contents; name places it in errors.
 func parseFile(name string, data []byte, cfg *Config) *parsed {
 	p := &parsed{}
-	for i, doc := range splitDocuments(data) {
+	docs := splitDocuments(data)
+	for i, doc := range docs {
 		p.addDocument(Source{File: name, Doc: i}, doc, "", cfg)
+	}
+	if p.suppressed > 0 {
+		p.errs = append(p.errs, &Error{File: name, Doc: len(docs) - 1,
+			Err: reasonf(ErrInvalid, "%d more errors in this file not listed", p.suppressed)})
 	}
 	return p
 }
@@ -99,6 +110,10 @@ func splitDocuments(data []byte) [][]byte {
 }
 
 func (p *parsed) fail(src Source, field string, err error) {
+	if len(p.errs) >= maxErrorsPerFile {
+		p.suppressed++
+		return
+	}
 	p.errs = append(p.errs, &Error{File: src.File, Doc: src.Doc, Field: field, Err: err})
 }
 
