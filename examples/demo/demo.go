@@ -329,12 +329,12 @@ func Run(ctx context.Context, out, logw io.Writer) (err error) {
 	}
 	np := netip.AddrPortFrom(world.NodeExternal, lb.Ports[0].NodePort)
 	lbAddr := netip.AddrPortFrom(lb.LoadBalancerIPs[0], 80)
-	for _, target := range []struct{ what, addr string }{{"NodePort", np.String()}, {"LoadBalancer", lbAddr.String()}} {
+	for _, target := range []struct{ step, what, addr string }{{"5", "NodePort", np.String()}, {"6", "LoadBalancer", lbAddr.String()}} {
 		counts, err := Spread(ctx, w.External, "http://"+target.addr+"/", 9)
 		if err != nil {
 			return fmt.Errorf("%s from outside: %w", target.what, err)
 		}
-		say("5. from the outside host, %-12s %-20s 9 requests   %s", target.what, target.addr, fmtCounts(counts, pods))
+		say("%s. from the outside host, %-12s %-20s 9 requests   %s", target.step, target.what, target.addr, fmtCounts(counts, pods))
 	}
 
 	keep := pods[:2]
@@ -357,7 +357,7 @@ func Run(ctx context.Context, out, logw io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	say("6. pod3 removed from pods.yaml: rules updated %.0f ms later; 30 requests   %s", float64(moved.Microseconds())/1000, fmtCounts(counts, pods))
+	say("7. pod3 removed from pods.yaml: rules updated %.0f ms later; 30 requests   %s", float64(moved.Microseconds())/1000, fmtCounts(counts, pods))
 	if counts["pod3"] != 0 || moved > time.Second {
 		return fmt.Errorf("after removing pod3: %v after %v; want no pod3 within 1s", counts, moved)
 	}

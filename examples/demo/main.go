@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -20,7 +21,24 @@ import (
 	"github.com/svcnet/svcnet/examples/internal/world"
 )
 
+const usage = `Builds a throw-away world of network namespaces (a node, three pods, a client,
+an outside host), runs the reference proxy on it and shows a ClusterIP, DNS,
+load spreading, ClientIP affinity, NodePort and LoadBalancer access, and
+endpoints following manifest edits. Needs root or unprivileged user
+namespaces; touches nothing outside the namespaces it creates. No options.
+`
+
 func main() {
+	// Flags are for help only: the demo takes no options, and -h must not
+	// build a world.
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./examples/demo\n\n%s", usage)
+	}
+	flag.Parse()
+	if flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	code, err := world.Enter()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)

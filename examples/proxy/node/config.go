@@ -46,19 +46,19 @@ func ParseFlags(fs *flag.FlagSet, args []string) (Config, error) {
 	var c Config
 	var svc, cluster, npr, pool, podRecords string
 	fs.StringVar(&c.Manifests, "manifests", "", "directory of YAML manifests (required)")
-	fs.StringVar(&c.NetNS, "netns", "", "network namespace to program: a name from `ip netns add`, or a path (default: current)")
+	fs.StringVar(&c.NetNS, "netns", "", "network namespace to program: a name made with 'ip netns add', or a path (default: current)")
 	fs.StringVar(&c.NodeName, "node", "", "this node's name (for Local traffic policies and NodePorts)")
 	fs.StringVar(&svc, "service-cidr", DefaultServiceCIDR, "service CIDRs, comma-separated for dual stack")
 	fs.StringVar(&npr, "nodeport-range", DefaultNodePortRange, "node port range")
 	fs.StringVar(&cluster, "cluster-cidr", DefaultClusterCIDR, "pod CIDRs, to tell on- from off-cluster traffic")
 	fs.StringVar(&c.Zone, "zone", DefaultZone, "DNS zone")
-	fs.StringVar(&c.DNSListen, "dns-listen", DefaultDNSListen, "DNS server address, opened inside the target namespace (empty disables)")
-	fs.StringVar(&c.MetricsListen, "metrics-listen", DefaultMetricsListen, "metrics and health (empty disables)")
+	fs.StringVar(&c.DNSListen, "dns-listen", DefaultDNSListen, "DNS server address, opened inside the target namespace of --netns (empty disables)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", DefaultMetricsListen, "metrics and /healthz address, opened in the namespace the proxy runs in, not --netns (empty disables)")
 	fs.StringVar(&pool, "loadbalancer-pool", "", "addresses for LoadBalancer services, CIDRs or start-end ranges, comma-separated")
 	fs.StringVar(&c.StateFile, "state", "", "allocation state (default: DIR/"+StateFileName+")")
 	fs.StringVar(&podRecords, "pod-records", "insecure", "pod names a-b-c-d.NS.pod.ZONE: disabled, insecure (any address), or verified (addresses of known pods)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "load, allocate, render: print the nftables ruleset and the DNS records, exit")
-	fs.BoolVar(&c.Once, "once", false, "sync once and exit (rules stay)")
+	fs.BoolVar(&c.Once, "once", false, "sync once, print the addresses assigned, and exit (rules stay)")
 	fs.BoolVar(&c.Cleanup, "cleanup", false, "remove our rules from the namespace and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -54,7 +54,11 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		return err
 	}
 	if cfg.Once {
-		return p.Sync(ctx)
+		if err := p.Sync(ctx); err != nil {
+			return err
+		}
+		printAssigned(stdout, p.Services())
+		return nil
 	}
 	return p.Run(ctx)
 }
@@ -82,4 +86,28 @@ func (n *Proxy) DryRun(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "# nftables ruleset\n%s\n# DNS records (zone %s)\n%s", rules, n.cfg.Zone, zone)
 	return nil
+}
+
+// printAssigned prints, per service, the addresses and ports --once
+// assigned: what a user otherwise digs out of the state file.
+func printAssigned(w io.Writer, views []ServiceView) {
+	for i := range views {
+		v := &views[i]
+		fmt.Fprintf(w, "%s/%s %s", v.Namespace, v.Name, v.Type)
+		for _, ip := range v.ClusterIPs {
+			fmt.Fprintf(w, " clusterIP=%s", ip)
+		}
+		for _, p := range v.Ports {
+			if p.NodePort != 0 {
+				fmt.Fprintf(w, " %s/%d:nodePort=%d", p.Protocol, p.Port, p.NodePort)
+			}
+		}
+		for _, ip := range v.LoadBalancerIPs {
+			fmt.Fprintf(w, " loadBalancer=%s", ip)
+		}
+		if v.HealthCheckNodePort != 0 {
+			fmt.Fprintf(w, " healthCheckNodePort=%d", v.HealthCheckNodePort)
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -160,7 +160,13 @@ func (n *Proxy) resolve(m *Manifests) ([]ServiceView, []error) {
 	}
 	workloads := make([]endpoints.Workload, 0, len(m.Pods))
 	for i := range m.Pods {
-		workloads = append(workloads, toWorkload(&m.Pods[i], zones))
+		p := &m.Pods[i]
+		if len(p.IPs()) == 0 {
+			// Kubernetes leaves such a pod out of every endpoint set; say
+			// so, since a hand-written manifest often forgets the status.
+			n.log.Info("pod has no status.podIP (or podIPs): it yields no endpoint", "pod", p.Metadata.Namespace+"/"+p.Metadata.Name, "file", p.Source.File)
+		}
+		workloads = append(workloads, toWorkload(p, zones))
 	}
 	slices := map[string][]*EndpointSlice{}
 	for i := range m.Slices {
@@ -292,18 +298,21 @@ func (n *Proxy) Sync(ctx context.Context) error {
 // change until ctx is done. A failed sync is retried on the next change
 // and every few seconds; the last good rules keep serving meanwhile.
 func (n *Proxy) Run(ctx context.Context) error {
-	if n.cfg.DNSListen != "" {
-		ns, err := OpenNetNS(n.cfg.NetNS)
-		if err != nil {
-			return err
+	// Everything that can fail opens before any goroutine starts, so that
+	// a failure returns with nothing left running.
+	var ml net.Listener
+	if n.cfg.MetricsListen != "" {
+		var err error
+		if ml, err = net.Listen("tcp", n.cfg.MetricsListen); err != nil {
+			return fmt.Errorf("metrics listen %q: %w", n.cfg.MetricsListen, err)
 		}
-		n.dns, err = ListenDNS(ns, n.cfg.DNSListen, n.metrics, n.log)
-		ns.Close()
-		if err != nil {
-			return err
+	}
+	d, err := n.openDNS()
+	if err != nil {
+		if ml != nil {
+			ml.Close()
 		}
-		n.dns.SetZone(n.zone)
-		n.log.Info("dns listening", "addr", n.dns.Addr(), "netns", n.cfg.NetNS, "zone", n.cfg.Zone)
+		return err
 	}
 	w := &Watcher{Dir: n.cfg.Manifests}
 	w.Prime()
@@ -311,25 +320,11 @@ func (n *Proxy) Run(ctx context.Context) error {
 		n.log.Error("sync", "err", err)
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	if n.dns != nil {
-		g.Go(func() error { return n.dns.Serve(ctx) })
+	if d != nil {
+		g.Go(func() error { return d.Serve(ctx) })
 	}
-	if n.cfg.MetricsListen != "" {
-		l, err := net.Listen("tcp", n.cfg.MetricsListen)
-		if err != nil {
-			return fmt.Errorf("metrics listen %q: %w", n.cfg.MetricsListen, err)
-		}
-		srv := &http.Server{Handler: n.metrics.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		g.Go(func() error {
-			if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-ctx.Done()
-			return srv.Close()
-		})
+	if ml != nil {
+		serveMetrics(ctx, g, ml, n.metrics.Handler())
 	}
 	changes := make(chan struct{}, 1)
 	g.Go(func() error {
@@ -341,25 +336,65 @@ func (n *Proxy) Run(ctx context.Context) error {
 		})
 		return nil
 	})
+	g.Go(func() error { return n.syncLoop(ctx, changes) })
+	return g.Wait()
+}
+
+// openDNS opens the DNS server in the target namespace, when configured,
+// and records it under n.mu (DNSAddr reads it from other goroutines).
+func (n *Proxy) openDNS() (*DNSServer, error) {
+	if n.cfg.DNSListen == "" {
+		return nil, nil
+	}
+	ns, err := OpenNetNS(n.cfg.NetNS)
+	if err != nil {
+		return nil, err
+	}
+	d, err := ListenDNS(ns, n.cfg.DNSListen, n.metrics, n.log)
+	ns.Close()
+	if err != nil {
+		return nil, err
+	}
+	d.SetZone(n.zone)
+	n.mu.Lock()
+	n.dns = d
+	n.mu.Unlock()
+	n.log.Info("dns listening", "addr", d.Addr(), "netns", n.cfg.NetNS, "zone", n.cfg.Zone)
+	return d, nil
+}
+
+func serveMetrics(ctx context.Context, g *errgroup.Group, l net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	g.Go(func() error {
-		retry := time.NewTicker(5 * time.Second)
-		defer retry.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-changes:
-			case <-retry.C:
-				if !n.needsRetry() {
-					continue
-				}
-			}
-			if err := n.Sync(ctx); err != nil && ctx.Err() == nil {
-				n.log.Error("sync", "err", err)
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		return srv.Close()
+	})
+}
+
+// syncLoop syncs on every change, and every few seconds while unhealthy.
+func (n *Proxy) syncLoop(ctx context.Context, changes <-chan struct{}) error {
+	retry := time.NewTicker(5 * time.Second)
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changes:
+		case <-retry.C:
+			if !n.needsRetry() {
+				continue
 			}
 		}
-	})
-	return g.Wait()
+		if err := n.Sync(ctx); err != nil && ctx.Err() == nil {
+			n.log.Error("sync", "err", err)
+		}
+	}
 }
 
 func (n *Proxy) needsRetry() bool {
