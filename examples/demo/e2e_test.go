@@ -43,7 +43,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"1. my-service was given ClusterIP 10.96.", "2. DNS from the client: my-service.default.svc.cluster.local. A 10.96.",
-		"3. 30 requests", "4. sessionAffinity: ClientIP", "NodePort", "LoadBalancer", "6. pod3 removed", "cleaned up"} {
+		"3. 30 requests", "4. sessionAffinity: ClientIP", "5. from the outside host, NodePort", "6. from the outside host, LoadBalancer", "7. pod3 removed", "cleaned up"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
