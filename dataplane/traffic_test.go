@@ -694,3 +694,32 @@ func TestTrafficRepairAfterTableDeleted(t *testing.T) {
 		t.Errorf("after the repair: answers %v; want all 20 from web-1 and web-2", got)
 	}
 }
+
+// TestTrafficTopologyZone (issue 15): with trafficDistribution
+// PreferSameZone hints, a client on a node in zone A reaches only zone-A
+// endpoints while any is ready, then falls back to the others (Kubernetes
+// 1.37 topology rules, decided by endpoints.AppendUsable as a node agent
+// does; the dataplane programs what it is given).
+func TestTrafficTopologyZone(t *testing.T) {
+	r := newRig(t, 3)
+	dst := netip.AddrPortFrom(clusterIPv4, 80)
+	zones := []string{"zone-a", "zone-b", "zone-a"}
+	eps := make([]endpoints.Endpoint, len(r.web))
+	for i, p := range r.web {
+		eps[i] = endpoints.Endpoint{Address: p.IPv4, Zone: zones[i], NodeName: fmt.Sprintf("node-%d", i),
+			Conditions: endpoints.Conditions{Ready: true, Serving: true},
+			Hints:      endpoints.Hints{ForZone: zones[i]}}
+	}
+	sync := func() {
+		t.Helper()
+		r.sync(t, clusterIP("web", dataplane.TCP, clusterIPv4, usable(eps, "node-9", "zone-a", endpoints.PolicyCluster)))
+	}
+	sync()
+	got := tally(t, r.w.Client.NS, "tcp", dst, 60)
+	checkSpread(t, got, map[string][2]int{"web-1": {10, 50}, "web-3": {10, 50}})
+
+	// The zone-A endpoints stop being ready: the rest of the cluster serves.
+	eps[0].Conditions, eps[2].Conditions = endpoints.Conditions{}, endpoints.Conditions{}
+	sync()
+	only(t, tally(t, r.w.Client.NS, "tcp", dst, 20), "web-2", 20)
+}
