@@ -124,3 +124,79 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkKernelFloor is the kernel's own share of a full sync: the same
+// messages as BenchmarkFullSync's, built and queued before the timer, so
+// that only sending them and the kernel's commit are timed. Full sync
+// figures are reported as a ratio to it.
+func BenchmarkKernelFloor(b *testing.B) {
+	for _, c := range []struct{ n, eps int }{{10000, 10}, {45000, 1}} {
+		b.Run(fmt.Sprintf("services=%d/endpoints=%d", c.n, c.eps), func(b *testing.B) {
+			svcs := benchServices(c.n, c.eps)
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				d, err := New(Options{NetNS: scratchNS(b)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				st, err := newState(&d.opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, refused := st.update(svcs, false); refused != nil {
+					b.Fatal(refused)
+				}
+				var stats Stats
+				if err := (&tx{c: d.conn, t: d.table(), stats: &stats}).full(st); err != nil {
+					b.Fatal(err)
+				}
+				if stats.Batches > 0 {
+					b.Fatalf("the floor needs one batch; %d elements took %d", stats.ElementsAdded, stats.Batches+1)
+				}
+				b.StartTimer()
+				if err := d.conn.Flush(); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				_ = d.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkFirstUpdate times the first Update after a full sync of n
+// services, each in a fresh namespace: what a node agent pays for the
+// first endpoint change after a cold start.
+func BenchmarkFirstUpdate(b *testing.B) {
+	for _, n := range []int{1000, 10000, 45000} {
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+			eps := 10
+			if n > 10000 {
+				eps = 1
+			}
+			svcs := benchServices(n, eps)
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				d, err := New(Options{NetNS: scratchNS(b)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := d.Sync(context.Background(), svcs); err != nil {
+					b.Fatal(err)
+				}
+				sp := cloneSP(&svcs[n/2])
+				sp.Endpoints[0].Addr = netip.AddrPortFrom(sp.Endpoints[0].Addr.Addr(), 9999)
+				b.StartTimer()
+				if _, err := d.Update(context.Background(), []ServicePort{sp}, nil); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				_ = d.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}

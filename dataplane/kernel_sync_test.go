@@ -3,7 +3,9 @@ package dataplane
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -252,4 +254,36 @@ func TestKernelStats(t *testing.T) {
 	if st, err = d.Sync(ctx, svcs); err != nil || st.Full || st.ElementsAdded+st.ElementsRemoved != 0 {
 		t.Errorf("Sync of an unchanged input: %+v, %v; want nothing sent", st, err)
 	}
+}
+
+// TestKernelScale: 10,000 services cold, then 1,000 random endpoint
+// changes each through Update (one service port at a time, as a node agent
+// feeds them); the kernel then holds exactly the rendering of the final
+// input, read back element by element.
+func TestKernelScale(t *testing.T) {
+	o := Options{}
+	d, _ := kernelDataplane(t, o)
+	ctx := context.Background()
+	svcs := benchServices(10000, 3)
+	if _, err := d.Sync(ctx, svcs); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(15, 13))
+	for i := range 1000 {
+		sp := &svcs[rng.IntN(len(svcs))]
+		eps := slices.Clone(sp.Endpoints)
+		switch k := rng.IntN(3); {
+		case k == 0 && len(eps) > 0:
+			eps = slices.Delete(eps, 0, 1)
+		case k == 1:
+			eps = append(eps, Endpoint{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 245, byte(i >> 8), byte(i)}), 8080)})
+		case len(eps) > 0:
+			eps[0].Addr = netip.AddrPortFrom(eps[0].Addr.Addr(), uint16(20000+i))
+		}
+		sp.Endpoints = eps
+		if st, err := d.Update(ctx, []ServicePort{*sp}, nil); err != nil || st.Full {
+			t.Fatalf("change %d: Update = %+v, %v; want an incremental update", i, st, err)
+		}
+	}
+	assertKernel(t, d, o, svcs)
 }
