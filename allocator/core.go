@@ -31,7 +31,7 @@ type Config struct {
 type core struct {
 	mu     sync.Mutex
 	size   uint64 // immutable, readable without mu
-	limit  uint64 // immutable: most offsets held at once (bitsetLimit)
+	limit  uint64 // immutable: most offsets held at once, min(size, maxSparseUsed)
 	bm     bitset
 	leaks  map[uint64]int // offset → consecutive repairs it was unheld
 	static uint64
@@ -40,11 +40,22 @@ type core struct {
 }
 
 func newCore(size, static uint64, cfg Config) *core {
+	return newCoreOn(size, static, cfg, newBitset(size))
+}
+
+// newSparseCore is newCore on the sparse set whatever the size, for LoadBalancer pool
+// ranges: building one costs the same for a /8 as for a /30, so that restoring an
+// LBAllocator costs what its blob holds, not what its pools span.
+func newSparseCore(size uint64, cfg Config) *core {
+	return newCoreOn(size, 0, cfg, &sparse{size: size, words: make(map[uint64]uint64)})
+}
+
+func newCoreOn(size, static uint64, cfg Config, bs bitset) *core {
 	src := cfg.Rand
 	if src == nil {
 		src = rand.NewPCG(rand.Uint64(), rand.Uint64())
 	}
-	return &core{size: size, limit: bitsetLimit(size), bm: newBitset(size), static: static, strat: cfg.Strategy, rng: rand.New(src)}
+	return &core{size: size, limit: min(size, maxSparseUsed), bm: bs, static: static, strat: cfg.Strategy, rng: rand.New(src)}
 }
 
 func (c *core) allocate(o uint64) error {

@@ -12,7 +12,11 @@
 //
 // Snapshots are versioned, checksummed binary blobs; Restore is all-or-nothing and
 // validates a blob before building anything from it, so a hostile blob costs no more
-// than its own size. Repair reconciles an allocator with what objects hold and frees
+// than its own size: every Restore ([IPRange], [PortRange], [LBAllocator], [Services])
+// allocates at most a small constant times len(blob) plus a fixed few kilobytes,
+// whatever the blob claims or the ranges span. Dense ranges are refilled in place;
+// a sparse range keeps a restored long run as one span of full words; pools are
+// checked on a scratch state whose cost follows the blob. Repair reconciles an allocator with what objects hold and frees
 // a leak only after three consecutive repairs. [Store] with [SharedIPRange] and
 // [SharedPortRange] turn every change into read–modify–compare-and-swap, so replicas
 // sharing a store never hand out one value twice; [MemStore] is an in-memory Store.

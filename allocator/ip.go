@@ -64,12 +64,13 @@ func NewIPRange(p netip.Prefix, cfg Config) (*IPRange, error) {
 // (ErrInvalidRange); the range may hold at most 2^64−1 addresses (ErrRangeTooLarge).
 // IPv4-mapped IPv6 ends are unmapped.
 func NewIPRangeFromTo(from, to netip.Addr, cfg Config) (*IPRange, error) {
-	return newIPRangeFromTo(from, to, false, cfg)
+	return newIPRangeFromTo(from, to, false, false, cfg)
 }
 
-// newIPRangeFromTo serves NewIPRangeFromTo and, with skip, pool ranges that avoid
-// IPv4 addresses ending in .0 and .255. A skip range may be empty (Size 0).
-func newIPRangeFromTo(from, to netip.Addr, skip bool, cfg Config) (*IPRange, error) {
+// newIPRangeFromTo serves NewIPRangeFromTo and pool ranges: with skip, a range that
+// avoids IPv4 addresses ending in .0 and .255 (it may be empty, Size 0); with pool, one
+// on the sparse set whatever its size.
+func newIPRangeFromTo(from, to netip.Addr, skip, pool bool, cfg Config) (*IPRange, error) {
 	ar := AddrRange{from.Unmap(), to.Unmap()}
 	if !ar.IsValid() {
 		return nil, fmt.Errorf("%w: %v-%v", ErrInvalidRange, from, to)
@@ -83,7 +84,7 @@ func newIPRangeFromTo(from, to netip.Addr, skip bool, cfg Config) (*IPRange, err
 		if hi >= int64(lo) {
 			size = uint64(hi) - lo + 1
 		}
-		r := &IPRange{id: id + " avoid-buggy", lo: lo, is4: true, skip: true, c: newCore(size, 0, cfg)}
+		r := &IPRange{id: id + " avoid-buggy", lo: lo, is4: true, skip: true, c: mkCore(size, pool, cfg)}
 		return r, nil
 	}
 	dl, b := bits.Sub64(tl, fl, 0)
@@ -91,7 +92,14 @@ func newIPRangeFromTo(from, to netip.Addr, skip bool, cfg Config) (*IPRange, err
 	if dh != 0 || dl == ^uint64(0) {
 		return nil, fmt.Errorf("%w: %v", ErrRangeTooLarge, id)
 	}
-	return &IPRange{id: id, hi: fh, lo: fl, is4: ar.From.Is4(), c: newCore(dl+1, 0, cfg)}, nil
+	return &IPRange{id: id, hi: fh, lo: fl, is4: ar.From.Is4(), c: mkCore(dl+1, pool, cfg)}, nil
+}
+
+func mkCore(size uint64, pool bool, cfg Config) *core {
+	if pool {
+		return newSparseCore(size, cfg)
+	}
+	return newCore(size, 0, cfg)
 }
 
 // split returns a as a 128-bit number (IPv4 in its IPv4-mapped form).

@@ -158,7 +158,7 @@ func NewLBAllocator(pools ...Pool) (*LBAllocator, error) {
 		a.pools = append(a.pools, p)
 	}
 	a.id = id.String()
-	st, err := a.newState()
+	st, err := a.newState(false)
 	if err != nil {
 		return nil, err
 	}
@@ -166,8 +166,10 @@ func NewLBAllocator(pools ...Pool) (*LBAllocator, error) {
 	return a, nil
 }
 
-// newState returns an empty state over a's pools.
-func (a *LBAllocator) newState() (*lbState, error) {
+// newState returns an empty state over a's pools. A scratch state (for checking a
+// snapshot) keeps its ranges on the sparse set, so building one costs the same for a
+// /8 as for a /30; the live state uses the dense set where the range fits it.
+func (a *LBAllocator) newState(scratch bool) (*lbState, error) {
 	st := &lbState{
 		pools:  a.pools,
 		ranges: make([][]*IPRange, len(a.pools)),
@@ -186,7 +188,7 @@ func (a *LBAllocator) newState() (*lbState, error) {
 				parts = []AddrRange{{r.From, mid.Prev()}, {mid, r.To}}
 			}
 			for _, pr := range parts {
-				ir, err := newIPRangeFromTo(pr.From, pr.To, p.AvoidBuggyIPs, cfg)
+				ir, err := newIPRangeFromTo(pr.From, pr.To, p.AvoidBuggyIPs, scratch, cfg)
 				if err != nil {
 					return nil, fmt.Errorf("pool %q: %w", p.Name, err)
 				}

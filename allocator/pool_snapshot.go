@@ -92,10 +92,7 @@ func (a *LBAllocator) Restore(blob []byte) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.newState()
-	if err != nil {
-		return err
-	}
+	hs := make([]lbHolding, 0, n)
 	prev := ""
 	for range n {
 		svc, x, u, err := readEntry(r, ver)
@@ -106,21 +103,58 @@ func (a *LBAllocator) Restore(blob []byte) error {
 			return fmt.Errorf("%w: entries out of order", ErrCorruptSnapshot)
 		}
 		prev = svc
-		if st.svcs[svc][IPFamilyOf(x).index()].IsValid() {
-			return fmt.Errorf("%w: service %q holds two %v addresses", ErrCorruptSnapshot, svc, IPFamilyOf(x))
-		}
-		if _, err := st.take(x, u, -1); err != nil {
-			return fmt.Errorf("%w: service %q: %v", ErrCorruptSnapshot, svc, err)
-		}
-		st.hold(svc, x)
+		hs = append(hs, lbHolding{x, u})
 	}
 	if err := r.end(); err != nil {
 		return err
 	}
-	a.mu.Lock()
-	a.st = st
-	a.mu.Unlock()
+	if err := a.checkHoldings(hs); err != nil {
+		return err
+	}
+	a.replace(hs)
 	return nil
+}
+
+// checkHoldings reports why hs is not a state a could hold: an address in no pool,
+// two of one family for a service, or sharing against MetalLB's rules. It builds a
+// scratch state, whose cost follows len(hs), not the pools' size.
+func (a *LBAllocator) checkHoldings(hs []lbHolding) error {
+	st, err := a.newState(true)
+	if err != nil {
+		return err
+	}
+	for _, h := range hs {
+		svc := h.u.svc
+		if st.svcs[svc][IPFamilyOf(h.addr).index()].IsValid() {
+			return fmt.Errorf("%w: service %q holds two %v addresses", ErrCorruptSnapshot, svc, IPFamilyOf(h.addr))
+		}
+		if _, err := st.take(h.addr, h.u, -1); err != nil {
+			return fmt.Errorf("%w: service %q: %v", ErrCorruptSnapshot, svc, err)
+		}
+		st.hold(svc, h.addr)
+	}
+	return nil
+}
+
+// replace makes the live state hold exactly hs, which checkHoldings accepted. The
+// range allocators are emptied in place rather than rebuilt, so a dense range
+// allocates nothing.
+func (a *LBAllocator) replace(hs []lbHolding) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.st
+	for _, rs := range st.ranges {
+		for _, r := range rs {
+			r.c.reset(func(func(uint64)) {})
+		}
+	}
+	st.addrs = make(map[netip.Addr]*lbAddr, len(hs))
+	st.svcs = make(map[string][2]netip.Addr, len(hs))
+	st.byKey = make(map[string][]netip.Addr)
+	for _, h := range hs {
+		_, _ = st.take(h.addr, h.u, -1) // checked by checkHoldings on identical rules
+		st.hold(h.u.svc, h.addr)
+	}
 }
 
 func readEntry(r *snapReader, ver byte) (string, netip.Addr, lbUser, error) {

@@ -168,7 +168,7 @@ func TestAvoidBuggyRange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := newIPRangeFromTo(netip.MustParseAddr(tt.from), netip.MustParseAddr(tt.to), true, Config{Strategy: LowestFree})
+			r, err := newIPRangeFromTo(netip.MustParseAddr(tt.from), netip.MustParseAddr(tt.to), true, false, Config{Strategy: LowestFree})
 			if err != nil {
 				t.Fatal(err)
 			}

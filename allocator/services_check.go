@@ -93,13 +93,9 @@ func checkUnique(recs []keyedRecord) error {
 	return nil
 }
 
-// stateFrom builds the LoadBalancer state the records hold, checking them against the
-// pools and the sharing rules.
-func (a *LBAllocator) stateFrom(recs []keyedRecord) (*lbState, error) {
-	st, err := a.newState()
-	if err != nil {
-		return nil, err
-	}
+// lbHoldings returns the LoadBalancer addresses the records hold, in record order.
+func lbHoldings(recs []keyedRecord) []lbHolding {
+	var hs []lbHolding
 	for _, d := range recs {
 		if len(d.rec.lbIPs) == 0 {
 			continue
@@ -110,16 +106,10 @@ func (a *LBAllocator) stateFrom(recs []keyedRecord) (*lbState, error) {
 		}
 		u := lbUser{svc: d.key, key: d.rec.sharingKey, backend: d.rec.backendKey, ports: normPorts(ports)}
 		for _, x := range d.rec.lbIPs {
-			if held := st.svcs[d.key]; held[IPFamilyOf(x).index()].IsValid() {
-				return nil, fmt.Errorf("%w: service %q holds %v twice", ErrCorruptSnapshot, d.key, x)
-			}
-			if _, err := st.take(x, u, -1); err != nil {
-				return nil, fmt.Errorf("%w: service %q: %v", ErrCorruptSnapshot, d.key, err)
-			}
-			st.hold(d.key, x)
+			hs = append(hs, lbHolding{x, u})
 		}
 	}
-	return st, nil
+	return hs
 }
 
 // reset empties the set in place and refills it through fill, under the lock. It
@@ -137,9 +127,4 @@ func (b *bitmap) zero() {
 	clear(b.words)
 	clear(b.full)
 	b.used = 0
-}
-
-func (s *sparse) zero() {
-	s.words = make(map[uint64]uint64)
-	s.used = 0
 }

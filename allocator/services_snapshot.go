@@ -107,9 +107,10 @@ func (s *Services) Restore(blob []byte) error {
 	if err := checkUnique(recs); err != nil {
 		return err
 	}
-	var lbSt *lbState
+	var lbs []lbHolding
 	if s.lb != nil {
-		if lbSt, err = s.lb.stateFrom(recs); err != nil {
+		lbs = lbHoldings(recs)
+		if err := s.lb.checkHoldings(lbs); err != nil {
 			return err
 		}
 	}
@@ -136,10 +137,8 @@ func (s *Services) Restore(blob []byte) error {
 			}
 		}
 	})
-	if lbSt != nil {
-		s.lb.mu.Lock()
-		s.lb.st = lbSt
-		s.lb.mu.Unlock()
+	if s.lb != nil {
+		s.lb.replace(lbs)
 	}
 	s.recs = make(map[string]*svcRecord, len(recs))
 	for _, d := range recs {

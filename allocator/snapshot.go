@@ -122,11 +122,11 @@ func (r *snapReader) end() error {
 	return nil
 }
 
-// restore decodes blob and swaps the result in only when the whole blob is valid, so a
-// failed restore leaves the allocator unchanged. The runs are read twice: first to
-// check them (bounds, order, total within the allocator's limit) without building
-// anything, then to build the new set; a hostile blob claiming huge runs or counts
-// costs no memory.
+// restore decodes blob and changes the allocator only when the whole blob is valid, so
+// a failed restore leaves it unchanged. The runs are read twice: first to check them
+// (bounds, order, total within the allocator's limit) without building anything, then
+// to refill the set in place; a hostile blob claiming huge runs or counts costs no
+// memory, and a valid one costs at most a constant times its length.
 func (c *core) restore(rangeID string, blob []byte) error {
 	r, err := openSnapshot(blob, snapMagic, snapVersion)
 	if err != nil {
@@ -158,12 +158,13 @@ func (c *core) restore(rangeID string, blob []byte) error {
 	if total > c.limit {
 		return fmt.Errorf("%w: %d allocations exceed the limit of %d", ErrCorruptSnapshot, total, c.limit)
 	}
-	bm := newBitset(size)
-	_ = readRuns(&runs, nruns, size, bm.setRun) // checked above
+	// Refill the set in place: a dense range allocates nothing, a sparse one what the
+	// runs need (a long run is one span).
 	c.mu.Lock()
-	c.bm = bm
-	c.leaks = nil // strikes counted against the replaced state are stale
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	c.bm.zero()
+	_ = readRuns(&runs, nruns, size, c.bm.setRun) // checked above
+	c.leaks = nil                                 // strikes counted against the replaced state are stale
 	return nil
 }
 

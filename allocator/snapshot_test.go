@@ -111,6 +111,8 @@ func FuzzRestore(f *testing.F) {
 	f.Add(rangeBlob(v6, ^uint64(0), 1, 5, ^uint64(0)))
 	f.Add(rangeBlob(v6, ^uint64(0), 1, 0, maxSparseUsed+1))
 	f.Add(rangeBlob(v6, ^uint64(0), 1, 1000, 1<<20))
+	f.Add(rangeBlob(v6, ^uint64(0), 1, 0, maxSparseUsed))
+	f.Add(rangeBlob(v6, ^uint64(0), 3, 5, 700, 3, 64*9, 1, 1))
 	f.Fuzz(func(t *testing.T, blob []byte) {
 		// The blob may name either range; both must survive it.
 		checkRestore(t, "fd00::/64", blob)
@@ -118,14 +120,18 @@ func FuzzRestore(f *testing.F) {
 	})
 }
 
-// restoreHolds checks Restore's contract on allocators from mk: a failed
-// Restore leaves the allocator as it was, and what it accepts round-trips
-// through a fresh one. It returns the allocator and whether blob was taken.
+// restoreHolds checks Restore's contract on allocators from mk: it allocates no
+// more than restoreCostBound, a failed Restore leaves the allocator as it was, and
+// what it accepts round-trips through a fresh one. It returns the allocator and whether blob was taken.
 func restoreHolds[S snapshotter](t *testing.T, mk func() S, blob []byte) (S, bool) {
 	t.Helper()
 	b := mk()
 	before := b.Snapshot()
-	if err := b.Restore(blob); err != nil {
+	var err error
+	if n := allocBytes(func() { err = b.Restore(blob) }); n > restoreCostBound(blob) {
+		t.Fatalf("Restore of %d bytes allocated %d bytes; want ≤ %d", len(blob), n, restoreCostBound(blob))
+	}
+	if err != nil {
 		if !bytes.Equal(b.Snapshot(), before) {
 			t.Fatal("failed Restore mutated the allocator")
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -78,5 +79,72 @@ func BenchmarkIPv6Slash64With1M(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = r.Release(a)
+	}
+}
+
+// TestSparseSpansMatchBitmap: a sparse set holding restored long runs as spans answers
+// every question as a dense bitmap of the same contents does, through sets and clears
+// that split spans.
+func TestSparseSpansMatchBitmap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	const size = 64*200 + 17
+	for round := range 50 {
+		sp := &sparse{size: size, words: map[uint64]uint64{}}
+		bm := newBitmap(size)
+		var o uint64
+		for o < size {
+			o += uint64(1 + rng.IntN(300))
+			n := uint64(1 + rng.IntN(1200))
+			if o >= size {
+				break
+			}
+			n = min(n, size-o)
+			sp.setRun(o, n)
+			bm.setRun(o, n)
+			o += n
+		}
+		if round > 0 && len(sp.spans) == 0 {
+			t.Fatalf("round %d: no spans; the test must exercise them", round)
+		}
+		for step := range 2000 {
+			x := rng.Uint64N(size)
+			switch rng.IntN(4) {
+			case 0:
+				if a, b := sp.set(x), bm.set(x); a != b {
+					t.Fatalf("round %d step %d: set(%d) = %v; bitmap %v", round, step, x, a, b)
+				}
+			case 1:
+				if a, b := sp.clear(x), bm.clear(x); a != b {
+					t.Fatalf("round %d step %d: clear(%d) = %v; bitmap %v", round, step, x, a, b)
+				}
+			case 2:
+				hi := x + rng.Uint64N(size-x) + 1
+				a, aok := sp.nextFree(x, hi)
+				b, bok := bm.nextFree(x, hi)
+				if aok != bok || (aok && a != b) {
+					t.Fatalf("round %d step %d: nextFree(%d,%d) = %d,%v; bitmap %d,%v", round, step, x, hi, a, aok, b, bok)
+				}
+			default:
+				if sp.has(x) != bm.has(x) {
+					t.Fatalf("round %d step %d: has(%d) disagrees", round, step, x)
+				}
+			}
+		}
+		if sp.count() != bm.count() {
+			t.Fatalf("round %d: count %d; bitmap %d", round, sp.count(), bm.count())
+		}
+		type run struct{ s, n uint64 }
+		var a, b []run
+		sp.runs(func(s, n uint64) { a = append(a, run{s, n}) })
+		bm.runs(func(s, n uint64) { b = append(b, run{s, n}) })
+		if !slices.Equal(a, b) {
+			t.Fatalf("round %d: runs differ: %d vs %d runs", round, len(a), len(b))
+		}
+		var ea, eb []uint64
+		sp.each(func(o uint64) bool { ea = append(ea, o); return true })
+		bm.each(func(o uint64) bool { eb = append(eb, o); return true })
+		if !slices.Equal(ea, eb) {
+			t.Fatalf("round %d: each differs", round)
+		}
 	}
 }
