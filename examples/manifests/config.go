@@ -14,7 +14,8 @@ const (
 )
 
 // Config says what to load and how. The zero value loads the current
-// directory with the defaults below and refuses every externalIP.
+// directory with the defaults below and refuses every externalIP. It is a
+// plain value; NewLoader copies it.
 type Config struct {
 	// Dir is the directory of manifests: every *.yaml, *.yml and *.json
 	// file in it (not recursively; names starting with "." are skipped).

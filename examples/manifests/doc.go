@@ -34,6 +34,12 @@
 //		apply(set)
 //	})
 //
+// Values convert to the library's with one expression where the shapes
+// agree (allocator.ServiceType(s.Type), endpoints.TargetPort(p.TargetPort),
+// endpoints.Port(slicePort); Protocol, TrafficPolicy and IPFamily are the
+// endpoints package's own), and [Pod.Workload], [EndpointSlice.Slice] and
+// [Set.Zones] give what the endpoints package and a control plane read.
+//
 // A reader that pulls rather than being called (a control plane's source
 // asking for "the input after generation N") passes a [Latest]'s Store to
 // Watch and calls [Latest.Next].

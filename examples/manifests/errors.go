@@ -37,7 +37,9 @@ var (
 )
 
 // Error reports one refused file, document or object: where and why. The
-// zero value reports nothing useful; errors come from [Loader.Load].
+// zero value reports nothing useful; errors come from [Loader.Load]. An
+// Error is not modified after Load returns it and is safe for concurrent
+// reads.
 type Error struct {
 	File  string // name inside Config.Dir; for ErrDirectory, the directory
 	Doc   int    // 0-based document index; -1 when the whole file is refused

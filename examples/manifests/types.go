@@ -229,7 +229,10 @@ type Node struct {
 }
 
 // Set is everything one Load accepted, in file-name order and, inside a
-// file, document order. The zero value is an empty set.
+// file, document order. The zero value is an empty set. A Set is a plain
+// value: its slices are the caller's, but the objects' inner slices and
+// maps are shared with the Loader's cache, so a Set is safe for concurrent
+// reads and must not be modified.
 type Set struct {
 	Services       []Service
 	Pods           []Pod
