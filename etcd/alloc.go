@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -73,11 +74,12 @@ func lockRand(cfg allocator.Config) allocator.Config {
 }
 
 // ranger is what each layout does for a value type T.
-type ranger[T any] interface {
+type ranger[T comparable] interface {
 	allocateNext(ctx context.Context) (T, error)
 	allocate(ctx context.Context, v T) error
 	release(ctx context.Context, v T) error
 	close()
+	repairOps[T]
 }
 
 // sharedRange is allocator.SharedIPRange or SharedPortRange.
@@ -88,9 +90,10 @@ type sharedRange[T any] interface {
 }
 
 // snapshotRange is the Snapshot layout: an allocator shared through a Store.
-type snapshotRange[T any] struct {
+type snapshotRange[T comparable] struct {
 	store  *Store
 	shared sharedRange[T]
+	list   func(blob []byte) ([]T, error) // the values a snapshot holds
 }
 
 func (s snapshotRange[T]) allocateNext(ctx context.Context) (T, error) {
@@ -104,7 +107,9 @@ func (s snapshotRange[T]) close()                                  { s.store.Clo
 // address is ever given to two callers, whichever replica or client they use. Build
 // it with NewIPAllocator; the zero value is not usable. Safe for concurrent use.
 type IPAllocator struct {
-	r ranger[netip.Addr]
+	r      ranger[netip.Addr]
+	check  func(netip.Addr) error
+	repair repairer[netip.Addr]
 }
 
 // NewIPAllocator returns an allocator over p whose allocations live under key (the
@@ -118,6 +123,12 @@ func NewIPAllocator(ctx context.Context, cli *clientv3.Client, key string, p net
 	if err != nil {
 		return nil, err
 	}
+	check := func(a netip.Addr) error {
+		if !probe.Contains(a) {
+			return fmt.Errorf("%w: %v", allocator.ErrNotInRange, a)
+		}
+		return nil
+	}
 	if cfg.Layout == Snapshot {
 		store := NewStore(ctx, cli, key, cfg.Retry)
 		shared, err := allocator.NewSharedIPRange(p, store, cfg.Alloc)
@@ -125,27 +136,39 @@ func NewIPAllocator(ctx context.Context, cli *clientv3.Client, key string, p net
 			store.Close()
 			return nil, err
 		}
-		return &IPAllocator{snapshotRange[netip.Addr]{store, shared}}, nil
+		list := func(blob []byte) ([]netip.Addr, error) {
+			r, _ := mk()
+			if blob != nil {
+				if err := r.Restore(blob); err != nil {
+					return nil, err
+				}
+			}
+			return slices.Collect(r.All()), nil
+		}
+		return &IPAllocator{r: snapshotRange[netip.Addr]{store, shared, list}, check: check}, nil
 	}
 	k := &keyed[netip.Addr]{
-		cli: cli, prefix: key + "/", retry: cfg.Retry,
+		cli: cli, prefix: key + "/", retry: cfg.Retry, check: check,
 		format: netip.Addr.String,
 		parse: func(s string) (netip.Addr, bool) {
 			a, err := netip.ParseAddr(s)
 			return a, err == nil && a.String() == s && probe.Contains(a)
-		},
-		check: func(a netip.Addr) error {
-			if !probe.Contains(a) {
-				return fmt.Errorf("%w: %v", allocator.ErrNotInRange, a)
-			}
-			return nil
 		},
 		fresh: func() (mirrorRange[netip.Addr], error) { return mk() },
 	}
 	if err := k.start(ctx); err != nil {
 		return nil, err
 	}
-	return &IPAllocator{k}, nil
+	return &IPAllocator{r: k, check: check}, nil
+}
+
+// Repair reconciles the allocations with held, the addresses that Services
+// actually hold: held ones not allocated are allocated again, and ones allocated
+// but unheld on 3 consecutive repairs are freed (their holder may still be in
+// flight the first times). Run it periodically on the leader only (see
+// RunWhileLeading).
+func (a *IPAllocator) Repair(ctx context.Context, held []netip.Addr) (allocator.RepairReport[netip.Addr], error) {
+	return a.repair.repair(ctx, a.r, a.check, held)
 }
 
 // AllocateNext reserves a free address.
@@ -170,7 +193,9 @@ func (a *IPAllocator) Close() { a.r.close() }
 // etcd, as IPAllocator does addresses. Build it with NewPortAllocator; the zero
 // value is not usable. Safe for concurrent use.
 type PortAllocator struct {
-	r ranger[uint16]
+	r      ranger[uint16]
+	check  func(uint16) error
+	repair repairer[uint16]
 }
 
 // NewPortAllocator returns an allocator over the port range spec (see
@@ -185,6 +210,12 @@ func NewPortAllocator(ctx context.Context, cli *clientv3.Client, key, spec strin
 	if _, err := mk(); err != nil {
 		return nil, err
 	}
+	check := func(p uint16) error {
+		if p < lo || p > hi {
+			return fmt.Errorf("%w: %d", allocator.ErrNotInRange, p)
+		}
+		return nil
+	}
 	if cfg.Layout == Snapshot {
 		store := NewStore(ctx, cli, key, cfg.Retry)
 		shared, err := allocator.NewSharedPortRange(spec, store, cfg.Alloc)
@@ -192,27 +223,36 @@ func NewPortAllocator(ctx context.Context, cli *clientv3.Client, key, spec strin
 			store.Close()
 			return nil, err
 		}
-		return &PortAllocator{snapshotRange[uint16]{store, shared}}, nil
+		list := func(blob []byte) ([]uint16, error) {
+			r, _ := mk()
+			if blob != nil {
+				if err := r.Restore(blob); err != nil {
+					return nil, err
+				}
+			}
+			return slices.Collect(r.All()), nil
+		}
+		return &PortAllocator{r: snapshotRange[uint16]{store, shared, list}, check: check}, nil
 	}
 	k := &keyed[uint16]{
-		cli: cli, prefix: key + "/", retry: cfg.Retry,
+		cli: cli, prefix: key + "/", retry: cfg.Retry, check: check,
 		format: func(p uint16) string { return strconv.Itoa(int(p)) },
 		parse: func(s string) (uint16, bool) {
 			p, err := strconv.ParseUint(s, 10, 16)
-			return uint16(p), err == nil && uint16(p) >= lo && uint16(p) <= hi && strconv.Itoa(int(p)) == s
-		},
-		check: func(p uint16) error {
-			if p < lo || p > hi {
-				return fmt.Errorf("%w: %d", allocator.ErrNotInRange, p)
-			}
-			return nil
+			return uint16(p), err == nil && check(uint16(p)) == nil && strconv.Itoa(int(p)) == s
 		},
 		fresh: func() (mirrorRange[uint16], error) { return mk() },
 	}
 	if err := k.start(ctx); err != nil {
 		return nil, err
 	}
-	return &PortAllocator{k}, nil
+	return &PortAllocator{r: k, check: check}, nil
+}
+
+// Repair reconciles the allocations with the ports Services hold; see
+// IPAllocator.Repair.
+func (a *PortAllocator) Repair(ctx context.Context, held []uint16) (allocator.RepairReport[uint16], error) {
+	return a.repair.repair(ctx, a.r, a.check, held)
 }
 
 // AllocateNext reserves a free port.
