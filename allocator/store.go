@@ -9,12 +9,36 @@ import (
 	"sync"
 )
 
-// Store holds one snapshot shared between replicas.
+// Store holds one snapshot shared between replicas; SharedIPRange and SharedPortRange
+// run every change as Load → modify → CompareAndSwap on it. This is the seam for
+// shared stores (the etcd module implements it); an implementation must keep this
+// contract:
+//
+//   - Revisions: 0 means "never written". Every successful CompareAndSwap gives the
+//     stored blob a new revision, greater than every revision before it; a revision
+//     names one blob forever.
+//   - Load returns a blob and the revision it was stored under; an empty store returns
+//     nil, 0. It may answer from a cache, so the pair may be stale (an older revision
+//     that was current once), but never a blob with a revision it was not stored
+//     under. The returned slice must not be changed afterwards by the store; callers
+//     do not change it either.
+//   - CompareAndSwap(ctx, rev, blob) writes blob if and only if the stored revision is
+//     rev (rev 0: only if nothing was ever stored) and returns the new revision. If the
+//     stored revision is another one it writes nothing and returns an error for which
+//     errors.Is(err, ErrConflict) holds; callers then Load again and retry. Any other
+//     error means the outcome is unknown (a timeout may have been applied); callers
+//     return it. The store may keep blob; the caller does not change it afterwards.
+//
+// Because Load may be stale, the shared allocators treat only a successful
+// CompareAndSwap as the truth: a change is committed by it, and a refusal that depends
+// on the state (ErrAllocated, ErrFull) is confirmed by writing the unchanged blob back
+// at the loaded revision, so a refusal decided on a stale copy is retried instead.
 type Store interface {
-	// Load returns the latest snapshot and its revision; an empty store returns nil, 0.
+	// Load returns a snapshot and the revision it was stored under, possibly stale;
+	// an empty store returns nil, 0.
 	Load(ctx context.Context) (blob []byte, rev uint64, err error)
-	// CompareAndSwap stores blob if the current revision is rev, returning the new
-	// revision, or ErrConflict otherwise.
+	// CompareAndSwap stores blob if the current revision is rev and returns the new
+	// revision; otherwise it stores nothing and returns an error wrapping ErrConflict.
 	CompareAndSwap(ctx context.Context, rev uint64, blob []byte) (uint64, error)
 }
 
@@ -112,14 +136,25 @@ func (s *shared[T, R]) update(ctx context.Context, fn func(R) error) error {
 				return err
 			}
 		}
-		if err := fn(r); err != nil {
-			return err
+		ferr := fn(r)
+		out := r.Snapshot()
+		switch {
+		case ferr == nil:
+		case errors.Is(ferr, ErrAllocated) || errors.Is(ferr, ErrFull):
+			// The refusal holds only if the loaded state is current: confirm it by
+			// writing the unchanged state back at rev (Load may answer from a stale
+			// cache); a conflict means it was stale, and the loop tries again.
+		default:
+			return ferr
 		}
-		_, err = s.store.CompareAndSwap(ctx, rev, r.Snapshot())
+		_, err = s.store.CompareAndSwap(ctx, rev, out)
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return ferr
 	}
 }
 

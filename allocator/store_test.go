@@ -185,3 +185,57 @@ func TestSharedExplicit(t *testing.T) {
 		t.Errorf("Allocate outside the range = %v; want ErrNotInRange", err)
 	}
 }
+
+// laggingStore answers Load from a copy one write behind, as a watched cache that
+// has not caught up does; CompareAndSwap goes to the real store.
+type laggingStore struct {
+	MemStore
+	mu             sync.Mutex
+	lagBlob        []byte
+	lagRev         uint64
+	staleLoadsLeft int
+}
+
+func (s *laggingStore) Load(ctx context.Context) ([]byte, uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.staleLoadsLeft > 0 {
+		s.staleLoadsLeft--
+		return s.lagBlob, s.lagRev, nil
+	}
+	return s.MemStore.Load(ctx)
+}
+
+func (s *laggingStore) CompareAndSwap(ctx context.Context, rev uint64, blob []byte) (uint64, error) {
+	old, oldRev, _ := s.MemStore.Load(ctx)
+	n, err := s.MemStore.CompareAndSwap(ctx, rev, blob)
+	if err == nil {
+		s.mu.Lock()
+		s.lagBlob, s.lagRev, s.staleLoadsLeft = old, oldRev, 1
+		s.mu.Unlock()
+	}
+	return n, err
+}
+
+// TestSharedRefusalOnStaleLoad: a Store may answer Load from a stale cache (the Store
+// contract); a refusal decided on that copy is confirmed by compare-and-swap, so a
+// released address is not refused as allocated.
+func TestSharedRefusalOnStaleLoad(t *testing.T) {
+	st := &laggingStore{}
+	a, _ := NewSharedIPRange(netip.MustParsePrefix("10.0.0.0/24"), st, Config{})
+	ip := netip.MustParseAddr("10.0.0.10")
+	ctx := t.Context()
+	if err := a.Allocate(ctx, ip); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Release(ctx, ip); err != nil {
+		t.Fatal(err)
+	}
+	// The next Load returns the state from before the Release: 10.0.0.10 taken.
+	if err := a.Allocate(ctx, ip); err != nil {
+		t.Errorf("Allocate(released) on a stale Load = %v; want nil", err)
+	}
+	if err := a.Allocate(ctx, ip); !errors.Is(err, ErrAllocated) {
+		t.Errorf("Allocate(held) = %v; want ErrAllocated", err)
+	}
+}
