@@ -45,7 +45,7 @@ type rig struct {
 	dp   dataplane.Syncer
 }
 
-func newRig(t *testing.T, backends int) *rig {
+func newRig(t testing.TB, backends int) *rig {
 	t.Helper()
 	w := netnstest.NewWorld(t)
 	r := &rig{
@@ -67,7 +67,7 @@ func newRig(t *testing.T, backends int) *rig {
 
 // start makes a new dataplane instance on the rig's node; t.Cleanup closes
 // it (the namespace, and the rules with it, go with the world).
-func (r *rig) start(t *testing.T) dataplane.Syncer {
+func (r *rig) start(t testing.TB) dataplane.Syncer {
 	t.Helper()
 	dp, err := dataplane.New(r.opts)
 	if err != nil {
@@ -77,7 +77,7 @@ func (r *rig) start(t *testing.T) dataplane.Syncer {
 	return dp
 }
 
-func (r *rig) sync(t *testing.T, svcs ...dataplane.ServicePort) {
+func (r *rig) sync(t testing.TB, svcs ...dataplane.ServicePort) {
 	t.Helper()
 	if _, err := r.dp.Sync(context.Background(), svcs); err != nil {
 		t.Fatalf("Sync: %v", err)
