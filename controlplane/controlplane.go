@@ -28,8 +28,10 @@ type ControlPlane struct {
 	prev      map[resolved.Ref]*resolved.Service
 	version   uint64
 	last      *resolved.State // the last state Resolve returned
-	persisted []byte          // the last snapshot stored
-	dirty     bool            // the allocator holds changes Persist has not stored
+	index     endpoints.ServiceIndex
+	selectors map[resolved.Ref]map[string]string // what index holds per service
+	persisted []byte                             // the last snapshot stored
+	dirty     bool                               // the allocator holds changes Persist has not stored
 	health    Health
 }
 
@@ -42,7 +44,7 @@ func New(cfg Config) (*ControlPlane, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &ControlPlane{cfg: cfg, prev: map[resolved.Ref]*resolved.Service{}}, nil
+	return &ControlPlane{cfg: cfg, prev: map[resolved.Ref]*resolved.Service{}, selectors: map[resolved.Ref]map[string]string{}}, nil
 }
 
 // Health is what a ControlPlane last did. The zero value means nothing
@@ -103,7 +105,7 @@ func (c *ControlPlane) Resolve(in Input) (*resolved.State, error) {
 	defer c.mu.Unlock()
 	refused := map[resolved.Ref]error{}
 	specs := c.admit(in.Services, refused)
-	pods := selectPods(specs, in.Workloads)
+	pods := c.selectPods(specs, in.Workloads)
 	next := map[resolved.Ref]*resolved.Service{}
 	st := &resolved.State{Version: c.version + 1}
 	changed := false
@@ -122,8 +124,12 @@ func (c *ControlPlane) Resolve(in Input) (*resolved.State, error) {
 		next[r] = s
 		st.Services = append(st.Services, *s)
 	}
+	inInput := make(map[resolved.Ref]bool, len(in.Services))
+	for i := range in.Services {
+		inInput[in.Services[i].Spec.Ref()] = true
+	}
 	for r := range c.prev {
-		if !slices.ContainsFunc(in.Services, func(sv Service) bool { return sv.Spec.Ref() == r }) {
+		if !inInput[r] {
 			c.cfg.Allocator.Release(r.String()) // kept for the grace period
 		}
 	}
@@ -202,19 +208,30 @@ func joinRefused(refused map[resolved.Ref]error) error {
 }
 
 // selectPods buckets workloads by the services that select them, through
-// an endpoints.ServiceIndex: the cost grows with the pods and their
-// matches, not with pods × services.
-func selectPods(specs []*Service, workloads []endpoints.Workload) map[resolved.Ref][]endpoints.Workload {
-	var idx endpoints.ServiceIndex
+// an endpoints.ServiceIndex kept across calls (only changed selectors are
+// set again): the cost grows with the pods and their matches, not with
+// pods × services.
+func (c *ControlPlane) selectPods(specs []*Service, workloads []endpoints.Workload) map[resolved.Ref][]endpoints.Workload {
+	seen := make(map[resolved.Ref]bool, len(specs))
 	for _, sv := range specs {
-		if len(sv.Selector) > 0 {
-			idx.Set(&endpoints.Service{Namespace: sv.Spec.Namespace, Name: sv.Spec.Name, Selector: sv.Selector})
+		r := sv.Spec.Ref()
+		seen[r] = true
+		if old, ok := c.selectors[r]; ok && maps.Equal(old, sv.Selector) {
+			continue
+		}
+		c.index.Set(&endpoints.Service{Namespace: r.Namespace, Name: r.Name, Selector: sv.Selector})
+		c.selectors[r] = sv.Selector
+	}
+	for r := range c.selectors {
+		if !seen[r] {
+			c.index.Delete(endpoints.Ref{Namespace: r.Namespace, Name: r.Name})
+			delete(c.selectors, r)
 		}
 	}
 	out := map[resolved.Ref][]endpoints.Workload{}
 	var refs []endpoints.Ref
 	for i := range workloads {
-		refs = idx.AppendSelecting(refs[:0], &workloads[i])
+		refs = c.index.AppendSelecting(refs[:0], &workloads[i])
 		for _, r := range refs {
 			k := resolved.Ref{Namespace: r.Namespace, Name: r.Name}
 			out[k] = append(out[k], workloads[i])
