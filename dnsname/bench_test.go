@@ -205,12 +205,55 @@ func BenchmarkRecordSliceFloor(b *testing.B) {
 
 var sinkInt int
 
+// BenchmarkSetService1000 sets a 1,000-endpoint headless service that
+// changed (one endpoint's readiness flips on every pass: a rebuild), and
+// one that did not (a comparison with the catalog's copy).
 func BenchmarkSetService1000(b *testing.B) {
-	c := NewCatalog(CatalogOptions{})
-	s := headlessService(1000)
-	b.ReportAllocs()
-	for range b.N {
+	b.Run("changed", func(b *testing.B) {
+		c := NewCatalog(CatalogOptions{})
+		s := headlessService(1000)
+		b.ReportAllocs()
+		for i := range b.N {
+			s.Endpoints[0].Ready = i%2 == 0
+			if err := c.SetService(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("unchanged", func(b *testing.B) {
+		c := NewCatalog(CatalogOptions{})
+		s := headlessService(1000)
 		if err := c.SetService(s); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if err := c.SetService(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkReplace10000Unchanged hands the catalog its whole state of
+// 10,000 services again, unchanged: what a caller syncing everything on
+// every event pays.
+func BenchmarkReplace10000Unchanged(b *testing.B) {
+	c := NewCatalog(CatalogOptions{})
+	svcs := make([]Service, 10_000)
+	for i := range svcs {
+		svcs[i] = Service{Namespace: fmt.Sprintf("ns%d", i%50), Name: fmt.Sprintf("svc%d", i),
+			ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})},
+			Ports:      []Port{{Name: "http", Port: 80}}}
+	}
+	if err := c.Replace(svcs); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := c.Replace(svcs); err != nil {
 			b.Fatal(err)
 		}
 	}
