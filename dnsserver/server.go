@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/miekg/dns"
 	"github.com/svcnet/svcnet/dnsname"
@@ -59,17 +60,24 @@ func (s *Server) Ready() bool { return s.ready.Load() }
 
 // Listen opens a UDP socket on addr and a TCP listener on the same address
 // and port (so that port 0 gives one port for both), for [Server.Serve].
+// With port 0, a UDP port whose TCP twin is taken is given back and
+// another one tried.
 func Listen(addr string) (net.PacketConn, net.Listener, error) {
-	pc, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("dnsserver: listen udp %q: %w", addr, err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
+	_, port, _ := net.SplitHostPort(addr)
+	for try := 0; ; try++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dnsserver: listen udp %q: %w", addr, err)
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l, nil
+		}
 		pc.Close()
-		return nil, nil, fmt.Errorf("dnsserver: listen tcp %q: %w", addr, err)
+		if port != "0" || !errors.Is(err, syscall.EADDRINUSE) || try == 9 {
+			return nil, nil, fmt.Errorf("dnsserver: listen tcp %q: %w", addr, err)
+		}
 	}
-	return pc, l, nil
 }
 
 // Serve answers queries on pc (UDP) and l (TCP) until ctx is done, then
