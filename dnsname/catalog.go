@@ -364,10 +364,12 @@ func (c *Catalog) set(s *Service) error {
 		}
 		u.set(c, names[i], b.recs[g.start:g.end:g.end], extra)
 	}
-	sv := &served{spec: cloneService(s), names: names}
+	sv := &served{names: names}
 	if old != nil {
-		sv.gen = old.gen
+		// The old copy is the catalog's alone: its memory holds the new.
+		sv.spec, sv.gen = old.spec, old.gen
 	}
+	cloneInto(&sv.spec, s)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -2,6 +2,7 @@ package dnsname
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -231,4 +232,26 @@ func TestReplacePods(t *testing.T) {
 		{name: "left out is forgotten", qname: "10-1-0-1.default.pod" + z, qtype: TypeA, want: NXDomain},
 		{name: "kept", qname: "10-1-0-2.default.pod" + z, qtype: TypeA, want: Success, records: []string{"10-1-0-2.default.pod.cluster.local. 5 IN A 10.1.0.2"}},
 	})
+}
+
+// The catalog's copy of a service reuses its memory across updates; each
+// update must still be copied whole, growing or shrinking.
+func TestCatalogCopyAcrossUpdates(t *testing.T) {
+	c := NewCatalog(CatalogOptions{})
+	for _, n := range []int{3, 5, 1, 0, 4} {
+		s := Service{Namespace: "p", Name: "h", Type: Headless, Ports: []Port{{Name: "http", Port: 80}}}
+		for i := range n {
+			s.Endpoints = append(s.Endpoints, Endpoint{Addrs: addrs(fmt.Sprintf("10.1.0.%d", i+1), fmt.Sprintf("fd00::%d", i+1)),
+				Ready: true, Ports: []EndpointPort{{Name: "http", Port: uint16(8000 + i)}}})
+		}
+		mustSet(t, c, s)
+		got := c.Services()
+		if len(got) != 1 || !equalService(&got[0], &s) {
+			t.Fatalf("%d endpoints: Services() = %+v; want %+v", n, got, s)
+		}
+		ans, _ := c.Lookup("h.p.svc"+z, TypeA)
+		if len(ans.Records) != n {
+			t.Errorf("%d endpoints: %d A records; want %d", n, len(ans.Records), n)
+		}
+	}
 }

@@ -32,29 +32,50 @@ func equalService(a, b *Service) bool {
 // cloneService returns a deep copy of s in four allocations whatever its
 // size: the endpoints' addresses and ports are copied into one slice each.
 func cloneService(s *Service) Service {
-	c := *s
-	c.ClusterIPs = slices.Clone(s.ClusterIPs)
-	c.Ports = slices.Clone(s.Ports)
+	var c Service
+	cloneInto(&c, s)
+	return c
+}
+
+// cloneInto makes *dst a deep copy of s, reusing the memory of the copy dst
+// held (which no one else may hold), so that updating a large service
+// copies it without allocating.
+func cloneInto(dst, s *Service) {
+	ips, ports, eps := dst.ClusterIPs[:0], dst.Ports[:0], dst.Endpoints[:0]
+	var addrBuf []netip.Addr
+	var portBuf []EndpointPort
+	if len(dst.Endpoints) > 0 {
+		// The endpoints' slices are windows on two flat arrays; the
+		// first endpoint's starts them.
+		addrBuf = dst.Endpoints[0].Addrs[:0:cap(dst.Endpoints[0].Addrs)]
+		portBuf = dst.Endpoints[0].Ports[:0:cap(dst.Endpoints[0].Ports)]
+	}
+	*dst = *s
+	dst.ClusterIPs = append(ips, s.ClusterIPs...)
+	dst.Ports = append(ports, s.Ports...)
+	dst.Endpoints = nil
 	if len(s.Endpoints) == 0 {
-		c.Endpoints = nil
-		return c
+		return
 	}
 	na, np := 0, 0
 	for i := range s.Endpoints {
 		na += len(s.Endpoints[i].Addrs)
 		np += len(s.Endpoints[i].Ports)
 	}
-	addrs := make([]netip.Addr, 0, na)
-	ports := make([]EndpointPort, 0, np)
-	c.Endpoints = slices.Clone(s.Endpoints)
-	for i := range c.Endpoints {
-		ep := &c.Endpoints[i]
-		start := len(addrs)
-		addrs = append(addrs, ep.Addrs...)
-		ep.Addrs = addrs[start:len(addrs):len(addrs)]
-		start = len(ports)
-		ports = append(ports, ep.Ports...)
-		ep.Ports = ports[start:len(ports):len(ports)]
+	if cap(addrBuf) < na {
+		addrBuf = make([]netip.Addr, 0, na)
 	}
-	return c
+	if cap(portBuf) < np {
+		portBuf = make([]EndpointPort, 0, np)
+	}
+	dst.Endpoints = append(eps, s.Endpoints...)
+	for i := range dst.Endpoints {
+		ep := &dst.Endpoints[i]
+		start := len(addrBuf)
+		addrBuf = append(addrBuf, ep.Addrs...)
+		ep.Addrs = addrBuf[start:len(addrBuf):cap(addrBuf)]
+		start = len(portBuf)
+		portBuf = append(portBuf, ep.Ports...)
+		ep.Ports = portBuf[start:len(portBuf):cap(portBuf)]
+	}
 }
