@@ -47,9 +47,11 @@ type Config struct {
 	// a record boundary and sent with TC set, so the client retries over
 	// TCP. Zero means [DefaultMaxUDPSize]; values under 512 mean 512.
 	MaxUDPSize int
-	// ReadBuffer is the UDP socket's receive buffer in bytes (SO_RCVBUF;
-	// the kernel caps it at net.core.rmem_max). Zero means
-	// [DefaultReadBuffer]; negative leaves the socket's default.
+	// ReadBuffer is the UDP socket's receive buffer in bytes: set with
+	// SO_RCVBUFFORCE where the process may (CAP_NET_ADMIN), else SO_RCVBUF,
+	// which the kernel caps at net.core.rmem_max; a smaller buffer than
+	// asked for is logged. Zero means [DefaultReadBuffer]; negative leaves
+	// the socket's default.
 	ReadBuffer int
 
 	// Upstreams are the resolvers that names outside the cluster zone and

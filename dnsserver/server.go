@@ -98,8 +98,10 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn, l net.Listener) e
 	h := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) { s.handle(ctx, w, req) })
 	if pc != nil {
 		if u, ok := pc.(*net.UDPConn); ok && s.cfg.ReadBuffer > 0 {
-			if err := u.SetReadBuffer(s.cfg.ReadBuffer); err != nil {
-				s.cfg.Logger.Warn("dns: cannot size the UDP receive buffer", "bytes", s.cfg.ReadBuffer, "err", err)
+			got, err := sizeReadBuffer(u, s.cfg.ReadBuffer)
+			if err != nil || got < s.cfg.ReadBuffer {
+				s.cfg.Logger.Warn("dns: UDP receive buffer smaller than configured; raise net.core.rmem_max or grant CAP_NET_ADMIN",
+					"want", s.cfg.ReadBuffer, "got", got, "err", err)
 			}
 		}
 		// UDPSize is the read buffer of one query, not of answers.

@@ -2,8 +2,12 @@ package dnsserver
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -178,5 +182,39 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := New(catalog(t), Config{ResolvConf: t.TempDir() + "/missing"}); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("New with a missing resolv.conf = %v; want an error naming it", err)
+	}
+}
+
+// Issue 13: a query flood dropped answers at the socket's default receive
+// buffer. The buffer is sized as configured, past net.core.rmem_max for a
+// privileged process: asked for more than twice rmem_max (what SO_RCVBUF
+// alone could reach, Linux reporting it doubled), it gets it.
+func TestReadBufferSized(t *testing.T) {
+	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
+		t.Skip("needs root (CAP_NET_ADMIN) for SO_RCVBUFFORCE")
+	}
+	b, err := os.ReadFile("/proc/sys/net/core/rmem_max")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rmemMax, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 2*rmemMax + 1<<20
+	pc, l, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startOn(t, pc, l, catalog(t), Config{NoForward: true, ReadBuffer: want})
+	query(t, "udp", pc.LocalAddr().String(), "example.com.", dns.TypeA, 0) // Serve has sized it
+	raw, err := pc.(*net.UDPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	raw.Control(func(fd uintptr) { got, err = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF) })
+	if err != nil || got < want {
+		t.Errorf("SO_RCVBUF = %d, %v; want at least %d", got, err, want)
 	}
 }
