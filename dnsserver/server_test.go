@@ -21,7 +21,9 @@ var api = dnsname.Service{Namespace: "prod", Name: "api", ClusterIPs: addrs("10.
 // UDP and TCP: records, NXDOMAIN and NODATA with the zone's SOA (as
 // CoreDNS 1.15 sends them), the question's letter case echoed (0x20).
 func TestServeCatalog(t *testing.T) {
-	s, addr := start(t, catalog(t, api), Config{NoForward: true})
+	kubeDNS := dnsname.Service{Namespace: "kube-system", Name: "kube-dns", ClusterIPs: addrs("10.96.0.53"),
+		Ports: []dnsname.Port{{Name: "dns", Protocol: dnsname.UDP, Port: 53}, {Name: "dns-tcp", Protocol: dnsname.TCP, Port: 53}}}
+	s, addr := start(t, catalog(t, api, kubeDNS), Config{NoForward: true})
 	s.SetReady()
 	for _, network := range []string{"udp", "tcp"} {
 		for _, tt := range []struct {
@@ -40,6 +42,11 @@ func TestServeCatalog(t *testing.T) {
 			{"empty non-terminal (RFC 8020)", "96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, nil, "in-addr.arpa."},
 			{"SRV protocol node (RFC 8020)", "_tcp.api.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, nil, "cluster.local."},
 			{"zone SOA", "cluster.local.", dns.TypeSOA, dns.RcodeSuccess, []string{"cluster.local.\t5\tIN\tSOA\tns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5"}, ""},
+			{"one SRV record for 53 on UDP and TCP (RFC 2181 5.2)", "kube-dns.kube-system.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess,
+				[]string{"kube-dns.kube-system.svc.cluster.local.\t5\tIN\tSRV\t0 50 53 kube-dns.kube-system.svc.cluster.local."}, ""},
+			{"ANY is one RRset (RFC 8482)", "kube-dns.kube-system.svc.cluster.local.", dns.TypeANY, dns.RcodeSuccess,
+				[]string{"kube-dns.kube-system.svc.cluster.local.\t5\tIN\tA\t10.96.0.53"}, ""},
+			{"pod names disabled (RFC 8020)", "default.pod.cluster.local.", dns.TypeA, dns.RcodeNameError, nil, "cluster.local."},
 			{"not ours without forwarding", "example.com.", dns.TypeA, dns.RcodeRefused, nil, ""},
 			{"unknown reverse without forwarding", "8.8.8.8.in-addr.arpa.", dns.TypePTR, dns.RcodeRefused, nil, ""},
 		} {
