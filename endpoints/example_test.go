@@ -51,6 +51,31 @@ func ExampleTracker() {
 	// web http added 1 removed 10.0.0.2:8080 updated 10.0.0.1:8080
 }
 
+// ExampleTracker_AppendEndpoints feeds a dataplane's full update of one
+// service port from the Tracker itself, with no shadow copy.
+func ExampleTracker_AppendEndpoints() {
+	svc := endpoints.Ref{Namespace: "ns", Name: "web"}
+	ports := []endpoints.Port{{Name: "http", Protocol: endpoints.TCP, Port: 8080}}
+	ep := func(a string, ready bool) endpoints.Endpoint {
+		return endpoints.Endpoint{Address: netip.MustParseAddr(a), Conditions: endpoints.Conditions{Ready: ready, Serving: ready}}
+	}
+	tr := endpoints.NewTracker()
+	tr.Update(svc, &endpoints.Slice{Name: "web-1", Family: endpoints.IPv4, Ports: ports, Endpoints: []endpoints.Endpoint{ep("10.0.0.2", true), ep("10.0.0.1", false)}})
+	tr.Changes()
+	for _, port := range tr.AppendPorts(nil) {
+		fmt.Println(port.Service.Name, port.Port, port.Protocol)
+		for _, e := range tr.AppendEndpoints(nil, port) {
+			fmt.Println(" ", e.AddrPort, "ready", e.Endpoint.Conditions.Ready)
+		}
+		fmt.Println("  usable on node-1:", len(tr.AppendUsableEndpoints(nil, port, "node-1", "", endpoints.PolicyCluster)))
+	}
+	// Output:
+	// web http TCP
+	//   10.0.0.1:8080 ready false
+	//   10.0.0.2:8080 ready true
+	//   usable on node-1: 1
+}
+
 func ExampleAppendUsable() {
 	eps := []endpoints.Endpoint{
 		{Address: netip.MustParseAddr("10.0.0.1"), Zone: "a", Hints: endpoints.Hints{ForZone: "a"}, Conditions: endpoints.Conditions{Ready: true, Serving: true}},
