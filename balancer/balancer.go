@@ -10,15 +10,20 @@ import (
 	"time"
 )
 
-// Backend is one endpoint a Picker may choose. The zero Backend has weight
-// zero, which constructors treat as weight 1, and is not ready.
+// Backend is one endpoint a Picker may choose. The balancer takes the backends
+// it is given: Kubernetes readiness ("ready, else serving and terminating") is
+// decided once, by endpoints.AppendUsable, before backends reach it. The zero
+// Backend has weight zero, which constructors treat as weight 1, and is healthy.
 type Backend struct {
-	Addr        netip.AddrPort
-	Name        string // stable identity; consistent hashing sorts and hashes by it
-	Weight      uint32 // zero means 1
-	Ready       bool
-	Serving     bool
-	Terminating bool
+	Addr   netip.AddrPort
+	Name   string // stable identity; consistent hashing sorts and hashes by it
+	Weight uint32 // zero means 1
+	// Unhealthy marks a backend the caller's own health checking (active checks,
+	// outlier detection, as Envoy's) has taken out: a different concept from
+	// Kubernetes readiness. Pick skips it unless fewer than
+	// Config.PanicThreshold percent of the backends are healthy. Zero means
+	// healthy.
+	Unhealthy bool
 	// ReadySince is when the backend became ready; with Config.SlowStart
 	// its weight ramps up from then. Zero means ready long ago.
 	ReadySince time.Time
@@ -72,8 +77,8 @@ type Config struct {
 	// fixed seed for hashing (so tables agree across nodes) and a random
 	// round-robin start.
 	Seed uint64
-	// PanicThreshold, in percent, makes Pick use every backend regardless
-	// of health when fewer than this share are ready (Envoy). Zero disables.
+	// PanicThreshold, in percent, makes Pick use every backend, Unhealthy ones
+	// included, when fewer than this share are healthy (Envoy). Zero disables.
 	PanicThreshold float64
 	// ChoiceCount is the number of candidates least request samples.
 	// Zero means 2.
@@ -135,28 +140,24 @@ func slowStart(bs []Backend, cfg Config) {
 	}
 }
 
-// usable applies the health rule and returns the backends Pick may choose.
-func usable(all []Backend, cfg Config) ([]Backend, error) {
+// eligible checks the backends' names and returns those Pick may choose: the
+// healthy ones, or all of them when fewer than PanicThreshold percent are
+// healthy (Envoy's panic mode), with slow start applied to a private copy.
+func eligible(all []Backend, cfg Config) ([]Backend, error) {
 	names := make(map[string]bool, len(all))
-	var ready, term []Backend
+	healthy := make([]Backend, 0, len(all))
 	for _, b := range all {
 		if names[b.Name] {
 			return nil, fmt.Errorf("backend %q: %w", b.Name, ErrDuplicateBackend)
 		}
 		names[b.Name] = true
-		switch {
-		case b.Ready:
-			ready = append(ready, b)
-		case b.Serving && b.Terminating:
-			term = append(term, b)
+		if !b.Unhealthy {
+			healthy = append(healthy, b)
 		}
 	}
-	out := ready
-	if len(out) == 0 {
-		out = term
-	}
-	if cfg.PanicThreshold > 0 && len(all) > 0 && float64(len(ready))*100/float64(len(all)) < cfg.PanicThreshold {
-		out = append([]Backend(nil), all...)
+	out := healthy
+	if cfg.PanicThreshold > 0 && len(all) > 0 && float64(len(healthy))*100/float64(len(all)) < cfg.PanicThreshold {
+		out = append(out[:0:0], all...)
 	}
 	slowStart(out, cfg)
 	return out, nil

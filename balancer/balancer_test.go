@@ -19,9 +19,8 @@ func mkBackends(n int, weight func(i int) uint32) []Backend {
 	bs := make([]Backend, n)
 	for i := range bs {
 		bs[i] = Backend{
-			Addr:  netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 80),
-			Name:  fmt.Sprintf("pod-%04d", i),
-			Ready: true,
+			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 80),
+			Name: fmt.Sprintf("pod-%04d", i),
 		}
 		if weight != nil {
 			bs[i].Weight = weight(i)
@@ -31,6 +30,17 @@ func mkBackends(n int, weight func(i int) uint32) []Backend {
 }
 
 type ctor func([]Backend, Config) (Picker, error)
+
+// mustPick picks and fails the test on an error, so that a picker that always
+// failed cannot pass a test that only looks at what it picked.
+func mustPick(t testing.TB, p Picker, r *Request) Result {
+	t.Helper()
+	res, err := p.Pick(r)
+	if err != nil {
+		t.Fatalf("Pick(%+v) = %v", *r, err)
+	}
+	return res
+}
 
 var strategies = []struct {
 	name string
@@ -119,7 +129,7 @@ func TestWeightedRoundRobinSmooth(t *testing.T) {
 	}
 	run, maxRun, last := 0, 0, ""
 	for range 700 {
-		res, _ := p.Pick(&Request{})
+		res := mustPick(t, p, &Request{})
 		if res.Backend.Name == last {
 			run++
 		} else {
@@ -148,6 +158,8 @@ func TestWeightedRoundRobinSmooth(t *testing.T) {
 	}
 }
 
+// TestHealth pins what a Picker chooses from: every backend it is given except
+// those the caller marked Unhealthy, with Envoy's panic threshold.
 func TestHealth(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -156,12 +168,15 @@ func TestHealth(t *testing.T) {
 		want    []string
 		wantErr error
 	}{
-		{"ready only", []Backend{{Name: "a", Ready: true}, {Name: "b", Serving: true, Terminating: true}}, Config{}, []string{"a"}, nil},
-		{"terminating fallback", []Backend{{Name: "a"}, {Name: "b", Serving: true, Terminating: true}, {Name: "c", Terminating: true}}, Config{}, []string{"b"}, nil},
-		{"none", []Backend{{Name: "a"}, {Name: "c", Terminating: true}}, Config{}, nil, ErrNoBackend},
-		{"panic", []Backend{{Name: "a", Ready: true}, {Name: "b"}, {Name: "c"}}, Config{PanicThreshold: 50}, []string{"a", "b", "c"}, nil},
-		{"above panic", []Backend{{Name: "a", Ready: true}, {Name: "b", Ready: true}, {Name: "c"}}, Config{PanicThreshold: 50}, []string{"a", "b"}, nil},
-		{"duplicate", []Backend{{Name: "a", Ready: true}, {Name: "a", Ready: true}}, Config{}, nil, ErrDuplicateBackend},
+		// Readiness is not the balancer's: endpoints.AppendUsable decides it once,
+		// and the balancer takes every backend it is given.
+		{"every backend given is picked", []Backend{{Name: "a"}, {Name: "b"}}, Config{}, []string{"a", "b"}, nil},
+		{"unhealthy skipped", []Backend{{Name: "a"}, {Name: "b", Unhealthy: true}}, Config{}, []string{"a"}, nil},
+		{"all unhealthy", []Backend{{Name: "a", Unhealthy: true}}, Config{}, nil, ErrNoBackend},
+		{"none given", nil, Config{}, nil, ErrNoBackend},
+		{"panic", []Backend{{Name: "a"}, {Name: "b", Unhealthy: true}, {Name: "c", Unhealthy: true}}, Config{PanicThreshold: 50}, []string{"a", "b", "c"}, nil},
+		{"above panic", []Backend{{Name: "a"}, {Name: "b"}, {Name: "c", Unhealthy: true}}, Config{PanicThreshold: 50}, []string{"a", "b"}, nil},
+		{"duplicate", []Backend{{Name: "a"}, {Name: "a"}}, Config{}, nil, ErrDuplicateBackend},
 	}
 	for _, s := range strategies {
 		for _, tt := range tests {
@@ -265,7 +280,7 @@ func TestBoundedLoad(t *testing.T) {
 		counts := map[string]int{}
 		var held []Result
 		for range 100 {
-			res, _ := p.Pick(&Request{Hash: 42}) // one hot key
+			res := mustPick(t, p, &Request{Hash: 42}) // one hot key
 			counts[res.Backend.Name]++
 			held = append(held, res)
 		}
@@ -304,7 +319,7 @@ func TestLeastRequestSkew(t *testing.T) {
 			}
 			q = kept
 			for range 4 {
-				r, _ := p.Pick(&Request{})
+				r := mustPick(t, p, &Request{})
 				d := 1
 				if r.Backend.Name == "pod-0000" {
 					d, slow = 10, slow+1
@@ -338,10 +353,10 @@ func TestAffinity(t *testing.T) {
 		t.Fatalf("Backends() = %d backends; want the held picker's %d", len(got), len(bs))
 	}
 	c := netip.MustParseAddr("192.0.2.1")
-	first, _ := a.Pick(&Request{Client: c})
+	first := mustPick(t, a, &Request{Client: c})
 	for range 50 {
 		now = now.Add(30 * time.Second)
-		if r, _ := a.Pick(&Request{Client: c}); r.Backend.Name != first.Backend.Name {
+		if r := mustPick(t, a, &Request{Client: c}); r.Backend.Name != first.Backend.Name {
 			t.Fatalf("sticky pick = %s; want %s", r.Backend.Name, first.Backend.Name)
 		}
 	}
@@ -354,12 +369,12 @@ func TestAffinity(t *testing.T) {
 	}
 	p2, _ := NewRandom(rest, Config{})
 	h.Store(p2)
-	if r, _ := a.Pick(&Request{Client: c}); r.Backend.Name == first.Backend.Name {
+	if r := mustPick(t, a, &Request{Client: c}); r.Backend.Name == first.Backend.Name {
 		t.Fatalf("pick after removal = %s; want another", r.Backend.Name)
 	}
 	// Memory bound and expiry.
 	for i := range 1000 {
-		a.Pick(&Request{Client: netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})})
+		mustPick(t, a, &Request{Client: netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})})
 	}
 	if a.Len() > 100 {
 		t.Errorf("Len = %d; want <= 100", a.Len())
@@ -406,7 +421,7 @@ func TestAffinityFull(t *testing.T) {
 	}
 	now = now.Add(2 * time.Minute)
 	for i := 2000; i < 3000; i++ {
-		a.Pick(client(i))
+		mustPick(t, a, client(i))
 	}
 	if got := a.Len(); got != full {
 		t.Errorf("Len after expiry and 1000 new clients = %d; want %d (the expired replaced)", got, full)
@@ -441,8 +456,13 @@ func TestConcurrentPickSwap(t *testing.T) {
 					return
 				default:
 				}
-				if r, err := h.Pick(&Request{Hash: uint64(i * g)}); err == nil {
+				r, err := h.Pick(&Request{Hash: uint64(i * g)})
+				switch {
+				case err == nil:
 					r.Done()
+				case !errors.Is(err, ErrNoBackend): // only before the first Store
+					t.Error(err)
+					return
 				}
 			}
 		}()
@@ -463,15 +483,17 @@ func TestNoAllocs(t *testing.T) {
 	for _, s := range strategies {
 		p, _ := s.new(mkBackends(100, nil), Config{})
 		r := &Request{Hash: 99}
-		if n := testing.AllocsPerRun(1000, func() { sink, _ = p.Pick(r); sink.Done() }); n != 0 {
-			t.Errorf("%s Pick allocs = %v; want 0", s.name, n)
+		var err error
+		if n := testing.AllocsPerRun(1000, func() { sink, err = p.Pick(r); sink.Done() }); n != 0 || err != nil {
+			t.Errorf("%s Pick allocs = %v, err %v; want 0, nil", s.name, n, err)
 		}
 	}
 	for _, s := range []ctor{NewMaglev, NewRingHash} {
 		p, _ := s(mkBackends(100, nil), Config{LoadFactor: 1.5})
 		r := &Request{Hash: 99}
-		if n := testing.AllocsPerRun(1000, func() { sink, _ = p.Pick(r); sink.Done() }); n != 0 {
-			t.Errorf("bounded Pick allocs = %v; want 0", n)
+		var err error
+		if n := testing.AllocsPerRun(1000, func() { sink, err = p.Pick(r); sink.Done() }); n != 0 || err != nil {
+			t.Errorf("bounded Pick allocs = %v, err %v; want 0, nil", n, err)
 		}
 	}
 	var h Holder
@@ -479,8 +501,9 @@ func TestNoAllocs(t *testing.T) {
 	h.Store(rr)
 	a, _ := NewAffinity(&h, AffinityConfig{})
 	r := &Request{Client: netip.MustParseAddr("192.0.2.7")}
-	if n := testing.AllocsPerRun(1000, func() { sink, _ = a.Pick(r); sink.Done() }); n != 0 {
-		t.Errorf("Affinity Pick of a remembered client allocs = %v; want 0", n)
+	var err error
+	if n := testing.AllocsPerRun(1000, func() { sink, err = a.Pick(r); sink.Done() }); n != 0 || err != nil {
+		t.Errorf("Affinity Pick of a remembered client allocs = %v, err %v; want 0, nil", n, err)
 	}
 }
 
@@ -490,7 +513,11 @@ func benchPick(b *testing.B, p Picker) {
 		r := Request{}
 		for pb.Next() {
 			r.Hash = mix(r.Hash + 1)
-			res, _ := p.Pick(&r)
+			res, err := p.Pick(&r)
+			if err != nil {
+				b.Error(err) // a picker that fails must fail the benchmark
+				return
+			}
 			res.Done()
 		}
 	})
@@ -505,7 +532,10 @@ func BenchmarkPick(b *testing.B) {
 			r := Request{}
 			for range b.N {
 				r.Hash = mix(r.Hash + 1)
-				res, _ := p.Pick(&r)
+				res, err := p.Pick(&r)
+				if err != nil {
+					b.Fatal(err)
+				}
 				res.Done()
 			}
 		})
@@ -526,7 +556,11 @@ func BenchmarkPick(b *testing.B) {
 			for pb.Next() {
 				i++
 				r.Client = netip.AddrFrom4([4]byte{10, 3, byte(i >> 8 & 3), byte(i)})
-				res, _ := a.Pick(&r)
+				res, err := a.Pick(&r)
+				if err != nil {
+					b.Error(err)
+					return
+				}
 				res.Done()
 			}
 		})

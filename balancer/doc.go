@@ -1,5 +1,8 @@
-// Package balancer decides which backend serves one request or connection
-// and computes the consistent-hash tables that the kernel dataplane installs.
+// Package balancer decides which backend serves one request or connection, and
+// builds the consistent-hash tables a kernel dataplane consumes: [MaglevTable]
+// gives, for every slot of a Maglev table, the backend that owns it — the
+// dataplane package installs such a table as an nftables map. The package
+// itself programs nothing.
 //
 // A [Picker] is an immutable snapshot of a backend set, built off the hot
 // path and safe for concurrent use; a [Holder] swaps pickers atomically so
@@ -7,9 +10,12 @@
 // [NewRandom], [NewWeightedRandom], [NewLeastRequest], [NewRingHash],
 // [NewMaglev], and the [Affinity] wrapper for ClientIP session affinity.
 //
-// Health follows Kubernetes: only ready backends are picked; when none is
-// ready, serving-but-terminating ones are; with nothing left Pick returns
-// [ErrNoBackend].
+// The balancer takes the backends it is given. Kubernetes readiness — ready
+// endpoints, else serving-and-terminating ones — is decided once, by
+// endpoints.AppendUsable, before backends reach a Picker. [Backend.Unhealthy]
+// is a different, optional notion: the caller's own health checking, with
+// Envoy's panic threshold ([Config.PanicThreshold]). With nothing to choose,
+// Pick returns [ErrNoBackend].
 //
 // Usage:
 //

@@ -15,7 +15,6 @@ func backends(weights ...uint32) []balancer.Backend {
 			Addr:   netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}), 8080),
 			Name:   fmt.Sprintf("pod-%c", 'a'+i),
 			Weight: w,
-			Ready:  true,
 		})
 	}
 	return bs
@@ -48,7 +47,7 @@ func ExampleNewWeightedRoundRobin() {
 
 func ExampleNewRandom() {
 	bs := backends(1, 1)
-	bs[1].Ready = false // only pod-a is ready
+	bs[1].Unhealthy = true // taken out by the caller's own health checks
 	p, _ := balancer.NewRandom(bs, balancer.Config{})
 	fmt.Println(counts(p, 3))
 	// Output: map[pod-a:3]
@@ -67,7 +66,10 @@ func ExampleNewLeastRequest() {
 	c := map[string]int{}
 	var open []balancer.Result
 	for range 100 {
-		r, _ := p.Pick(&balancer.Request{})
+		r, err := p.Pick(&balancer.Request{})
+		if err != nil {
+			panic(err)
+		}
 		c[r.Backend.Name]++
 		open = append(open, r)
 	}
@@ -81,8 +83,11 @@ func ExampleNewLeastRequest() {
 func ExampleNewRingHash() {
 	a, _ := balancer.NewRingHash(backends(1, 1, 1), balancer.Config{})
 	b, _ := balancer.NewRingHash(backends(1, 1, 1), balancer.Config{})
-	ra, _ := a.Pick(&balancer.Request{Hash: 42})
-	rb, _ := b.Pick(&balancer.Request{Hash: 42})
+	ra, errA := a.Pick(&balancer.Request{Hash: 42})
+	rb, errB := b.Pick(&balancer.Request{Hash: 42})
+	if errA != nil || errB != nil {
+		panic(fmt.Sprint(errA, errB))
+	}
 	fmt.Println(ra.Backend.Name == rb.Backend.Name)
 	// Output: true
 }
@@ -102,9 +107,15 @@ func ExampleNewAffinity() {
 	now := time.Unix(0, 0)
 	a, _ := balancer.NewAffinity(&h, balancer.AffinityConfig{Now: func() time.Time { return now }})
 	client := netip.MustParseAddr("192.0.2.7")
-	first, _ := a.Pick(&balancer.Request{Client: client})
+	first, err := a.Pick(&balancer.Request{Client: client})
+	if err != nil {
+		panic(err)
+	}
 	now = now.Add(time.Hour)
-	again, _ := a.Pick(&balancer.Request{Client: client})
+	again, err := a.Pick(&balancer.Request{Client: client})
+	if err != nil {
+		panic(err)
+	}
 	fmt.Println(first.Backend.Name == again.Backend.Name)
 	// Output: true
 }

@@ -314,7 +314,7 @@ func (p *maglev) at(i uint64) uint32 {
 // NewMaglev returns a Picker that maps Request.Hash through a Maglev table
 // over the usable backends. It is safe for concurrent use.
 func NewMaglev(bs []Backend, cfg Config) (Picker, error) {
-	u, err := usable(bs, cfg)
+	u, err := eligible(bs, cfg)
 	if err != nil {
 		return nil, err
 	}

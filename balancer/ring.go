@@ -9,7 +9,7 @@ type ringHash struct {
 // NewRingHash returns a ketama-style ring hash Picker over the usable
 // backends, keyed by Request.Hash. It is safe for concurrent use.
 func NewRingHash(bs []Backend, cfg Config) (Picker, error) {
-	u, err := usable(bs, cfg)
+	u, err := eligible(bs, cfg)
 	if err != nil {
 		return nil, err
 	}

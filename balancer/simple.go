@@ -13,7 +13,7 @@ type roundRobin struct {
 // NewRoundRobin returns a Picker that cycles through the usable backends from
 // a random start. It is safe for concurrent use.
 func NewRoundRobin(bs []Backend, cfg Config) (Picker, error) {
-	u, err := usable(bs, cfg)
+	u, err := eligible(bs, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ const maxSchedule = 1 << 16
 // schedule is nginx's smooth weighted sequence, precomputed once, so picks
 // are a lock-free counter increment. It is safe for concurrent use.
 func NewWeightedRoundRobin(bs []Backend, cfg Config) (Picker, error) {
-	u, err := usable(bs, cfg)
+	u, err := eligible(bs, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ type random struct{ base }
 // NewRandom returns a Picker choosing uniformly among usable backends. It is
 // safe for concurrent use.
 func NewRandom(bs []Backend, cfg Config) (Picker, error) {
-	u, err := usable(bs, cfg)
+	u, err := eligible(bs, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ type weightedRandom struct {
 // NewWeightedRandom returns a Picker choosing backends in proportion to
 // weight in O(1) with Vose's alias method. It is safe for concurrent use.
 func NewWeightedRandom(bs []Backend, cfg Config) (Picker, error) {
-	u, err := usable(bs, cfg)
+	u, err := eligible(bs, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,7 @@ type leastRequest struct {
 // Callers must call Result.Done when the request ends. It is safe for
 // concurrent use.
 func NewLeastRequest(bs []Backend, cfg Config) (Picker, error) {
-	u, err := usable(bs, cfg)
+	u, err := eligible(bs, cfg)
 	if err != nil {
 		return nil, err
 	}

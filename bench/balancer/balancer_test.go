@@ -26,7 +26,7 @@ func names() []string {
 func backends() []balancer.Backend {
 	var bs []balancer.Backend
 	for i, n := range names() {
-		bs = append(bs, balancer.Backend{Name: n, Ready: true,
+		bs = append(bs, balancer.Backend{Name: n,
 			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 80)})
 	}
 	return bs
@@ -84,7 +84,10 @@ func pickParallel(b *testing.B, p balancer.Picker, hs []uint64) {
 		for pb.Next() {
 			r.Hash = hs[i&4095]
 			i++
-			p.Pick(&r)
+			if _, err := p.Pick(&r); err != nil {
+				b.Error(err) // a picker that fails must fail the benchmark
+				return
+			}
 		}
 	})
 }
@@ -118,7 +121,10 @@ func TestSameKeysBalance(t *testing.T) {
 	c.Set(names())
 	ours, theirs := map[string]int{}, map[string]int{}
 	for i := range ks {
-		r, _ := p.Pick(&balancer.Request{Hash: hs[i]})
+		r, err := p.Pick(&balancer.Request{Hash: hs[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
 		ours[r.Backend.Name]++
 		n, _ := c.Get(ks[i])
 		theirs[n]++

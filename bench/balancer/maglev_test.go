@@ -18,7 +18,7 @@ func maglevInputs(n int) ([]balancer.Backend, map[string]*loadbalancer.Backend) 
 	theirs := make(map[string]*loadbalancer.Backend, n)
 	for i := range n {
 		name := fmt.Sprintf("10.%d.%d.%d:8080", i>>16&255, i>>8&255, i&255)
-		ours[i] = balancer.Backend{Name: name, Weight: 1, Ready: true}
+		ours[i] = balancer.Backend{Name: name, Weight: 1}
 		theirs[name] = &loadbalancer.Backend{ID: loadbalancer.BackendID(i + 1), Weight: 1}
 	}
 	return ours, theirs
