@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/svcnet/svcnet/dataplane"
 	"github.com/svcnet/svcnet/endpoints"
@@ -52,15 +54,21 @@ func benchmarkChurn(b *testing.B, dp dataplane.Syncer) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	took := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := range b.N {
 		st := *states[1+i%8]
 		st.Version = uint64(i + 2) // a new version each round; the revisions alternate
+		start := time.Now()
 		if err := a.Apply(ctx, &st); err != nil {
 			b.Fatal(err)
 		}
+		took = append(took, time.Since(start))
 	}
 	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[len(took)*9/10].Microseconds())/1000, "p90-ms")
 	if s := a.Stats(); s.FullSyncs != 1 {
 		b.Fatalf("%d full syncs; want every churn round incremental", s.FullSyncs)
 	}

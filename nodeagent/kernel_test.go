@@ -50,3 +50,58 @@ func TestKernelEmbedding(t *testing.T) {
 		t.Fatalf("DNS answer %+v; want one A record", ans)
 	}
 }
+
+// TestKernelRunRepairsDamage (issue 13): while Run serves, someone deletes
+// our table; the dataplane's watch puts it back, Run counts the repair,
+// and traffic flows again.
+func TestKernelRunRepairsDamage(t *testing.T) {
+	w := netnstest.NewWorld(t)
+	pod := w.AddPod(t, "web-0")
+	pod.Serve(t, 8080)
+	dp, err := dataplane.New(dataplane.Options{NetNS: w.Node.Path(), ClusterCIDRs: []netip.Prefix{w.PodCIDRv4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dp.Close()
+	agent, _ := nodeagent.New(nodeagent.Config{Node: "node-1", Dataplane: dp})
+	st := resolved.State{Version: 1, Services: []resolved.Service{{
+		Namespace: "shop", Name: "web", Revision: 1, ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")},
+		Ports: []resolved.Port{{Name: "http", Port: 80}},
+		Slices: []endpoints.Slice{{Name: "web-1", Family: endpoints.IPv4, Ports: []endpoints.Port{{Name: "http", Port: 8080}},
+			Endpoints: []endpoints.Endpoint{{Address: pod.IPv4, Conditions: endpoints.Conditions{Ready: true, Serving: true}}}}},
+	}}}
+	var latest resolved.Latest
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- agent.Run(ctx, &latest) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}()
+	_ = latest.Publish(ctx, &st)
+	dst := netip.MustParseAddrPort("10.96.0.10:80")
+	ask := func() error {
+		_, err := w.Client.NS.Ask(context.Background(), "tcp", dst)
+		return err
+	}
+	for ask() != nil { // until Run has programmed the service
+	}
+	// The watch subscribes in Run's goroutine: damage the table until a
+	// repair is counted, then check traffic.
+	for agent.Stats().Repairs == 0 {
+		if out, err := w.Node.Exec("nft", "delete", "table", "inet", "svcnet"); err != nil && agent.Stats().Repairs == 0 {
+			t.Logf("nft delete: %v %s", err, out) // already gone and not yet repaired
+		}
+		for range 100 {
+			if agent.Stats().Repairs > 0 {
+				break
+			}
+			_ = ask()
+		}
+	}
+	if err := ask(); err != nil {
+		t.Fatalf("after the repair the ClusterIP does not answer: %v", err)
+	}
+}
