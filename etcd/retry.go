@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -105,6 +106,10 @@ func transient(err error) bool {
 	switch code(err) {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:
 		return true
+	case codes.Unknown:
+		// A member that is being stopped can answer with its raft node's own
+		// error, which reaches the client without a gRPC code.
+		return strings.Contains(err.Error(), "raft: stopped")
 	}
 	return false
 }
