@@ -536,8 +536,6 @@ var fams = []IPFamily{IPv4, IPv6}
 
 // base adds what every ruleset holds: base chains, dispatch and masquerading.
 func (b *builder) base() {
-	proto, svc := nftables.TypeInetProto, nftables.TypeInetService
-	verdict := []nftables.SetDatatype{nftables.TypeVerdict}
 	natPre := &hook{nftables.ChainTypeNAT, *nftables.ChainHookPrerouting, -100}
 	natOut := &hook{nftables.ChainTypeNAT, *nftables.ChainHookOutput, -100}
 	natPost := &hook{nftables.ChainTypeNAT, *nftables.ChainHookPostrouting, 100}
@@ -563,66 +561,80 @@ func (b *builder) base() {
 	masq = append(masq, newRB().markTest(false).verdict(expr.VerdictReturn, ""),
 		newRB().markOp(true).masquerade().done())
 	for _, f := range fams {
-		addr := f.addrType()
-		b.newSet(f.names().serviceIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}, dataTypes: verdict})
-		b.newSet(f.names().serviceNodePorts, set{keyTypes: []nftables.SetDatatype{proto, svc}, dataTypes: verdict})
-		b.newSet(f.names().clusterIPs, set{keyTypes: []nftables.SetDatatype{addr}, shared: true})
-		b.newSet(f.names().hairpin, set{keyTypes: []nftables.SetDatatype{addr, addr}, shared: true})
-		b.newSet(f.names().firewallIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}})
-		b.newSet(f.names().firewallAllow, set{keyTypes: []nftables.SetDatatype{addr, proto, svc, addr}, interval: true})
-		for _, sc := range []scope{scopeAddr, scopeNodePort} {
-			var key []nftables.SetDatatype
-			if sc == scopeAddr {
-				key = append(key, addr)
-			}
-			key = append(key, proto, svc, nftables.TypeMark)
-			for _, local := range []bool{false, true} {
-				b.newSet(epMap(sc, local, f), set{keyTypes: key, dataTypes: []nftables.SetDatatype{addr, svc}})
-			}
-		}
-
-		if cs := b.o.cidrs(f); len(cs) > 0 {
-			b.prefixSet(f.names().clusterCIDRs, f, cs)
-		}
-		r := newRB().nfproto(f)
-		services = append(services, r.addr(f, false).l4proto().dport().vmap(0, f.names().serviceIPs).done())
-		if nas := b.o.nodeAddrs(f); len(nas) > 0 {
-			na := b.newSet(fmt.Sprintf("nodeport-ips%d", f), set{keyTypes: []nftables.SetDatatype{addr}})
-			for _, a := range nas {
-				k := (&keyb{}).addr(a)
-				na.addOnce(elem{keyText: k.text(), key: k.b})
-			}
-			r = newRB().nfproto(f).addr(f, false).lookup(0, na.name, false)
-		} else {
-			r = newRB().nfproto(f).notLoopback(f).fibLocal(false)
-		}
-		from := len(r.words)
-		services = append(services, r.l4proto().dport().vmap(from, f.names().serviceNodePorts).done())
-		// A ClusterIP on a port it does not serve: reject rather than
-		// letting the packet wander off to the default route.
-		services = append(services, newRB().nfproto(f).addr(f, false).lookup(0, f.names().clusterIPs, false).verdict(expr.VerdictGoto, "reject-chain"))
-		// An address of the service CIDR no service uses: drop, as
-		// kube-proxy does, rather than route it off the node.
-		if ps := prefixesOf(b.o.ServiceCIDRs, f); len(ps) > 0 {
-			sc := b.prefixSet(fmt.Sprintf("service-cidrs%d", f), f, ps)
-			services = append(services, newRB().nfproto(f).addr(f, false).lookup(0, sc.name, false).verdict(expr.VerdictDrop, ""))
-		}
-
-		r = newRB().nfproto(f).addr(f, false).l4proto().dport().lookup(0, f.names().firewallIPs, false)
-		from = len(r.words)
-		firewall = append(firewall, r.addr(f, false).l4proto().dport().addr(f, true).lookup(from, f.names().firewallAllow, true).verdict(expr.VerdictDrop, ""))
-
-		// Hairpin: a backend reached itself through its service; after DNAT
-		// its source equals its destination, and it must be masqueraded or
-		// the reply would bypass conntrack.
-		r = newRB().nfproto(f).ctStatusDNAT()
-		from = len(r.words)
-		masq = append(masq, r.addr(f, true).addr(f, false).lookup(from, f.names().hairpin, false).verdict(expr.VerdictJump, "mark-for-masquerade"))
+		b.familySets(f)
+		services, firewall, masq = b.familyRules(f, services, firewall, masq)
 	}
 	b.chain("services", nil, services...)
 	b.chain("firewall", nil, firewall...)
 	// Hairpin rules mark before the mark test.
 	b.chain("masquerading", nil, slices.Concat(masq[2:], masq[:2])...)
+}
+
+// familySets declares the sets and endpoint maps of one address family.
+func (b *builder) familySets(f IPFamily) {
+	proto, svc := nftables.TypeInetProto, nftables.TypeInetService
+	verdict := []nftables.SetDatatype{nftables.TypeVerdict}
+	addr := f.addrType()
+	b.newSet(f.names().serviceIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}, dataTypes: verdict})
+	b.newSet(f.names().serviceNodePorts, set{keyTypes: []nftables.SetDatatype{proto, svc}, dataTypes: verdict})
+	b.newSet(f.names().clusterIPs, set{keyTypes: []nftables.SetDatatype{addr}, shared: true})
+	b.newSet(f.names().hairpin, set{keyTypes: []nftables.SetDatatype{addr, addr}, shared: true})
+	b.newSet(f.names().firewallIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}})
+	b.newSet(f.names().firewallAllow, set{keyTypes: []nftables.SetDatatype{addr, proto, svc, addr}, interval: true})
+	for _, sc := range []scope{scopeAddr, scopeNodePort} {
+		var key []nftables.SetDatatype
+		if sc == scopeAddr {
+			key = append(key, addr)
+		}
+		key = append(key, proto, svc, nftables.TypeMark)
+		for _, local := range []bool{false, true} {
+			b.newSet(epMap(sc, local, f), set{keyTypes: key, dataTypes: []nftables.SetDatatype{addr, svc}})
+		}
+	}
+}
+
+// familyRules appends one address family's dispatch, firewall and
+// masquerading rules.
+func (b *builder) familyRules(f IPFamily, services, firewall, masq []*rule) ([]*rule, []*rule, []*rule) {
+	addr := f.addrType()
+	if cs := b.o.cidrs(f); len(cs) > 0 {
+		b.prefixSet(f.names().clusterCIDRs, f, cs)
+	}
+	r := newRB().nfproto(f)
+	services = append(services, r.addr(f, false).l4proto().dport().vmap(0, f.names().serviceIPs).done())
+	if nas := b.o.nodeAddrs(f); len(nas) > 0 {
+		na := b.newSet(fmt.Sprintf("nodeport-ips%d", f), set{keyTypes: []nftables.SetDatatype{addr}})
+		for _, a := range nas {
+			k := (&keyb{}).addr(a)
+			na.addOnce(elem{keyText: k.text(), key: k.b})
+		}
+		r = newRB().nfproto(f).addr(f, false).lookup(0, na.name, false)
+	} else {
+		r = newRB().nfproto(f).notLoopback(f).fibLocal(false)
+	}
+	from := len(r.words)
+	services = append(services, r.l4proto().dport().vmap(from, f.names().serviceNodePorts).done())
+	// A ClusterIP on a port it does not serve: reject rather than
+	// letting the packet wander off to the default route.
+	services = append(services, newRB().nfproto(f).addr(f, false).lookup(0, f.names().clusterIPs, false).verdict(expr.VerdictGoto, "reject-chain"))
+	// An address of the service CIDR no service uses: drop, as
+	// kube-proxy does, rather than route it off the node.
+	if ps := prefixesOf(b.o.ServiceCIDRs, f); len(ps) > 0 {
+		sc := b.prefixSet(fmt.Sprintf("service-cidrs%d", f), f, ps)
+		services = append(services, newRB().nfproto(f).addr(f, false).lookup(0, sc.name, false).verdict(expr.VerdictDrop, ""))
+	}
+
+	r = newRB().nfproto(f).addr(f, false).l4proto().dport().lookup(0, f.names().firewallIPs, false)
+	from = len(r.words)
+	firewall = append(firewall, r.addr(f, false).l4proto().dport().addr(f, true).lookup(from, f.names().firewallAllow, true).verdict(expr.VerdictDrop, ""))
+
+	// Hairpin: a backend reached itself through its service; after DNAT
+	// its source equals its destination, and it must be masqueraded or
+	// the reply would bypass conntrack.
+	r = newRB().nfproto(f).ctStatusDNAT()
+	from = len(r.words)
+	masq = append(masq, r.addr(f, true).addr(f, false).lookup(from, f.names().hairpin, false).verdict(expr.VerdictJump, "mark-for-masquerade"))
+	return services, firewall, masq
 }
 
 // prefixSet declares an interval set of addresses holding ps, which the

@@ -163,47 +163,13 @@ func (b *builder) build(s *Service) {
 			// should be NXDOMAIN" — so no SRV names either.
 			return
 		}
-	} else {
-		b.addrs = make([]netip.Addr, 0, len(s.ClusterIPs))
-		for _, ip := range s.ClusterIPs {
-			if ip = cleanAddr(ip); !slices.Contains(b.addrs, ip) {
-				b.addrs = append(b.addrs, ip)
-			}
-		}
-		b.targets = []target{{name: svc, addr: ival{0, int32(len(b.addrs))}, first: -1, last: -1}}
-		if b.ignoreEmpty && !slices.ContainsFunc(s.Endpoints, func(ep Endpoint) bool { return ep.Ready && len(ep.Addrs) > 0 }) {
-			b.recs = slices.Grow(b.recs, len(b.addrs))
-			if b.catalog {
-				b.groups = make([]group, 0, len(b.addrs))
-			}
-			b.ptrRecords()
-			return
-		}
+	} else if !b.clusterTarget(s, svc) {
+		return
 	}
 	b.srvPorts(s)
 
 	np := len(s.Ports)
-	named, srvNamed := 0, 0
-	for i, p := range s.Ports {
-		if p.Name != "" {
-			named++
-			srvNamed += b.srvCount(i, np)
-		}
-	}
-	n := 2*len(b.addrs) + len(b.ports) + srvNamed // service, PTR and SRV records
-	groups := 1 + len(b.addrs) + named
-	if s.Type == Headless {
-		n += len(b.addrs)
-		groups += len(b.targets)
-	}
-	if len(b.recs)+n <= cap(b.recs) {
-		clear(b.recs[len(b.recs) : len(b.recs)+n]) // grow expects zero Records
-	}
-	b.recs = slices.Grow(b.recs, n)
-	if b.catalog {
-		b.groups = make([]group, 0, groups)
-		b.extras = make([][]Record, 0, 1+named)
-	}
+	b.reserve(s)
 
 	// The service name answers every address, and for SRV every port of
 	// every target, as CoreDNS does.
@@ -246,6 +212,55 @@ func (b *builder) build(s *Service) {
 		b.srvRecords(name, i, np, srvWeight(count))
 		b.group(name, start, b.extra(i, np))
 	}
+}
+
+// reserve grows the records (and, for a catalog, the groups) to hold every
+// record build will append for s, so that appending never reallocates.
+func (b *builder) reserve(s *Service) {
+	np := len(s.Ports)
+	named, srvNamed := 0, 0
+	for i, p := range s.Ports {
+		if p.Name != "" {
+			named++
+			srvNamed += b.srvCount(i, np)
+		}
+	}
+	n := 2*len(b.addrs) + len(b.ports) + srvNamed // service, PTR and SRV records
+	groups := 1 + len(b.addrs) + named
+	if s.Type == Headless {
+		n += len(b.addrs)
+		groups += len(b.targets)
+	}
+	if len(b.recs)+n <= cap(b.recs) {
+		clear(b.recs[len(b.recs) : len(b.recs)+n]) // grow expects zero Records
+	}
+	b.recs = slices.Grow(b.recs, n)
+	if b.catalog {
+		b.groups = make([]group, 0, groups)
+		b.extras = make([][]Record, 0, 1+named)
+	}
+}
+
+// clusterTarget makes the service's ClusterIPs its one target. It reports
+// false when, under ignore empty_service, a service without ready
+// endpoints has nothing but its PTR records (already appended).
+func (b *builder) clusterTarget(s *Service, svc string) bool {
+	b.addrs = make([]netip.Addr, 0, len(s.ClusterIPs))
+	for _, ip := range s.ClusterIPs {
+		if ip = cleanAddr(ip); !slices.Contains(b.addrs, ip) {
+			b.addrs = append(b.addrs, ip)
+		}
+	}
+	b.targets = []target{{name: svc, addr: ival{0, int32(len(b.addrs))}, first: -1, last: -1}}
+	if b.ignoreEmpty && !slices.ContainsFunc(s.Endpoints, func(ep Endpoint) bool { return ep.Ready && len(ep.Addrs) > 0 }) {
+		b.recs = slices.Grow(b.recs, len(b.addrs))
+		if b.catalog {
+			b.groups = make([]group, 0, len(b.addrs))
+		}
+		b.ptrRecords()
+		return false
+	}
+	return true
 }
 
 // ptrRecords appends the PTR record of every address of every target, each

@@ -119,43 +119,11 @@ func Reconcile(cfg Config, s *Service, desired []Group, existing []Slice) (Plan,
 		return Plan{}, err
 	}
 	labels := sliceLabels(s)
-	// One name-ordered view of the slices finds duplicate names, orders
-	// each group's slices and answers which names are taken, without a map
-	// of every name.
-	byName := make([]*Slice, len(existing))
-	for i := range existing {
-		byName[i] = &existing[i]
+	byName, err := sortedByName(s, existing)
+	if err != nil {
+		return Plan{}, err
 	}
-	slices.SortFunc(byName, func(a, b *Slice) int { return strings.Compare(a.Name, b.Name) })
-	for i := 1; i < len(byName); i++ {
-		if byName[i].Name == byName[i-1].Name {
-			return Plan{}, fmt.Errorf("%w: service %s/%s: %q", ErrDuplicateSlice, s.Namespace, s.Name, byName[i].Name)
-		}
-	}
-	// Each group's slices, in name order, carved from one array; slices
-	// of no desired group are deleted.
-	groupOf := groupFinder(desired)
-	count := make([]int, len(desired))
-	gis := make([]int, len(byName)) // each slice's group, found once
-	for i, e := range byName {
-		if gis[i] = groupOf(e); gis[i] >= 0 {
-			count[gis[i]]++
-		}
-	}
-	have := make([][]*Slice, len(desired))
-	backing := make([]*Slice, 0, len(byName))
-	for gi, n := range count {
-		have[gi] = backing[len(backing) : len(backing) : len(backing)+n]
-		backing = backing[:len(backing)+n]
-	}
-	var deletes []*Slice
-	for i, e := range byName {
-		if gi := gis[i]; gi >= 0 {
-			have[gi] = append(have[gi], e)
-		} else {
-			deletes = append(deletes, e)
-		}
-	}
+	have, deletes := splitByGroup(desired, byName)
 	var plan Plan
 	var live [7]int // slices each family keeps or writes, by IPFamily
 	for gi := range desired {
@@ -167,6 +135,64 @@ func Reconcile(cfg Config, s *Service, desired []Group, existing []Slice) (Plan,
 	}
 	slices.SortFunc(deletes, func(a, b *Slice) int { return strings.Compare(a.Name, b.Name) })
 	deletes = placeholders(&plan, s, labels, live, deletes)
+	nameCreates(&plan, s.Name, byName, deletes)
+	if len(plan.Update) == 0 {
+		plan.Update = nil
+	}
+	if len(plan.Create) == 0 {
+		plan.Create = nil
+	}
+	return plan, nil
+}
+
+// sortedByName gives a name-ordered view of existing, which finds
+// duplicate names and answers which names are taken without a map.
+func sortedByName(s *Service, existing []Slice) ([]*Slice, error) {
+	byName := make([]*Slice, len(existing))
+	for i := range existing {
+		byName[i] = &existing[i]
+	}
+	slices.SortFunc(byName, func(a, b *Slice) int { return strings.Compare(a.Name, b.Name) })
+	for i := 1; i < len(byName); i++ {
+		if byName[i].Name == byName[i-1].Name {
+			return nil, fmt.Errorf("%w: service %s/%s: %q", ErrDuplicateSlice, s.Namespace, s.Name, byName[i].Name)
+		}
+	}
+	return byName, nil
+}
+
+// splitByGroup gives each desired group its slices, in name order, and
+// the slices of no desired group, which are to be deleted.
+func splitByGroup(desired []Group, byName []*Slice) (have [][]*Slice, deletes []*Slice) {
+	// Each group's slices, in name order, carved from one array; slices
+	// of no desired group are deleted.
+	groupOf := groupFinder(desired)
+	count := make([]int, len(desired))
+	gis := make([]int, len(byName)) // each slice's group, found once
+	for i, e := range byName {
+		if gis[i] = groupOf(e); gis[i] >= 0 {
+			count[gis[i]]++
+		}
+	}
+	have = make([][]*Slice, len(desired))
+	backing := make([]*Slice, 0, len(byName))
+	for gi, n := range count {
+		have[gi] = backing[len(backing) : len(backing) : len(backing)+n]
+		backing = backing[:len(backing)+n]
+	}
+	for i, e := range byName {
+		if gi := gis[i]; gi >= 0 {
+			have[gi] = append(have[gi], e)
+		} else {
+			deletes = append(deletes, e)
+		}
+	}
+	return have, deletes
+}
+
+// nameCreates turns creates paired with deletes into updates, names the
+// remaining creates with free names and lists the remaining deletes.
+func nameCreates(plan *Plan, service string, byName, deletes []*Slice) {
 	// A create paired with a delete of the same family becomes an update
 	// that reuses the deleted slice's name.
 	for i := range plan.Create {
@@ -187,20 +213,13 @@ func Reconcile(cfg Config, s *Service, desired []Group, existing []Slice) (Plan,
 	for i := range plan.Create {
 		for {
 			n++
-			name := sliceName(s.Name, n)
+			name := sliceName(service, n)
 			if _, taken := slices.BinarySearchFunc(byName, name, func(e *Slice, name string) int { return strings.Compare(e.Name, name) }); !taken {
 				plan.Create[i].Name = name
 				break
 			}
 		}
 	}
-	if len(plan.Update) == 0 {
-		plan.Update = nil
-	}
-	if len(plan.Create) == 0 {
-		plan.Create = nil
-	}
-	return plan, nil
 }
 
 // groupFinder returns a lookup from a slice to the index of the first
