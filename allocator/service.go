@@ -128,6 +128,10 @@ type ServiceRequest struct {
 	// LoadBalancerPool, SharingKey and BackendKey are LBRequest's Pool, SharingKey and
 	// BackendKey.
 	LoadBalancerPool, SharingKey, BackendKey string
+	// ExternalLoadBalancer says an outside load-balancer controller gives the service
+	// its addresses (it wrote status.loadBalancer.ingress): Services assigns none from
+	// its LBAllocator and releases any it held. Zero means Services assigns them.
+	ExternalLoadBalancer bool
 }
 
 // ServiceAllocation is what a service holds. The zero value holds nothing (an

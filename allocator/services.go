@@ -245,6 +245,20 @@ func (r *svcRecord) allocation() ServiceAllocation {
 	return a
 }
 
+// Keys returns the key of every service holding an allocation, released ones
+// within their grace period included, sorted. A control plane restarting from a
+// snapshot uses it to release the services its source no longer has.
+func (s *Services) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.recs))
+	for k := range s.recs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // Len returns the number of services holding an allocation, released ones within
 // their grace period included.
 func (s *Services) Len() int {

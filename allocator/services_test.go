@@ -291,3 +291,48 @@ func TestServicesLoadBalancer(t *testing.T) {
 		t.Errorf("LoadBalancer to ClusterIP kept %v", s.lb.Addrs("ns/web"))
 	}
 }
+
+// TestServicesExternalLoadBalancer: a service whose addresses an outside
+// load-balancer controller set (status.loadBalancer.ingress) takes none from
+// the pool, and gives back what it held when the outside controller takes over.
+func TestServicesExternalLoadBalancer(t *testing.T) {
+	s, _ := testServices(t, false, true, 0)
+	req := ServiceRequest{Type: LoadBalancer, Ports: []ServicePort{{Port: 80}}}
+	if got, err := s.Allocate("ns/a", req); err != nil || len(got.LoadBalancerIPs) != 1 {
+		t.Fatalf("Allocate = %+v, %v; want one pool address", got, err)
+	}
+	req.ExternalLoadBalancer = true
+	got, err := s.Allocate("ns/a", req)
+	if err != nil || len(got.LoadBalancerIPs) != 0 || len(got.NodePorts) != 1 || got.NodePorts[0] == 0 {
+		t.Fatalf("Allocate(ExternalLoadBalancer) = %+v, %v; want node ports and no pool address", got, err)
+	}
+	if s.lb.Addrs("ns/a") != nil {
+		t.Errorf("pool still holds %v for a service with an outside load balancer", s.lb.Addrs("ns/a"))
+	}
+	if got, err := s.Allocate("ns/b", req); err != nil || len(got.LoadBalancerIPs) != 0 {
+		t.Errorf("Allocate(new, ExternalLoadBalancer) = %+v, %v; want no pool address", got, err)
+	}
+}
+
+// TestServicesKeys: Keys lists every key holding values, released ones in
+// their grace period included, sorted.
+func TestServicesKeys(t *testing.T) {
+	s, clock := testServices(t, false, false, time.Minute)
+	if k := s.Keys(); len(k) != 0 {
+		t.Fatalf("Keys() of an empty Services = %v", k)
+	}
+	for _, k := range []string{"ns/c", "ns/a", "ns/b"} {
+		if _, err := s.Allocate(k, web(ClusterIP)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Release("ns/b")
+	if k := s.Keys(); !slices.Equal(k, []string{"ns/a", "ns/b", "ns/c"}) {
+		t.Errorf("Keys() = %v; want [ns/a ns/b ns/c]", k)
+	}
+	clock.t = clock.t.Add(time.Minute)
+	s.Expire(clock.t)
+	if k := s.Keys(); !slices.Equal(k, []string{"ns/a", "ns/c"}) {
+		t.Errorf("Keys() after expiry = %v; want [ns/a ns/c]", k)
+	}
+}

@@ -314,9 +314,9 @@ func cmpOr(a, b uint16) uint16 {
 }
 
 // loadBalancer gives a LoadBalancer service one address per family from the
-// LBAllocator; other types, or no LBAllocator, get none.
+// LBAllocator; other types, an outside load balancer, or no LBAllocator, get none.
 func (tx *svcTxn) loadBalancer(key string, req ServiceRequest, rec *svcRecord) ([]netip.Addr, error) {
-	if req.Type != LoadBalancer || tx.s.lb == nil {
+	if req.Type != LoadBalancer || tx.s.lb == nil || req.ExternalLoadBalancer {
 		return nil, nil
 	}
 	reqs := make([]LBRequest, len(rec.fams))

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,9 @@ type ControlPlane struct {
 	persisted []byte                             // the last snapshot stored
 	dirty     bool                               // the allocator holds changes Persist has not stored
 	health    Health
+	started   bool                      // a Resolve ran: restored services not seen were released
+	prevRefs  map[resolved.Ref]bool     // the services the last Resolve was given
+	owners    map[frontend]resolved.Ref // who published each frontend last
 }
 
 // New returns a ControlPlane for cfg; it returns an error when
@@ -103,37 +107,43 @@ func (c *ControlPlane) Health() Health {
 func (c *ControlPlane) Resolve(in Input) (*resolved.State, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.cfg.Allocator.Expire(c.cfg.Now()) // first, so that a new service may take what ran out
 	refused := map[resolved.Ref]error{}
 	specs := c.admit(in.Services, refused)
 	pods := c.selectPods(specs, in.Workloads)
-	next := map[resolved.Ref]*resolved.Service{}
-	st := &resolved.State{Version: c.version + 1}
-	changed := false
+	out := make([]*resolved.Service, 0, len(specs))
 	for _, sv := range specs {
-		r := sv.Spec.Ref()
-		s, err := c.resolve(sv, pods[r])
+		s, err := c.resolve(sv, pods[sv.Spec.Ref()])
 		if err != nil {
-			refused[r] = err
+			refused[sv.Spec.Ref()] = err
 			continue
 		}
-		if old := c.prev[r]; old != nil && equalResolved(old, s) {
+		out = append(out, s)
+	}
+	out = c.claimFrontends(out, refused)
+	st := c.stamp(out)
+	c.releaseGone(in.Services)
+	c.health.LastResolve, c.health.Refused = c.cfg.Now(), refused
+	c.persist()
+	return st, joinRefused(refused)
+}
+
+// stamp gives each service its revision (the previous one when its
+// resolved form is unchanged) and returns the next state: the previous
+// State itself, version and all, when nothing changed.
+func (c *ControlPlane) stamp(out []*resolved.Service) *resolved.State {
+	next := make(map[resolved.Ref]*resolved.Service, len(out))
+	st := &resolved.State{Version: c.version + 1, Services: make([]resolved.Service, 0, len(out))}
+	changed := false
+	for _, s := range out {
+		if old := c.prev[s.Ref()]; old != nil && equalResolved(old, s) {
 			s.Revision = old.Revision
 		} else {
 			s.Revision, changed = st.Version, true
 		}
-		next[r] = s
+		next[s.Ref()] = s
 		st.Services = append(st.Services, *s)
 	}
-	inInput := make(map[resolved.Ref]bool, len(in.Services))
-	for i := range in.Services {
-		inInput[in.Services[i].Spec.Ref()] = true
-	}
-	for r := range c.prev {
-		if !inInput[r] {
-			c.cfg.Allocator.Release(r.String()) // kept for the grace period
-		}
-	}
-	c.cfg.Allocator.Expire(c.cfg.Now())
 	if !changed && c.last != nil && len(next) == len(c.prev) {
 		st = c.last // nothing changed: the same version, and node agents do nothing
 	} else {
@@ -141,9 +151,39 @@ func (c *ControlPlane) Resolve(in Input) (*resolved.State, error) {
 		c.version, c.last = st.Version, st
 	}
 	c.prev = next
-	c.health.LastResolve, c.health.Refused = c.cfg.Now(), refused
-	c.persist()
-	return st, joinRefused(refused)
+	return st
+}
+
+// releaseGone releases to the grace period every service the allocator
+// holds that in does not list: those the previous Resolve was given, and
+// on the first Resolve those restored from a snapshot (a service deleted
+// while the control plane was down would otherwise hold its values for
+// ever). A released service that comes back within the grace period gets
+// the same values.
+func (c *ControlPlane) releaseGone(in []Service) {
+	inInput := make(map[resolved.Ref]bool, len(in))
+	for i := range in {
+		inInput[in[i].Spec.Ref()] = true
+	}
+	gone := make([]string, 0)
+	if !c.started {
+		c.started = true
+		for _, k := range c.cfg.Allocator.Keys() {
+			ns, name, _ := strings.Cut(k, "/")
+			if !inInput[resolved.Ref{Namespace: ns, Name: name}] {
+				gone = append(gone, k)
+			}
+		}
+	}
+	for r := range c.prevRefs {
+		if !inInput[r] {
+			gone = append(gone, r.String())
+		}
+	}
+	for _, k := range gone {
+		c.cfg.Allocator.Release(k) // kept for the grace period
+	}
+	c.prevRefs = inInput
 }
 
 // admit checks the services as a set: one name claimed twice keeps the

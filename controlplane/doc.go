@@ -10,10 +10,14 @@
 // Invariants:
 //   - one bad Service never blocks the rest: a service that cannot be
 //     allocated or resolved, asks for an external IP outside
-//     Config.ExternalIPs, or repeats another's name is left out and
-//     reported (Health.Refused), and every other one is published;
+//     Config.ExternalIPs, repeats another's name, or claims a frontend
+//     (address, port, protocol) another service holds is left out and
+//     reported (Health.Refused), and every other one is published; the
+//     established service keeps what it held against a newcomer;
 //   - a service that disappears for a moment keeps its addresses: it is
-//     released to the allocator's grace period, not freed;
+//     released to the allocator's grace period, not freed; so is, on the
+//     first Resolve, every service restored from a snapshot that the
+//     source no longer has;
 //   - a service's Revision changes only when its resolved form does, so
 //     node agents program only what changed;
 //   - allocations are persisted (Config.Persist) after every change; a

@@ -21,6 +21,9 @@ func (c *ControlPlane) resolve(sv *Service, pods []endpoints.Workload) (*resolve
 	}
 	s := sv.Spec // a copy; the slices below are new
 	s.ClusterIPs, s.LoadBalancerIPs = alloc.ClusterIPs, alloc.LoadBalancerIPs
+	if len(sv.LoadBalancerIngress) > 0 && s.Type == resolved.LoadBalancer {
+		s.LoadBalancerIPs = sv.LoadBalancerIngress // what kube-proxy programs: the status
+	}
 	s.HealthCheckNodePort = alloc.HealthCheckNodePort
 	s.IPFamilies = nil
 	for _, f := range alloc.IPFamilies {
@@ -52,6 +55,7 @@ func request(sv *Service) allocator.ServiceRequest {
 		ExternalTrafficPolicy: allocator.TrafficPolicy(sp.ExternalTrafficPolicy),
 		HealthCheckNodePort:   sp.HealthCheckNodePort, LoadBalancerIPs: sp.LoadBalancerIPs,
 		LoadBalancerPool: sv.LoadBalancerPool, SharingKey: sv.SharingKey,
+		ExternalLoadBalancer: len(sv.LoadBalancerIngress) > 0,
 	}
 	for _, f := range sp.IPFamilies {
 		req.IPFamilies = append(req.IPFamilies, allocator.IPFamily(f))
@@ -67,6 +71,7 @@ func request(sv *Service) allocator.ServiceRequest {
 func (c *ControlPlane) slices(sv *Service, s *resolved.Service, pods []endpoints.Workload) ([]endpoints.Slice, error) {
 	es := endpoints.Service{
 		Namespace: s.Namespace, Name: s.Name, Selector: sv.Selector, Labels: sv.Labels,
+		Headless:                 s.Headless,
 		PublishNotReadyAddresses: s.PublishNotReadyAddresses,
 		TrafficDistribution:      endpoints.TrafficDistribution(s.TrafficDistribution),
 	}

@@ -33,6 +33,13 @@ type Service struct {
 	// address (MetalLB's address-pool and allow-shared-ip); zero means
 	// any pool, not shared.
 	LoadBalancerPool, SharingKey string
+	// LoadBalancerIngress are the addresses an outside load-balancer
+	// controller reported in status.loadBalancer.ingress. On a
+	// LoadBalancer service they are its LoadBalancer addresses, as
+	// kube-proxy programs the status, and the allocator assigns none from
+	// its pools; Spec.LoadBalancerIPs is then ignored. Zero (empty) means
+	// the allocator assigns them.
+	LoadBalancerIngress []netip.Addr
 }
 
 // Input is everything a source holds at one moment. The zero value is an

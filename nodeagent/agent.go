@@ -100,14 +100,19 @@ type Health struct {
 }
 
 // OK reports whether the last read and the last sync succeeded, with the
-// reason when they did not.
+// reason when they did not. Services left out (SyncErr is a *SyncError)
+// are reported there and in Stats.RefusedServices but do not make the node
+// unhealthy, as with controlplane.Health.OK: every other service is
+// served, and a node taken out of rotation for one tenant's bad object
+// would let that tenant take every node out.
 func (h Health) OK() (bool, string) {
+	var serr *SyncError
 	switch {
 	case h.LastSync.IsZero() && h.ReadErr == nil:
 		return false, "no state synced yet"
 	case h.ReadErr != nil:
 		return false, "read: " + h.ReadErr.Error()
-	case h.SyncErr != nil:
+	case h.SyncErr != nil && !errors.As(h.SyncErr, &serr):
 		return false, "sync: " + h.SyncErr.Error()
 	}
 	return true, ""

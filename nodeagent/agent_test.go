@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -143,8 +144,9 @@ func TestApplyIncremental(t *testing.T) {
 // TestBadInputIsolated (issue 13): each of the eight inputs that passed the
 // manifest validation but broke the kernel batch is left out, reported
 // against its own service (the newcomer, not the established service it
-// collides with, although it sorts first), and every other service stays programmed and
-// answers in DNS; once fixed, health is good again.
+// collides with, although it sorts first), and every other service stays
+// programmed and answers in DNS; health stays ok and reports it; once
+// fixed, nothing is reported.
 func TestBadInputIsolated(t *testing.T) {
 	good := web(1, "10.96.0.1", slice("a", 80, ep("10.0.0.1", up, "n1", "", "")))
 	bad := func(edit func(*resolved.Service)) resolved.Service {
@@ -191,18 +193,21 @@ func TestBadInputIsolated(t *testing.T) {
 			if !n.answers("web") || !n.answers("lb") {
 				t.Fatal("DNS stopped answering a good service")
 			}
-			if ok, why := n.agent.Health().OK(); ok || !strings.Contains(why, "shop/bad") {
-				t.Fatalf("Health().OK() = %v, %q; want bad naming shop/bad", ok, why)
+			// Refused services are reported, not unhealthy (as the control
+			// plane's Health): the node serves every other service.
+			h := n.agent.Health()
+			if ok, why := h.OK(); !ok || !errors.As(h.SyncErr, &serr) || n.agent.Stats().RefusedServices != 1 {
+				t.Fatalf("Health().OK() = %v, %q, SyncErr %v; want ok, with shop/bad reported in SyncErr and Stats", ok, why, h.SyncErr)
 			}
-			// The bad service removed: health turns good again, with an
+			// The bad service removed: nothing is reported any more, after an
 			// incremental sync.
 			fixed := resolved.State{Version: 2, Services: []resolved.Service{lb, good}}
 			fixed.Sort()
 			if err := n.agent.Apply(ctx, &fixed); err != nil {
 				t.Fatalf("Apply after the fix = %v", err)
 			}
-			if ok, why := n.agent.Health().OK(); !ok {
-				t.Fatalf("Health after the fix: %s", why)
+			if h := n.agent.Health(); h.SyncErr != nil || n.agent.Stats().RefusedServices != 0 {
+				t.Fatalf("Health after the fix: %v; want nothing refused", h.SyncErr)
 			}
 		})
 	}
@@ -255,4 +260,41 @@ type asking struct {
 func (a *asking) Next(ctx context.Context, after uint64) (*resolved.State, error) {
 	a.after <- after
 	return a.Latest.Next(ctx, after)
+}
+
+// TestHealthRefusedIsReported: services left out (a *SyncError) are
+// reported but keep the node healthy, as controlplane.Health.OK does; a
+// failed kernel batch does not.
+func TestHealthRefusedIsReported(t *testing.T) {
+	now := time.Now()
+	refused := Health{LastSync: now, SyncErr: &SyncError{Refused: map[resolved.Ref]error{{Namespace: "shop", Name: "bad"}: errors.New("0.0.0.0")}}}
+	if ok, why := refused.OK(); !ok {
+		t.Errorf("OK() with a service left out = false, %q; want true", why)
+	}
+	failed := Health{LastSync: now, SyncErr: errors.New("netlink: no buffer space")}
+	if ok, why := failed.OK(); ok || !strings.Contains(why, "no buffer space") {
+		t.Errorf("OK() after a failed kernel batch = %v, %q; want false with the reason", ok, why)
+	}
+}
+
+// TestConsistentHashIsMaglev: a service that asks for consistent hashing
+// is programmed with the dataplane's Maglev balancing; others keep the
+// default.
+func TestConsistentHashIsMaglev(t *testing.T) {
+	s := web(1, "10.96.0.1", slice("a", 80, ep("10.0.0.1", up, "n1", "", "")))
+	if got := AppendServicePorts(nil, &s, "n1", ""); got[0].Balancing != dataplane.Random {
+		t.Errorf("Balancing without ConsistentHash = %v; want Random", got[0].Balancing)
+	}
+	s.ConsistentHash = true
+	if got := AppendServicePorts(nil, &s, "n1", ""); got[0].Balancing != dataplane.Maglev {
+		t.Errorf("Balancing with ConsistentHash = %v; want Maglev", got[0].Balancing)
+	}
+	n := newNode(t)
+	st := resolved.State{Version: 1, Services: []resolved.Service{s}}
+	if err := n.agent.Apply(context.Background(), &st); err != nil {
+		t.Fatal(err)
+	}
+	if dump := n.fake.Dump(); !strings.Contains(dump, "jhash") {
+		t.Errorf("the rendered ruleset has no Maglev (jhash) pick:\n%s", dump)
+	}
 }

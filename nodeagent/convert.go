@@ -13,7 +13,8 @@ import (
 // named node, in zone, must program them: one per port, with the usable
 // endpoints for the Cluster policy (topology hints honoured) and, when a
 // traffic policy is Local, for the Local policy — both chosen by
-// endpoints.AppendUsable, the one readiness and topology rule. Headless and
+// endpoints.AppendUsable, the one readiness and topology rule, and Maglev
+// balancing when s asks for ConsistentHash. Headless and
 // ExternalName services, and services with no frontend, have nothing to
 // program and add nothing. s should be valid (resolved.Service.Validate).
 func AppendServicePorts(dst []dataplane.ServicePort, s *resolved.Service, node, zone string) []dataplane.ServicePort {
@@ -35,6 +36,9 @@ func AppendServicePorts(dst []dataplane.ServicePort, s *resolved.Service, node, 
 			AffinityTimeout: s.Affinity(),
 			ExternalPolicy:  dataplane.TrafficPolicy(s.ExternalTrafficPolicy),
 			InternalPolicy:  dataplane.TrafficPolicy(s.InternalTrafficPolicy),
+		}
+		if s.ConsistentHash {
+			sp.Balancing = dataplane.Maglev // every node sends a client to the same endpoint
 		}
 		c.gather(s, p)
 		sp.Endpoints = c.usable(node, zone, endpoints.PolicyCluster)

@@ -91,5 +91,6 @@ func Service(s *manifests.Service, slices []endpoints.Slice) controlplane.Servic
 			TargetPort: p.TargetPort.Number, TargetPortName: p.TargetPort.Name, NodePort: p.NodePort, AppProtocol: p.AppProtocol})
 	}
 	return controlplane.Service{Spec: spec, Selector: s.Selector, Labels: s.Labels,
-		IPFamilyPolicy: allocator.IPFamilyPolicy(s.IPFamilyPolicy)}
+		IPFamilyPolicy:          allocator.IPFamilyPolicy(s.IPFamilyPolicy),
+		NoLoadBalancerNodePorts: s.NoLoadBalancerNodePorts, LoadBalancerIngress: s.LoadBalancerIngress}
 }
