@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/svcnet/svcnet/controlplane"
+	"github.com/svcnet/svcnet/nodeagent"
+)
+
+// Health is what the proxy's parts last did. The zero value is a proxy
+// that has not synced.
+type Health struct {
+	// ControlPlane is the control plane's health; nil in node-only mode.
+	ControlPlane *controlplane.Health
+	// Agent is the node agent's health.
+	Agent nodeagent.Health
+	// Manifests is why the last load could not read every manifest
+	// (the directory, or a file); nil when it could.
+	Manifests error
+	// DNS is why the DNS server does not answer from the catalog yet;
+	// nil when it does or none is configured.
+	DNS error
+}
+
+var errDNSNotReady = errors.New("not answering from the catalog until the first sync")
+
+// Health returns the proxy's health.
+func (p *Proxy) Health() Health {
+	var h Health
+	if p.cp != nil {
+		cph := p.cp.Health()
+		h.ControlPlane = &cph
+		h.Manifests = p.src.readProblem()
+	}
+	if a := p.agent.Load(); a != nil {
+		h.Agent = a.Health()
+	}
+	if p.cfg.DNSListen != "" && !p.dnsReady.Load() {
+		h.DNS = errDNSNotReady
+	}
+	return h
+}
+
+// OK reports whether every part works, and otherwise every reason it
+// does not: a sync that failed (or has not happened), manifests that
+// cannot be read, allocations that could not be persisted, a DNS server
+// that does not answer yet. Services refused one by one do not make the
+// proxy unhealthy, since every other one is served; they are in the
+// health's fields and the metrics.
+func (h Health) OK() (bool, string) {
+	var why []string
+	if h.ControlPlane != nil {
+		if ok, r := h.ControlPlane.OK(); !ok {
+			why = append(why, "control plane: "+r)
+		}
+	}
+	if h.Manifests != nil {
+		why = append(why, "manifests: "+h.Manifests.Error())
+	}
+	if ok, r := h.Agent.OK(); !ok {
+		var se *nodeagent.SyncError
+		if !errors.As(h.Agent.SyncErr, &se) || h.Agent.ReadErr != nil {
+			why = append(why, "node: "+r)
+		}
+	}
+	if h.DNS != nil {
+		why = append(why, "dns: "+h.DNS.Error())
+	}
+	return len(why) == 0, strings.Join(why, "; ")
+}
