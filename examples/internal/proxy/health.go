@@ -15,8 +15,9 @@ type Health struct {
 	ControlPlane *controlplane.Health
 	// Agent is the node agent's health.
 	Agent nodeagent.Health
-	// Manifests is why the last load could not read every manifest
-	// (the directory, or a file); nil when it could.
+	// Manifests is why the last load could not read every manifest file
+	// (not a regular file, unreadable); nil when it could. A directory
+	// that cannot be listed is the control plane's read error.
 	Manifests error
 	// DNS is why the DNS server does not answer from the catalog yet;
 	// nil when it does or none is configured.

@@ -73,7 +73,12 @@ func (m *manifestSource) note(gen uint64, errs []error) []error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.problem = errors.Join(unread...)
+	m.problem = nil
+	for _, e := range unread {
+		if !errors.Is(e, manifests.ErrDirectory) { // that one is the control plane's read error
+			m.problem = errors.Join(m.problem, e)
+		}
+	}
 	if gen != m.seen {
 		m.seen = gen
 		m.errs.Add(uint64(len(errs)))
