@@ -4,7 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 )
 
 // benchServices returns n service ports with eps ready endpoints each.
@@ -136,23 +141,9 @@ func BenchmarkKernelFloor(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				b.StopTimer()
-				d, err := New(Options{NetNS: scratchNS(b)})
+				d, err := queueFull(scratchNS(b), svcs)
 				if err != nil {
 					b.Fatal(err)
-				}
-				st, err := newState(&d.opts)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, refused := st.update(svcs, false); refused != nil {
-					b.Fatal(refused)
-				}
-				var stats Stats
-				if err := (&tx{c: d.conn, t: d.table(), stats: &stats}).full(st); err != nil {
-					b.Fatal(err)
-				}
-				if stats.Batches > 0 {
-					b.Fatalf("the floor needs one batch; %d elements took %d", stats.ElementsAdded, stats.Batches+1)
 				}
 				b.StartTimer()
 				if err := d.conn.Flush(); err != nil {
@@ -164,6 +155,135 @@ func BenchmarkKernelFloor(b *testing.B) {
 			}
 		})
 	}
+}
+
+// queueFull opens a Dataplane on ns and queues, without sending, the one
+// batch of a full sync of svcs: what the floor sends.
+func queueFull(ns string, svcs []ServicePort) (*Dataplane, error) {
+	d, err := New(Options{NetNS: ns})
+	if err != nil {
+		return nil, err
+	}
+	st, err := newState(&d.opts)
+	if err == nil {
+		if _, refused := st.update(svcs, false); refused != nil {
+			err = refusedErr(refused)
+		}
+	}
+	var stats Stats
+	if err == nil {
+		err = (&tx{c: d.conn, t: d.table(), stats: &stats}).full(st)
+	}
+	if err == nil && stats.Batches > 0 {
+		err = fmt.Errorf("the floor needs one batch; %d elements took %d", stats.ElementsAdded, stats.Batches+1)
+	}
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// freshEnv makes the test binary a fresh process that times one cold
+// full sync, the floor and a warm full sync, for BenchmarkFreshProcess:
+// "services,endpoints,ns1,ns2,ns3".
+const freshEnv = "SVCNET_DATAPLANE_FRESH"
+
+// BenchmarkFreshProcess times a full sync in a fresh process (the test
+// binary run again, with the Go runtime's defaults), side by side in that
+// process with the kernel floor and a warm full sync of the same services,
+// each into a namespace of its own: what a node agent pays on a restart.
+// ns/op is the fresh sync; fresh/floor and warm/floor are the ratios
+// DESIGN.md sets targets for.
+func BenchmarkFreshProcess(b *testing.B) {
+	for _, c := range []struct{ n, eps int }{{10000, 10}, {45000, 1}} {
+		b.Run(fmt.Sprintf("services=%d/endpoints=%d", c.n, c.eps), func(b *testing.B) {
+			var sum [3]time.Duration
+			var gcs [2]int
+			for b.Loop() {
+				b.StopTimer()
+				spec := fmt.Sprintf("%d,%d,%s,%s,%s", c.n, c.eps, scratchNS(b), scratchNS(b), scratchNS(b))
+				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				cmd.Env = append(os.Environ(), freshEnv+"="+spec)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					b.Fatalf("fresh process: %v\n%s", err, out)
+				}
+				var t [3]time.Duration
+				var g [2]int
+				if _, err := fmt.Sscanf(string(out), "fresh=%d floor=%d warm=%d freshgc=%d warmgc=%d",
+					&t[0], &t[1], &t[2], &g[0], &g[1]); err != nil {
+					b.Fatalf("fresh process printed %q: %v", out, err)
+				}
+				for i := range t {
+					sum[i] += t[i]
+				}
+				gcs[0], gcs[1] = gcs[0]+g[0], gcs[1]+g[1]
+				b.StartTimer()
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(sum[0])/n, "ns/op")
+			b.ReportMetric(float64(sum[1])/n, "floor-ns/op")
+			b.ReportMetric(float64(sum[2])/n, "warm-ns/op")
+			b.ReportMetric(float64(sum[0])/float64(sum[1]), "fresh/floor")
+			b.ReportMetric(float64(sum[2])/float64(sum[1]), "warm/floor")
+			b.ReportMetric(float64(gcs[0])/n, "fresh-gcs/op")
+			b.ReportMetric(float64(gcs[1])/n, "warm-gcs/op")
+		})
+	}
+}
+
+// freshProcess is the child of BenchmarkFreshProcess: a cold full sync
+// first (the process's first large allocation), then the floor, then a
+// warm full sync while the cold one's state is still alive, as in a node
+// agent that syncs again.
+func freshProcess(spec string) (string, error) {
+	var n, eps int
+	parts := strings.Split(spec, ",")
+	if len(parts) != 5 {
+		return "", fmt.Errorf("%s=%q: want services,endpoints,ns1,ns2,ns3", freshEnv, spec)
+	}
+	if _, err := fmt.Sscanf(parts[0]+" "+parts[1], "%d %d", &n, &eps); err != nil {
+		return "", err
+	}
+	svcs := benchServices(n, eps)
+	timeSync := func(ns string) (*Dataplane, time.Duration, uint32, error) {
+		d, err := New(Options{NetNS: ns})
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		gc := ms.NumGC
+		start := time.Now()
+		_, err = d.Sync(context.Background(), svcs)
+		took := time.Since(start)
+		runtime.ReadMemStats(&ms)
+		return d, took, ms.NumGC - gc, err
+	}
+	cold, fresh, freshGC, err := timeSync(parts[2])
+	if err != nil {
+		return "", err
+	}
+	defer cold.Close()
+	d, err := queueFull(parts[3], svcs)
+	if err != nil {
+		return "", err
+	}
+	start := time.Now()
+	err = d.conn.Flush()
+	floor := time.Since(start)
+	_ = d.Close()
+	if err != nil {
+		return "", err
+	}
+	wd, warm, warmGC, err := timeSync(parts[4])
+	if err != nil {
+		return "", err
+	}
+	_ = wd.Close()
+	return fmt.Sprintf("fresh=%d floor=%d warm=%d freshgc=%d warmgc=%d\n",
+		fresh, floor, warm, freshGC, warmGC), nil
 }
 
 // BenchmarkFirstUpdate times the first Update after a full sync of n

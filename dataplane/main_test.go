@@ -28,6 +28,15 @@ func TestMain(m *testing.M) {
 		os.Stdout.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
+	if spec, ok := os.LookupEnv(freshEnv); ok {
+		out, err := freshProcess(spec)
+		if err != nil {
+			os.Stdout.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Stdout.WriteString(out)
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
 }
 
