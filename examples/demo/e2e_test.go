@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"sort"
 	"strings"
 	"testing"
@@ -66,10 +65,10 @@ func startEnv(t *testing.T, pods ...string) (*Env, context.Context) {
 	return env, ctx
 }
 
-// waitFor polls cond for up to 3 s; the watcher's debounce is 250 ms.
+// waitFor polls cond: a bound against a hung test, not a speed assertion.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if cond() {
 			return
 		}
@@ -77,33 +76,34 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
+func (e *Env) clusterIP(t *testing.T, name string) netip.AddrPort {
+	t.Helper()
+	s, ok := e.Service(name)
+	if !ok || len(s.ClusterIPs) == 0 {
+		t.Fatalf("service %s has no ClusterIP", name)
+	}
+	return netip.AddrPortFrom(s.ClusterIPs[0], s.Ports[0].Port)
+}
+
 func TestScaling(t *testing.T) {
 	env, ctx := startEnv(t, "pod1", "pod2", "pod3", "pod4")
 	w := env.World
-	if err := env.WriteManifest("pods.yaml", PodsYAML(w, []string{"pod1"})); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "one endpoint", func() bool { v, _ := env.Service("my-service"); return endpointsCount(v) == 1 })
-	v, _ := env.Service("my-service")
-	url := fmt.Sprintf("http://%s/", v.ClusterIPs[0])
-	for _, step := range []struct {
-		pods []string
-	}{{[]string{"pod1"}}, {[]string{"pod1", "pod2", "pod3", "pod4"}}, {[]string{"pod2", "pod4"}}} {
-		if err := env.WriteManifest("pods.yaml", PodsYAML(w, step.pods)); err != nil {
+	dst := env.clusterIP(t, "my-service")
+	for _, pods := range [][]string{{"pod1"}, {"pod1", "pod2", "pod3", "pod4"}, {"pod2", "pod4"}} {
+		if err := env.WriteManifest("pods.yaml", PodsYAML(w, pods)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, fmt.Sprintf("%d endpoints", len(step.pods)), func() bool {
+		waitFor(t, fmt.Sprintf("%d endpoints", len(pods)), func() bool {
 			v, _ := env.Service("my-service")
-			return endpointsCount(v) == len(step.pods)
+			return endpointsCount(v) == len(pods)
 		})
-		counts, err := Spread(ctx, w.Client, url, 40)
+		counts, err := Spread(ctx, w.Client.NS, dst, 40)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range []string{"pod1", "pod2", "pod3", "pod4"} {
-			want := contains(step.pods, p)
-			if (counts[p] > 0) != want {
-				t.Errorf("pods %v: %s answered %d of 40; want answers %v", step.pods, p, counts[p], want)
+			if want := contains(pods, p); (counts[p] > 0) != want {
+				t.Errorf("pods %v: %s answered %d of 40; want answers %v", pods, p, counts[p], want)
 			}
 		}
 	}
@@ -121,9 +121,8 @@ func contains(list []string, s string) bool {
 func TestDeleteService(t *testing.T) {
 	env, ctx := startEnv(t, "pod1")
 	w := env.World
-	sticky, _ := env.Service("sticky")
-	url := fmt.Sprintf("http://%s/", sticky.ClusterIPs[0])
-	if _, _, err := w.Client.Get(ctx, url); err != nil {
+	dst := env.clusterIP(t, "sticky")
+	if _, err := w.Client.NS.Ask(ctx, "tcp", dst); err != nil {
 		t.Fatalf("sticky before deletion: %v", err)
 	}
 	without := ServicesYAML[:strings.Index(ServicesYAML, "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: sticky")] +
@@ -132,89 +131,81 @@ func TestDeleteService(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "sticky deleted", func() bool { _, ok := env.Service("sticky"); return !ok })
-	if _, _, err := w.Client.Get(ctx, url); err == nil {
-		t.Errorf("GET %s after deleting the service succeeded; want a failure", url)
+	if r, err := w.Client.NS.Ask(ctx, "tcp", dst); err == nil {
+		t.Errorf("%s after deleting the service answered %+v; want a failure", dst, r)
 	}
-	r, err := Query(w.Client, env.Proxy.DNSAddr(), "sticky.default.svc.cluster.local", dns.TypeA)
+	r, err := Query(w.Client.NS, env.Proxy.DNSAddr(), "sticky.default.svc.cluster.local", dns.TypeA)
 	if err != nil || r.Rcode != dns.RcodeNameError {
 		t.Errorf("DNS sticky after deletion = %v, %v; want NXDOMAIN", r, err)
 	}
-	my, _ := env.Service("my-service")
-	if _, _, err := w.Client.Get(ctx, fmt.Sprintf("http://%s/", my.ClusterIPs[0])); err != nil {
+	if _, err := w.Client.NS.Ask(ctx, "tcp", env.clusterIP(t, "my-service")); err != nil {
 		t.Errorf("my-service after deleting sticky: %v", err)
 	}
 }
 
+// TestRestartKeepsAddressesAndConnections: a restarted proxy gives every
+// service the same addresses (from the state file) and adopts the rules,
+// so a flow opened before the restart goes on to the same pod.
 func TestRestartKeepsAddressesAndConnections(t *testing.T) {
 	env, ctx := startEnv(t, "pod1", "pod2")
-	w := env.World
-	before := env.Proxy.Services()
-	my, _ := env.Service("my-service")
-	conn, err := w.Client.DialContext(ctx, "tcp", net.JoinHostPort(my.ClusterIPs[0].String(), "80"))
-	if err != nil {
+	udp := "apiVersion: v1\nkind: Service\nmetadata: {name: udp}\nspec:\n  selector: {app: my-app}\n  ports: [{protocol: UDP, port: 80}]\n"
+	if err := env.WriteManifest("udp.yaml", udp); err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	br := bufio.NewReader(conn)
-	ask := func() (string, error) {
-		conn.SetDeadline(time.Now().Add(2 * time.Second))
-		if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: my-service\r\n\r\n"); err != nil {
-			return "", err
-		}
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return strings.Fields(string(b))[0], err
-	}
-	first, err := ask()
+	waitFor(t, "the UDP service", func() bool { _, ok := env.Service("udp"); return ok })
+	before := env.Synced()
+	flow := env.World.Client.NS.DialUDP(t, env.clusterIP(t, "udp"))
+	first, err := flow.Ask(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := env.StopProxy(); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.StartProxy(ctx, testLog(t)); err != nil {
+	if err := env.StartProxy(ctx); err != nil {
 		t.Fatal(err)
 	}
-	after := env.Proxy.Services()
-	if len(after) != len(before) {
-		t.Fatalf("after restart %d services; want %d", len(after), len(before))
+	after := env.Synced()
+	if len(after.Services) != len(before.Services) {
+		t.Fatalf("after restart %d services; want %d", len(after.Services), len(before.Services))
 	}
-	for i := range before {
-		b, a := before[i], after[i]
+	for i := range before.Services {
+		b, a := &before.Services[i], &after.Services[i]
 		if fmt.Sprint(b.ClusterIPs, b.Ports, b.LoadBalancerIPs) != fmt.Sprint(a.ClusterIPs, a.Ports, a.LoadBalancerIPs) {
 			t.Errorf("service %s after restart = %v %v %v; want %v %v %v", a.Name, a.ClusterIPs, a.Ports, a.LoadBalancerIPs, b.ClusterIPs, b.Ports, b.LoadBalancerIPs)
 		}
 	}
-	again, err := ask()
-	if err != nil || again != first {
-		t.Errorf("the connection opened before the restart answered %q, %v; want %q on the same connection", again, err, first)
+	if again, err := flow.Ask(ctx); err != nil || again.Backend != first.Backend {
+		t.Errorf("the flow opened before the restart answered %+v, %v; want %s", again, err, first.Backend)
 	}
 }
 
+// TestMalformedManifestKeepsState: a malformed document and an invalid
+// pod are refused (and counted), and everything that was served still is.
 func TestMalformedManifestKeepsState(t *testing.T) {
 	env, ctx := startEnv(t, "pod1", "pod2")
 	w := env.World
-	before := fmt.Sprint(env.Proxy.Services())
+	before := fmt.Sprint(env.Synced().Services)
 	if err := env.WriteManifest("services.yaml", ServicesYAML+"---\napiVersion: v1\nkind: Service\nmetadata: {name: [\n"); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.WriteManifest("pods.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: pod1}\nstatus: {podIP: not-an-ip}\n"); err != nil {
+	if err := env.WriteManifest("broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: pod9}\nstatus: {podIP: not-an-ip}\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "manifest errors reported", func() bool { return len(env.Proxy.Problems()) == 2 })
-	if after := fmt.Sprint(env.Proxy.Services()); after != before {
+	waitFor(t, "manifest errors counted", func() bool {
+		rec := httptest.NewRecorder()
+		env.Proxy.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		b, _ := io.ReadAll(rec.Body)
+		return strings.Contains(string(b), "svcnet_manifest_errors_total 2\n")
+	})
+	if after := fmt.Sprint(env.Synced().Services); after != before {
 		t.Errorf("services after a malformed manifest = %s; want unchanged %s", after, before)
 	}
-	my, _ := env.Service("my-service")
-	counts, err := Spread(ctx, w.Client, fmt.Sprintf("http://%s/", my.ClusterIPs[0]), 20)
+	counts, err := Spread(ctx, w.Client.NS, env.clusterIP(t, "my-service"), 20)
 	if err != nil || counts["pod1"] == 0 || counts["pod2"] == 0 {
 		t.Errorf("traffic after a malformed manifest: %v, %v; want both pods", counts, err)
 	}
-	r, err := Query(w.Client, env.Proxy.DNSAddr(), "my-service.default.svc.cluster.local", dns.TypeA)
+	r, err := Query(w.Client.NS, env.Proxy.DNSAddr(), "my-service.default.svc.cluster.local", dns.TypeA)
 	if err != nil || len(r.Answer) != 1 {
 		t.Errorf("DNS after a malformed manifest: %v, %v; want an answer", r, err)
 	}
@@ -247,10 +238,11 @@ spec:
 	if err := env.WriteManifest("extra.yaml", extra); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "headless service", func() bool { _, ok := env.Service("docs"); return ok })
+	waitFor(t, "the new services", func() bool { _, ok := env.Service("docs"); return ok })
 	my, _ := env.Service("my-service")
 	rev, _ := dns.ReverseAddr(my.ClusterIPs[0].String())
-	srv := env.Proxy.DNSAddr()
+	ip1, ip2 := w.Pods["pod1"].IPv4.String(), w.Pods["pod2"].IPv4.String()
+	dash := func(ip string) string { return strings.ReplaceAll(ip, ".", "-") }
 	tests := []struct {
 		name  string
 		qname string
@@ -262,16 +254,17 @@ spec:
 		{"AAAA NODATA", "my-service.default.svc.cluster.local", dns.TypeAAAA, dns.RcodeSuccess, ""},
 		{"SRV", "_http._tcp.web.default.svc.cluster.local", dns.TypeSRV, dns.RcodeSuccess, "0 100 80 web.default.svc.cluster.local."},
 		{"PTR", rev, dns.TypePTR, dns.RcodeSuccess, "my-service.default.svc.cluster.local."},
-		{"headless A", "headless.default.svc.cluster.local", dns.TypeA, dns.RcodeSuccess, "10.244.0.11,10.244.0.12"},
+		{"headless A", "headless.default.svc.cluster.local", dns.TypeA, dns.RcodeSuccess, ip1 + "," + ip2},
 		// CoreDNS splits the weight of 100 evenly over the records of one name.
-		{"headless SRV", "_http._tcp.headless.default.svc.cluster.local", dns.TypeSRV, dns.RcodeSuccess, "0 50 80 10-244-0-11.headless.default.svc.cluster.local.,0 50 80 10-244-0-12.headless.default.svc.cluster.local."},
+		{"headless SRV", "_http._tcp.headless.default.svc.cluster.local", dns.TypeSRV, dns.RcodeSuccess,
+			"0 50 80 " + dash(ip1) + ".headless.default.svc.cluster.local.,0 50 80 " + dash(ip2) + ".headless.default.svc.cluster.local."},
 		{"ExternalName CNAME", "docs.default.svc.cluster.local", dns.TypeA, dns.RcodeSuccess, "docs.example.com."},
 		{"NXDOMAIN", "missing.default.svc.cluster.local", dns.TypeA, dns.RcodeNameError, ""},
 		{"NODATA empty non-terminal", "default.svc.cluster.local", dns.TypeA, dns.RcodeSuccess, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := Query(w.Client, srv, tt.qname, tt.qtype)
+			r, err := Query(w.Client.NS, env.Proxy.DNSAddr(), tt.qname, tt.qtype)
 			if err != nil {
 				t.Fatal(err)
 			}

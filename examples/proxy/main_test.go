@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -131,5 +132,30 @@ func TestOnceAndCleanup(t *testing.T) {
 	}
 	if out, err := w.Node.Exec("nft", "list", "table", "inet", "svcnet"); err == nil {
 		t.Errorf("table still there after --cleanup:\n%s", out)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestDryRunGolden pins the ruleset and DNS records --dry-run prints for
+// representative services (requested addresses, so the output is fixed).
+func TestDryRunGolden(t *testing.T) {
+	code, got, errs := runCmd(t, "--manifests", "testdata/golden", "--state", filepath.Join(t.TempDir(), "s.json"),
+		"--node", "node-a", "--loadbalancer-pool", "203.0.113.0/28", "--dry-run")
+	if code != 0 {
+		t.Fatalf("--dry-run exit code %d: %s", code, errs)
+	}
+	golden := "testdata/golden/dry-run.txt"
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("dry run differs from %s (run with -update to accept):\n%s", golden, got)
 	}
 }

@@ -1,9 +1,11 @@
 // Package world builds throw-away networks of namespaces for the demo and
-// the end-to-end test: a node, pods, a client and an outside host joined
-// by veth pairs. It never touches the namespaces it was started in: the
-// whole process first moves into a private network and mount namespace
-// (and a user namespace when it is not root), so that everything it makes
-// disappears with the process, even on SIGKILL.
+// its end-to-end test — a node, pods, a client and an outside host — with
+// internal/netnstest, the one copy of the namespace plumbing, which it
+// drives through a testing.TB made for programs (see World). It never
+// touches the namespaces it was started in: the whole process first moves
+// into a private network and mount namespace (and a user namespace when it
+// is not root), so that everything it makes disappears with the process,
+// even on SIGKILL.
 package world
 
 import (

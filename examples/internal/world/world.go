@@ -1,209 +1,149 @@
 package world
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
+	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
+	"runtime"
+	"sync"
+	"testing"
 
-	"github.com/vishvananda/netns"
-
-	"github.com/svcnet/svcnet/examples/proxy/node"
+	"github.com/svcnet/svcnet/internal/netnstest"
 )
 
-// Addresses of the world. Pods and the client sit in PodCIDR behind the
-// node; the outside host reaches the node over ExternalLink.
-var (
-	PodCIDR      = netip.MustParsePrefix("10.244.0.0/24")
-	NodePodSide  = netip.MustParseAddr("10.244.0.1")   // the node's address on every pod link
-	NodeExternal = netip.MustParseAddr("192.168.77.1") // the node's address towards the outside host
-	ExternalHost = netip.MustParseAddr("192.168.77.2") // the outside host
-	LBPool       = "203.0.113.10-203.0.113.20"         // routed to the node by the outside host
-	ClientAddr   = netip.MustParseAddr("10.244.0.100")
-)
-
-// Host is one namespace of the world.
-type Host struct {
-	Name string // the `ip netns` name
-	Addr netip.Addr
-	NS   netns.NsHandle
-}
-
-// World is a node, pods, a client and an outside host. Build it with
-// New; Close removes every namespace. Not safe for concurrent mutation;
-// Host handles may be used concurrently.
+// World is a netnstest.World built for a program rather than a test:
+// a node, an external host, a client pod and the named pods, each pod
+// serving on the ports given to New. Close removes everything. It is safe
+// for concurrent use as netnstest's World and Pod are.
 type World struct {
-	prefix   string
-	Node     *Host
-	Client   *Host
-	External *Host
-	Pods     map[string]*Host
-	names    []string
+	*netnstest.World
+	// Pods are the named pods, by name.
+	Pods map[string]*netnstest.Pod
+	tb   *program
 }
 
-// New builds the world with the named pods, numbered from 10.244.0.11.
-// It must run inside Enter's child. On error everything made so far is
-// removed.
-func New(ctx context.Context, pods ...string) (w *World, err error) {
-	w = &World{prefix: fmt.Sprintf("svc%d-", os.Getpid()), Pods: map[string]*Host{}}
-	defer func() {
-		if err != nil {
-			w.Close()
-			w = nil
+// New builds the world with the named pods, each serving TCP and UDP on
+// port with netnstest's servers (an answer names the pod and the source
+// it saw). On error everything made so far is removed.
+func New(port uint16, pods ...string) (*World, error) {
+	w := &World{Pods: map[string]*netnstest.Pod{}, tb: &program{}}
+	err := w.tb.do(func(t testing.TB) {
+		w.World = netnstest.NewWorld(t)
+		for _, name := range pods {
+			p := w.AddPod(t, name)
+			p.Serve(t, port)
+			w.Pods[name] = p
 		}
-	}()
-	if w.Node, err = w.add(ctx, "node", netip.Addr{}); err != nil {
+	})
+	if err != nil {
+		w.Close()
 		return nil, err
-	}
-	if err = w.sysctl(w.Node, "net/ipv4/ip_forward", "1"); err != nil {
-		return nil, err
-	}
-	w.run(ctx, "-n", w.Node.Name, "link", "set", "lo", "up")
-	for i, p := range pods {
-		h, err := w.add(ctx, p, netip.AddrFrom4([4]byte{10, 244, 0, byte(11 + i)}))
-		if err != nil {
-			return nil, err
-		}
-		if err := w.linkPod(ctx, h, fmt.Sprintf("p%d", i)); err != nil {
-			return nil, err
-		}
-		w.Pods[p] = h
-	}
-	if w.Client, err = w.add(ctx, "client", ClientAddr); err != nil {
-		return nil, err
-	}
-	if err := w.linkPod(ctx, w.Client, "cl"); err != nil {
-		return nil, err
-	}
-	if w.External, err = w.add(ctx, "external", ExternalHost); err != nil {
-		return nil, err
-	}
-	n, e := w.Node.Name, w.External.Name
-	steps := [][]string{
-		{"-n", n, "link", "add", "ext0", "type", "veth", "peer", "name", "eth0", "netns", e},
-		{"-n", n, "addr", "add", NodeExternal.String() + "/24", "dev", "ext0"},
-		{"-n", n, "link", "set", "ext0", "up"},
-		{"-n", e, "addr", "add", ExternalHost.String() + "/24", "dev", "eth0"},
-		{"-n", e, "link", "set", "eth0", "up"},
-		{"-n", e, "link", "set", "lo", "up"},
-		{"-n", e, "route", "add", "default", "via", NodeExternal.String()},
-	}
-	for _, s := range steps {
-		if err := w.run(ctx, s...); err != nil {
-			return nil, err
-		}
 	}
 	return w, nil
 }
 
-// linkPod joins h to the node by a veth pair: the pod gets Addr/32 with
-// the node as gateway, the node a /32 route to the pod.
-func (w *World) linkPod(ctx context.Context, h *Host, nodeSide string) error {
-	n := w.Node.Name
-	steps := [][]string{
-		{"-n", n, "link", "add", nodeSide, "type", "veth", "peer", "name", "eth0", "netns", h.Name},
-		{"-n", n, "addr", "add", NodePodSide.String() + "/32", "dev", nodeSide},
-		{"-n", n, "link", "set", nodeSide, "up"},
-		{"-n", n, "route", "add", h.Addr.String() + "/32", "dev", nodeSide, "src", NodePodSide.String()},
-		{"-n", h.Name, "addr", "add", h.Addr.String() + "/32", "dev", "eth0"},
-		{"-n", h.Name, "link", "set", "eth0", "up"},
-		{"-n", h.Name, "link", "set", "lo", "up"},
-		{"-n", h.Name, "route", "add", NodePodSide.String() + "/32", "dev", "eth0"},
-		{"-n", h.Name, "route", "add", "default", "via", NodePodSide.String()},
-	}
-	for _, s := range steps {
-		if err := w.run(ctx, s...); err != nil {
-			return err
-		}
-	}
-	return nil
+// Close stops the servers and removes every namespace, in the reverse
+// order of their making, and returns what failed.
+func (w *World) Close() error { return w.tb.close() }
+
+// program is a testing.TB for a program: netnstest builds namespaces
+// through a testing.TB, so that a test fails and cleans up on its own,
+// and the demo is a program, not a test. Rather than keep a second copy
+// of the namespace plumbing (issue 12), the program hands netnstest this
+// TB: failures become an error returned by do, cleanups run on close.
+// Every method of testing.TB is defined here; the embedded nil TB only
+// supplies testing's unexported marker method and is never called.
+type program struct {
+	testing.TB
+
+	mu       sync.Mutex // protects the fields below
+	cleanups []func()
+	errs     []error
+	skipped  bool
 }
 
-func (w *World) add(ctx context.Context, name string, addr netip.Addr) (*Host, error) {
-	full := w.prefix + name
-	if err := w.run(ctx, "netns", "add", full); err != nil {
-		return nil, err
+// do runs f as a test would: on a goroutine of its own, so that Fatal and
+// Skip end f with runtime.Goexit. It returns what f reported.
+func (p *program) do(f func(testing.TB)) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(p)
+	}()
+	<-done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return errors.Join(p.errs...)
+}
+
+// close runs the cleanups, last registered first.
+func (p *program) close() error {
+	p.mu.Lock()
+	cs := p.cleanups
+	p.cleanups = nil
+	p.errs = nil
+	p.mu.Unlock()
+	for i := len(cs) - 1; i >= 0; i-- {
+		cs[i]()
 	}
-	w.names = append(w.names, full)
-	h, err := netns.GetFromName(full)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return errors.Join(p.errs...)
+}
+
+func (p *program) report(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.errs = append(p.errs, err)
+}
+
+func (p *program) Cleanup(f func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cleanups = append(p.cleanups, f)
+}
+func (p *program) Error(args ...any)                 { p.report(errors.New(fmt.Sprint(args...))) }
+func (p *program) Errorf(format string, args ...any) { p.report(fmt.Errorf(format, args...)) }
+func (p *program) Fail()                             { p.report(errors.New("failed")) }
+func (p *program) FailNow()                          { p.Fail(); runtime.Goexit() }
+func (p *program) Fatal(args ...any)                 { p.Error(args...); runtime.Goexit() }
+func (p *program) Fatalf(format string, args ...any) { p.Errorf(format, args...); runtime.Goexit() }
+func (p *program) Skip(args ...any)                  { p.Skipf("%s", fmt.Sprint(args...)) }
+func (p *program) SkipNow()                          { p.Skipf("skipped") }
+func (p *program) Skipf(format string, args ...any) {
+	p.mu.Lock()
+	p.skipped = true
+	p.mu.Unlock()
+	p.report(fmt.Errorf("%w: "+format, append([]any{ErrNoNamespaces}, args...)...))
+	runtime.Goexit()
+}
+func (p *program) Failed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.errs) > 0
+}
+func (p *program) Skipped() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.skipped
+}
+func (p *program) Helper()                  {}
+func (p *program) Log(...any)               {}
+func (p *program) Logf(string, ...any)      {}
+func (p *program) Name() string             { return "svcnet-world" }
+func (p *program) Attr(string, string)      {}
+func (p *program) Output() io.Writer        { return io.Discard }
+func (p *program) Context() context.Context { return context.Background() }
+func (p *program) Setenv(key, value string) { p.Fatalf("world: Setenv(%q) is not for programs", key) }
+func (p *program) Chdir(dir string)         { p.Fatalf("world: Chdir(%q) is not for programs", dir) }
+func (p *program) ArtifactDir() string      { return p.TempDir() }
+func (p *program) TempDir() string {
+	dir, err := os.MkdirTemp("", "svcnet-world-")
 	if err != nil {
-		return nil, fmt.Errorf("open netns %s: %w", full, err)
+		p.Fatalf("world: %v", err)
 	}
-	return &Host{Name: full, Addr: addr, NS: h}, nil
-}
-
-// NetNSPath is the path of h's namespace, for the proxy's --netns.
-func (h *Host) NetNSPath() string { return filepath.Join("/run/netns", h.Name) }
-
-// sysctl writes /proc/sys/<key> inside h: /proc/sys/net shows the
-// namespace of the thread that opens it.
-func (w *World) sysctl(h *Host, key, val string) error {
-	return node.InNetNS(h.NS, func() error {
-		return os.WriteFile("/proc/sys/"+key, []byte(val), 0o644)
-	})
-}
-
-func (w *World) run(ctx context.Context, args ...string) error {
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, "ip", args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
-	}
-	return nil
-}
-
-// Close removes every namespace the world made.
-func (w *World) Close() error {
-	var errs []error
-	for _, h := range w.hosts() {
-		h.NS.Close()
-	}
-	for i := len(w.names) - 1; i >= 0; i-- {
-		if err := w.run(context.Background(), "netns", "del", w.names[i]); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	w.names = nil
-	return errors.Join(errs...)
-}
-
-func (w *World) hosts() []*Host {
-	var out []*Host
-	for _, h := range []*Host{w.Node, w.Client, w.External} {
-		if h != nil {
-			out = append(out, h)
-		}
-	}
-	for _, h := range w.Pods {
-		out = append(out, h)
-	}
-	return out
-}
-
-// Listen opens a listener inside h.
-func (h *Host) Listen(network, addr string) (net.Listener, error) {
-	var l net.Listener
-	err := node.InNetNS(h.NS, func() (err error) {
-		l, err = net.Listen(network, addr)
-		return err
-	})
-	return l, err
-}
-
-// DialContext dials from inside h; the socket lives in h.
-func (h *Host) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	var c net.Conn
-	err := node.InNetNS(h.NS, func() (err error) {
-		var d net.Dialer
-		c, err = d.DialContext(ctx, network, addr)
-		return err
-	})
-	return c, err
+	p.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }

@@ -2,16 +2,19 @@ package world
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"net/netip"
 	"testing"
 )
 
+func addrPort(a netip.Addr, port uint16) netip.AddrPort { return netip.AddrPortFrom(a, port) }
+
 func TestMain(m *testing.M) { RunTests(m) }
 
+// TestWorldRoutes: every pod answers the client through the node, and the
+// external host reaches a pod through it too.
 func TestWorldRoutes(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w, err := New(ctx, "pod1", "pod2")
+	w, err := New(8080, "pod1", "pod2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,21 +23,36 @@ func TestWorldRoutes(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	for name, h := range w.Pods {
-		if err := h.ServeHTTP(ctx, 8080, name); err != nil {
-			t.Fatal(err)
+	ctx := context.Background()
+	for name, p := range w.Pods {
+		r, err := w.Client.NS.Ask(ctx, "tcp", addrPort(p.IPv4, 8080))
+		if err != nil || r.Backend != name {
+			t.Errorf("client → %s: %+v, %v; want %s", name, r, err, name)
+		}
+		if r, err := w.External.Ask(ctx, "udp", addrPort(p.IPv4, 8080)); err != nil || r.Backend != name {
+			t.Errorf("external → %s: %+v, %v; want %s", name, r, err, name)
 		}
 	}
-	for name, h := range w.Pods {
-		for _, from := range []*Host{w.Client, w.Node} {
-			url := fmt.Sprintf("http://%s:8080/", h.Addr)
-			pod, _, err := from.Get(ctx, url)
-			if err != nil || pod != name {
-				t.Errorf("from %s: Get(%q) = %q, %v; want %q", from.Name, url, pod, err, name)
-			}
-		}
+}
+
+// TestProgramFailure: a netnstest failure inside New is returned as an
+// error, and what was made before it is removed.
+func TestProgramFailure(t *testing.T) {
+	p := &program{}
+	cleaned := false
+	err := p.do(func(t testing.TB) {
+		t.Cleanup(func() { cleaned = true })
+		t.Fatalf("boom %d", 1)
+		t.Error("not reached")
+	})
+	if err == nil || err.Error() != "boom 1" {
+		t.Errorf("do = %v; want boom 1", err)
 	}
-	if _, _, err := w.External.Get(ctx, fmt.Sprintf("http://%s:8080/", w.Pods["pod1"].Addr)); err != nil {
-		t.Errorf("external → pod1 through the node: %v", err)
+	if p.close(); !cleaned {
+		t.Error("close did not run the cleanup")
+	}
+	err = (&program{}).do(func(t testing.TB) { t.Skipf("no %s", "namespaces") })
+	if !errors.Is(err, ErrNoNamespaces) {
+		t.Errorf("a skip = %v; want ErrNoNamespaces", err)
 	}
 }
