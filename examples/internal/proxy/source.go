@@ -12,6 +12,7 @@ import (
 	"github.com/svcnet/svcnet/dnsname"
 	"github.com/svcnet/svcnet/examples/internal/source"
 	"github.com/svcnet/svcnet/examples/manifests"
+	"github.com/svcnet/svcnet/nodeagent"
 	"github.com/svcnet/svcnet/resolved"
 )
 
@@ -117,9 +118,7 @@ func (m *manifestSource) readProblem() error {
 // recorder is the node agent's Delivery: it passes on what d delivers and
 // keeps the last state, for Proxy.State.
 type recorder struct {
-	d interface {
-		Next(ctx context.Context, after uint64) (*resolved.State, error)
-	}
+	d    nodeagent.Delivery
 	last atomic.Pointer[resolved.State]
 }
 
