@@ -20,9 +20,10 @@
 //     neither, so it never overwrites its successor;
 //  4. repeats the repair every Config.RepairInterval while it leads.
 //
-// Published Services that the first input after a takeover no longer has
-// (deleted while no replica led) are released to the allocator's grace
-// period, as the old leader would have done.
+// Services restored or re-marked that the first input after a takeover no
+// longer has (deleted while no replica led) are released to the
+// allocator's grace period by the control plane's first Resolve, as the
+// old leader would have done.
 //
 // Takeover bound: a leader that resigns (its context ends, or its work
 // fails) is replaced as soon as a standby's campaign sees the election key

@@ -26,11 +26,8 @@ func (r *Replica) lead(ctx context.Context, l etcd.Leadership) error {
 	if err != nil {
 		return err
 	}
-	src := &source{src: r.cfg.Source, alloc: alloc}
+	src := &source{src: r.cfg.Source}
 	rep := repair(alloc, published, nil)
-	for _, s := range published {
-		src.orphans = append(src.orphans, s.Ref().String())
-	}
 	persist := r.persister(ctx, l.Guard())
 	if len(rep.Remarked) > 0 {
 		// Store the repaired snapshot before anything is published on it.
@@ -148,17 +145,13 @@ func (r *Replica) repairLoop(ctx context.Context, alloc *allocator.Services, src
 	}
 }
 
-// source is the leadership's view of Config.Source: it releases the
-// published Services the first input lacks (deleted while no replica led:
-// the new control plane never knew them, so it would never release them),
-// and remembers the latest input's names for the repair loop.
+// source is Config.Source as the leadership reads it: it remembers the
+// latest input's service names for the repair loop.
 type source struct {
-	src   controlplane.Source
-	alloc *allocator.Services
+	src controlplane.Source
 
-	mu      sync.Mutex // protects orphans and keys
-	orphans []string   // published at takeover, until the first input
-	keys    map[string]bool
+	mu   sync.Mutex // protects keys
+	keys map[string]bool
 }
 
 func (s *source) Next(ctx context.Context, after uint64) (controlplane.Input, uint64, error) {
@@ -171,14 +164,8 @@ func (s *source) Next(ctx context.Context, after uint64) (controlplane.Input, ui
 		keys[in.Services[i].Spec.Ref().String()] = true
 	}
 	s.mu.Lock()
-	orphans := s.orphans
-	s.orphans, s.keys = nil, keys
+	s.keys = keys
 	s.mu.Unlock()
-	for _, k := range orphans {
-		if !keys[k] {
-			s.alloc.Release(k) // kept for the grace period, then freed
-		}
-	}
 	return in, gen, nil
 }
 

@@ -25,8 +25,9 @@ type Report struct {
 // repair controllers reconcile the allocator with the Services that hold
 // values. current is the latest input's service names: one re-marked but
 // no longer wanted is released to the grace period at once, not leaked.
-// A nil current (at takeover, before any input) releases nothing; the
-// first input does (see source).
+// A nil current (at takeover, before any input) releases nothing: the
+// control plane's first Resolve releases every restored service its
+// source no longer has.
 func repair(alloc *allocator.Services, published []resolved.Service, current map[string]bool) Report {
 	rep := Report{Conflicts: duplicates(published)}
 	for i := range published {
