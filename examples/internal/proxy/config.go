@@ -82,7 +82,9 @@ type Config struct {
 
 	// DNSZone is the cluster domain. Zero means DefaultDNSZone.
 	DNSZone string
-	// PodRecords selects pod DNS records. Zero means none.
+	// PodRecords selects pod DNS records. Zero means none. Verified
+	// records answer for the pods in the manifests, so in node-only mode
+	// (no manifests here) they answer for none.
 	PodRecords dnsname.PodMode
 	// DNSListen is the DNS server's address, opened inside NetNS.
 	// Zero means no DNS server.

@@ -2,10 +2,15 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/svcnet/svcnet/controlplane"
 	"github.com/svcnet/svcnet/nodeagent"
+	"github.com/svcnet/svcnet/resolved"
 )
 
 // Health is what the proxy's parts last did. The zero value is a proxy
@@ -69,4 +74,28 @@ func (h Health) OK() (bool, string) {
 		why = append(why, "dns: "+h.DNS.Error())
 	}
 	return len(why) == 0, strings.Join(why, "; ")
+}
+
+// Refused returns the services left out, each with why: by the control
+// plane (allocation, admission) or by the node (validation, the kernel).
+func (h Health) Refused() map[resolved.Ref]error {
+	out := map[resolved.Ref]error{}
+	if h.ControlPlane != nil {
+		maps.Copy(out, h.ControlPlane.Refused)
+	}
+	var se *nodeagent.SyncError
+	if errors.As(h.Agent.SyncErr, &se) {
+		maps.Copy(out, se.Refused)
+	}
+	return out
+}
+
+// writeRefused writes one line per refused service, sorted.
+func writeRefused(w io.Writer, refused map[resolved.Ref]error) {
+	refs := slices.SortedFunc(maps.Keys(refused), func(a, b resolved.Ref) int {
+		return strings.Compare(a.String(), b.String())
+	})
+	for _, r := range refs {
+		fmt.Fprintf(w, "refused %s: %v\n", r, refused[r])
+	}
 }

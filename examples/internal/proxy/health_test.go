@@ -111,3 +111,21 @@ func TestRepairCounted(t *testing.T) {
 	web := k.service(t, "web")
 	reachesBoth(t, k.w.Client.NS, netipPort(web.ClusterIPs[0], 80))
 }
+
+// TestRefusedServiceReported: a service the control plane cannot allocate
+// (a ClusterIP outside the service CIDR) is left out and named on
+// /healthz and in the metrics; the proxy stays healthy and serves the
+// others.
+func TestRefusedServiceReported(t *testing.T) {
+	k := startWorld(t)
+	writeFile(t, k.dir, "bad.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: bad, namespace: default}\nspec:\n  clusterIP: 10.97.0.5\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080}]\n")
+	body := k.waitHealth(t, 200, "refused default/bad: ")
+	if !strings.HasPrefix(body, "ok\n") {
+		t.Errorf("/healthz = %q; want ok first", body)
+	}
+	if n := k.metric(t, `svcnet_refused_services{part="controlplane"}`); n != "1" {
+		t.Errorf(`svcnet_refused_services{part="controlplane"} = %s; want 1`, n)
+	}
+	web := k.service(t, "web")
+	reachesBoth(t, k.w.Client.NS, netipPort(web.ClusterIPs[0], 80))
+}

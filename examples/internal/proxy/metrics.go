@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"net/http"
 	"sync/atomic"
 
@@ -95,16 +96,22 @@ func newRegistry(p *Proxy) *prometheus.Registry {
 }
 
 // Handler serves /metrics and /healthz. /healthz answers 200 "ok" while
-// the proxy is healthy and 503 with the reason while it is not.
+// the proxy is healthy and 503 with the reasons while it is not, followed
+// by one line per service left out ("refused ns/name: why"), which alone
+// does not make the proxy unhealthy since every other service is served.
 func (p *Proxy) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(p.registry, promhttp.HandlerOpts{Registry: p.registry}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if ok, why := p.Health().OK(); !ok {
-			http.Error(w, why, http.StatusServiceUnavailable)
-			return
+		h := p.Health()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if ok, why := h.OK(); !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, why)
+		} else {
+			fmt.Fprintln(w, "ok")
 		}
-		w.Write([]byte("ok\n"))
+		writeRefused(w, h.Refused())
 	})
 	return mux
 }
