@@ -65,10 +65,7 @@ func (h Health) OK() (bool, string) {
 		why = append(why, "manifests: "+h.Manifests.Error())
 	}
 	if ok, r := h.Agent.OK(); !ok {
-		var se *nodeagent.SyncError
-		if !errors.As(h.Agent.SyncErr, &se) || h.Agent.ReadErr != nil {
-			why = append(why, "node: "+r)
-		}
+		why = append(why, "node: "+r)
 	}
 	if h.DNS != nil {
 		why = append(why, "dns: "+h.DNS.Error())

@@ -206,8 +206,12 @@ func TestTrafficAndDNS(t *testing.T) {
 	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != web.ClusterIPs[0].String() {
 		t.Errorf("DNS web.default.svc.cluster.local = %v; want %s", r.Answer, web.ClusterIPs[0])
 	}
-	if code, body := k.get("/metrics"); code != 200 || !strings.Contains(body, `svcnet_dns_answers_total{outcome="NOERROR"} 1`) {
+	code, body := k.get("/metrics")
+	if code != 200 || !strings.Contains(body, `svcnet_dns_answers_total{outcome="NOERROR"} 1`) {
 		t.Errorf("/metrics: %d, no NOERROR answer counted:\n%s", code, grepLines(body, "svcnet_dns"))
+	}
+	if !strings.Contains(body, `svcnet_kernel_sync_duration_seconds_count{kind="full"} `) {
+		t.Errorf("/metrics: no full kernel sync observed:\n%s", grepLines(body, "svcnet_kernel"))
 	}
 }
 

@@ -1,14 +1,17 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/svcnet/svcnet/dataplane"
 	"github.com/svcnet/svcnet/dnsserver"
 )
 
@@ -19,12 +22,41 @@ type counters struct {
 	readErrors      atomic.Uint64 // loads that could not list the directory
 	persistFailures atomic.Uint64 // state file writes that failed
 	dnsAnswers      *prometheus.CounterVec
+	kernelSyncs     *prometheus.HistogramVec
 }
 
 func newCounters() *counters {
-	return &counters{dnsAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "svcnet", Name: "dns_answers_total", Help: "DNS queries answered, by outcome (NOERROR, NXDOMAIN, FORWARDED, ...).",
-	}, []string{"outcome"})}
+	return &counters{
+		dnsAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "svcnet", Name: "dns_answers_total", Help: "DNS queries answered, by outcome (NOERROR, NXDOMAIN, FORWARDED, ...).",
+		}, []string{"outcome"}),
+		kernelSyncs: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "svcnet", Name: "kernel_sync_duration_seconds",
+			Help:    "Time of each kernel batch, by kind: full (Sync, the whole table) or partial (Update, only changed services).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18),
+		}, []string{"kind"}),
+	}
+}
+
+// timedDataplane observes every kernel batch in the kernel sync histogram;
+// the embedded Dataplane gives the node agent its Watch and the rest.
+type timedDataplane struct {
+	*dataplane.Dataplane
+	hist *prometheus.HistogramVec
+}
+
+func (d timedDataplane) Sync(ctx context.Context, svcs []dataplane.ServicePort) (dataplane.Stats, error) {
+	defer d.observe("full", time.Now())
+	return d.Dataplane.Sync(ctx, svcs)
+}
+
+func (d timedDataplane) Update(ctx context.Context, upsert []dataplane.ServicePort, remove []dataplane.Key) (dataplane.Stats, error) {
+	defer d.observe("partial", time.Now())
+	return d.Dataplane.Update(ctx, upsert, remove)
+}
+
+func (d timedDataplane) observe(kind string, start time.Time) {
+	d.hist.WithLabelValues(kind).Observe(time.Since(start).Seconds())
 }
 
 func (c *counters) onAnswer(next func(dnsserver.Outcome)) func(dnsserver.Outcome) {
@@ -90,7 +122,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 // its own.
 func newRegistry(p *Proxy) *prometheus.Registry {
 	r := prometheus.NewRegistry()
-	r.MustRegister(collector{p}, p.counters.dnsAnswers,
+	r.MustRegister(collector{p}, p.counters.dnsAnswers, p.counters.kernelSyncs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }

@@ -33,7 +33,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 		return fmt.Errorf("dataplane in netns %q: %w (programming a namespace needs CAP_NET_ADMIN and CAP_SYS_ADMIN there)", p.cfg.NetNS, err)
 	}
 	defer dp.Close()
-	agent, err := nodeagent.New(nodeagent.Config{Node: p.cfg.Node, Zone: p.cfg.NodeZone, Dataplane: dp, Catalog: p.catalog, Logger: p.log})
+	agent, err := nodeagent.New(nodeagent.Config{Node: p.cfg.Node, Zone: p.cfg.NodeZone, Dataplane: timedDataplane{dp, p.counters.kernelSyncs}, Catalog: p.catalog, Logger: p.log})
 	if err != nil {
 		return err
 	}
