@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // benchServices returns n service ports with eps ready endpoints each.
@@ -199,7 +201,7 @@ func BenchmarkFreshProcess(b *testing.B) {
 	for _, c := range []struct{ n, eps int }{{10000, 10}, {45000, 1}} {
 		b.Run(fmt.Sprintf("services=%d/endpoints=%d", c.n, c.eps), func(b *testing.B) {
 			var sum [3]time.Duration
-			var gcs [2]int
+			var gcs, faults [2]int
 			for b.Loop() {
 				b.StopTimer()
 				spec := fmt.Sprintf("%d,%d,%s,%s,%s", c.n, c.eps, scratchNS(b), scratchNS(b), scratchNS(b))
@@ -210,15 +212,18 @@ func BenchmarkFreshProcess(b *testing.B) {
 					b.Fatalf("fresh process: %v\n%s", err, out)
 				}
 				var t [3]time.Duration
-				var g [2]int
-				if _, err := fmt.Sscanf(string(out), "fresh=%d floor=%d warm=%d freshgc=%d warmgc=%d",
-					&t[0], &t[1], &t[2], &g[0], &g[1]); err != nil {
+				var g, f [2]int
+				if _, err := fmt.Sscanf(string(out), "fresh=%d floor=%d warm=%d freshgc=%d warmgc=%d freshflt=%d warmflt=%d",
+					&t[0], &t[1], &t[2], &g[0], &g[1], &f[0], &f[1]); err != nil {
 					b.Fatalf("fresh process printed %q: %v", out, err)
 				}
 				for i := range t {
 					sum[i] += t[i]
 				}
-				gcs[0], gcs[1] = gcs[0]+g[0], gcs[1]+g[1]
+				for i := range g {
+					gcs[i] += g[i]
+					faults[i] += f[i]
+				}
 				b.StartTimer()
 			}
 			n := float64(b.N)
@@ -229,6 +234,8 @@ func BenchmarkFreshProcess(b *testing.B) {
 			b.ReportMetric(float64(sum[2])/float64(sum[1]), "warm/floor")
 			b.ReportMetric(float64(gcs[0])/n, "fresh-gcs/op")
 			b.ReportMetric(float64(gcs[1])/n, "warm-gcs/op")
+			b.ReportMetric(float64(faults[0])/n, "fresh-faults/op")
+			b.ReportMetric(float64(faults[1])/n, "warm-faults/op")
 		})
 	}
 }
@@ -247,21 +254,26 @@ func freshProcess(spec string) (string, error) {
 		return "", err
 	}
 	svcs := benchServices(n, eps)
-	timeSync := func(ns string) (*Dataplane, time.Duration, uint32, error) {
-		d, err := New(Options{NetNS: ns})
-		if err != nil {
-			return nil, 0, 0, err
+	// timeSync also counts the GC cycles and the minor page faults (fresh
+	// memory from the kernel) of the sync.
+	timeSync := func(ns string) (d *Dataplane, took time.Duration, gcs uint32, faults int64, err error) {
+		if d, err = New(Options{NetNS: ns}); err != nil {
+			return nil, 0, 0, 0, err
 		}
 		var ms runtime.MemStats
+		var ru unix.Rusage
 		runtime.ReadMemStats(&ms)
-		gc := ms.NumGC
+		gcs = ms.NumGC
+		_ = unix.Getrusage(unix.RUSAGE_SELF, &ru)
+		faults = ru.Minflt
 		start := time.Now()
 		_, err = d.Sync(context.Background(), svcs)
-		took := time.Since(start)
+		took = time.Since(start)
+		_ = unix.Getrusage(unix.RUSAGE_SELF, &ru)
 		runtime.ReadMemStats(&ms)
-		return d, took, ms.NumGC - gc, err
+		return d, took, ms.NumGC - gcs, ru.Minflt - faults, err
 	}
-	cold, fresh, freshGC, err := timeSync(parts[2])
+	cold, fresh, freshGC, freshFlt, err := timeSync(parts[2])
 	if err != nil {
 		return "", err
 	}
@@ -277,19 +289,22 @@ func freshProcess(spec string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	wd, warm, warmGC, err := timeSync(parts[4])
+	wd, warm, warmGC, warmFlt, err := timeSync(parts[4])
 	if err != nil {
 		return "", err
 	}
 	_ = wd.Close()
-	return fmt.Sprintf("fresh=%d floor=%d warm=%d freshgc=%d warmgc=%d\n",
-		fresh, floor, warm, freshGC, warmGC), nil
+	return fmt.Sprintf("fresh=%d floor=%d warm=%d freshgc=%d warmgc=%d freshflt=%d warmflt=%d\n",
+		fresh, floor, warm, freshGC, warmGC, freshFlt, warmFlt), nil
 }
 
 // BenchmarkFirstUpdate times the first Update after a full sync of n
 // services, each in a fresh namespace: what a node agent pays for the
-// first endpoint change after a cold start.
+// first endpoint change after a cold start. Beside it, in the same
+// iteration, it times the next laterUpdates Updates (each of another
+// service) and reports first/later, which should be near 1.
 func BenchmarkFirstUpdate(b *testing.B) {
+	const laterUpdates = 4
 	for _, n := range []int{1000, 10000, 45000} {
 		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
 			eps := 10
@@ -297,6 +312,7 @@ func BenchmarkFirstUpdate(b *testing.B) {
 				eps = 1
 			}
 			svcs := benchServices(n, eps)
+			var first, later time.Duration
 			b.ReportAllocs()
 			for b.Loop() {
 				b.StopTimer()
@@ -307,16 +323,28 @@ func BenchmarkFirstUpdate(b *testing.B) {
 				if _, err := d.Sync(context.Background(), svcs); err != nil {
 					b.Fatal(err)
 				}
-				sp := cloneSP(&svcs[n/2])
-				sp.Endpoints[0].Addr = netip.AddrPortFrom(sp.Endpoints[0].Addr.Addr(), 9999)
-				b.StartTimer()
-				if _, err := d.Update(context.Background(), []ServicePort{sp}, nil); err != nil {
-					b.Fatal(err)
+				for k := range 1 + laterUpdates {
+					sp := cloneSP(&svcs[n/2+k])
+					sp.Endpoints[0].Addr = netip.AddrPortFrom(sp.Endpoints[0].Addr.Addr(), 9999)
+					if k == 0 {
+						b.StartTimer()
+					}
+					start := time.Now()
+					if _, err := d.Update(context.Background(), []ServicePort{sp}, nil); err != nil {
+						b.Fatal(err)
+					}
+					if k == 0 {
+						first += time.Since(start)
+						b.StopTimer()
+					} else {
+						later += time.Since(start)
+					}
 				}
-				b.StopTimer()
 				_ = d.Close()
 				b.StartTimer()
 			}
+			b.ReportMetric(float64(later)/float64(laterUpdates*b.N), "later-ns/op")
+			b.ReportMetric(float64(first)/(float64(later)/laterUpdates), "first/later")
 		})
 	}
 }
