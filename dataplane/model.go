@@ -665,11 +665,11 @@ func (b *builder) prefixSet(name string, f IPFamily, ps []netip.Prefix) *set {
 // service adds one service port's map elements and the shared chains it
 // points at.
 func (b *builder) service(sp *ServicePort) {
-	b.hash = hashOf(sp)
+	b.hash, b.tag, b.proto = hashOf(sp), "", sp.Protocol
 	b.aff = int(sp.AffinityTimeout.Round(time.Second) / time.Second)
 	if sp.AffinityTimeout > 0 {
 		b.aff = max(b.aff, 1)
-		b.tag, b.proto = tag(sp.ID()), sp.Protocol
+		b.tag = tag(sp.ID())
 	}
 	for _, f := range fams {
 		cl := slots(ofFamily(sp.Endpoints, f), sp)
@@ -774,12 +774,12 @@ func (b *builder) frontend(f IPFamily, sc scope, a netip.Addr, sp *ServicePort,
 			}
 			return
 		}
-		prefix, m := k.text()+" . ", epMap(sc, local, f)
+		m := epMap(sc, local, f)
 		eb := b.batch(len(eps), len(k.b)+4+20)
 		for i, ep := range eps {
 			a := ep.Addr().Unmap()
 			eb.bytes = binary.NativeEndian.AppendUint32(append(eb.bytes, k.b...), uint32(i))
-			eb.text = appendMark(append(eb.text, prefix...), uint32(i))
+			eb.text = appendMark(append(append(eb.text, k.t...), " . "...), uint32(i))
 			eb.endKey()
 			eb.bytes = append(binary.BigEndian.AppendUint16(appendAddr(eb.bytes, a), ep.Port()), 0, 0)
 			eb.text = strconv.AppendUint(append(a.AppendTo(eb.text), " . "...), uint64(ep.Port()), 10)
