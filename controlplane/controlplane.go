@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +38,29 @@ type ControlPlane struct {
 	started   bool                      // a Resolve ran: restored services not seen were released
 	prevRefs  map[resolved.Ref]bool     // the services the last Resolve was given
 	owners    map[frontend]resolved.Ref // who published each frontend last
+	inputs    map[resolved.Ref]input    // what each service in prev was resolved from
+}
+
+// input is what a service was resolved from: the same again resolves to
+// the same service, so Resolve reuses it without allocating or
+// reconciling (under churn most services are unchanged).
+type input struct {
+	svc  Service
+	pods []endpoints.Workload
+}
+
+// unchanged returns the service published last time when sv and its pods
+// are what it was resolved from, or nil. Sources that hand over the same
+// maps and slices for unchanged objects (the manifests Loader does) make
+// the comparison cheap: reflect.DeepEqual stops at identical pointers.
+func (c *ControlPlane) unchanged(sv *Service, pods []endpoints.Workload) *resolved.Service {
+	r := sv.Spec.Ref()
+	old, ok := c.inputs[r]
+	prev := c.prev[r]
+	if !ok || prev == nil || !reflect.DeepEqual(old.pods, pods) || !reflect.DeepEqual(old.svc, *sv) {
+		return nil
+	}
+	return prev
 }
 
 // New returns a ControlPlane for cfg; it returns an error when
@@ -48,7 +72,8 @@ func New(cfg Config) (*ControlPlane, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &ControlPlane{cfg: cfg, prev: map[resolved.Ref]*resolved.Service{}, selectors: map[resolved.Ref]map[string]string{}}, nil
+	return &ControlPlane{cfg: cfg, prev: map[resolved.Ref]*resolved.Service{}, selectors: map[resolved.Ref]map[string]string{},
+		inputs: map[resolved.Ref]input{}}, nil
 }
 
 // Health is what a ControlPlane last did. The zero value means nothing
@@ -113,11 +138,18 @@ func (c *ControlPlane) Resolve(in Input) (*resolved.State, error) {
 	pods := c.selectPods(specs, in.Workloads)
 	out := make([]*resolved.Service, 0, len(specs))
 	for _, sv := range specs {
-		s, err := c.resolve(sv, pods[sv.Spec.Ref()])
-		if err != nil {
-			refused[sv.Spec.Ref()] = err
+		r := sv.Spec.Ref()
+		if s := c.unchanged(sv, pods[r]); s != nil {
+			out = append(out, s)
 			continue
 		}
+		s, err := c.resolve(sv, pods[r])
+		if err != nil {
+			delete(c.inputs, r)
+			refused[r] = err
+			continue
+		}
+		c.inputs[r] = input{svc: *sv, pods: pods[r]}
 		out = append(out, s)
 	}
 	out = c.claimFrontends(out, refused)
@@ -136,7 +168,7 @@ func (c *ControlPlane) stamp(out []*resolved.Service) *resolved.State {
 	st := &resolved.State{Version: c.version + 1, Services: make([]resolved.Service, 0, len(out))}
 	changed := false
 	for _, s := range out {
-		if old := c.prev[s.Ref()]; old != nil && equalResolved(old, s) {
+		if old := c.prev[s.Ref()]; old == s || old != nil && equalResolved(old, s) {
 			s.Revision = old.Revision
 		} else {
 			s.Revision, changed = st.Version, true
@@ -184,6 +216,11 @@ func (c *ControlPlane) releaseGone(in []Service) {
 		c.cfg.Allocator.Release(k) // kept for the grace period
 	}
 	c.prevRefs = inInput
+	for r := range c.inputs {
+		if !inInput[r] {
+			delete(c.inputs, r)
+		}
+	}
 }
 
 // admit checks the services as a set: one name claimed twice keeps the

@@ -9,8 +9,14 @@ import (
 const (
 	DefaultMaxFileBytes  = 4 << 20  // 4 MiB per file
 	DefaultMaxTotalBytes = 64 << 20 // 64 MiB for the whole directory
-	DefaultDebounce      = 250 * time.Millisecond
-	DefaultMaxWait       = time.Second
+	// DefaultDebounce is short: an editor's save or a kubectl-style
+	// truncate-and-write finishes within it, and a load that still sees a
+	// half-written file costs nothing lasting (the control plane keeps a
+	// service that disappears for a moment on its addresses). A longer
+	// debounce is latency every change pays (issue 13: p90 under 100 ms
+	// under churn).
+	DefaultDebounce = 10 * time.Millisecond
+	DefaultMaxWait  = time.Second
 )
 
 // Config says what to load and how. The zero value loads the current

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"hash/maphash"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Loader loads a directory of manifests again and again, re-reading only
@@ -85,38 +87,32 @@ func (l *Loader) load(dirty map[string]bool) (Set, []error, bool) {
 		l.last = now
 		return Set{}, []error{e}, changed
 	}
+	read := l.readAll(names, fresh)
+	parseAll(read, &l.cfg)
 	var (
 		errs  []*Error
 		files = make([]fileResult, 0, len(names))
 		next  = make(map[string]cachedFile, len(names))
 		now   = make([]outcome, 0, len(names))
-		total int64
 	)
-	for _, name := range names {
-		c, ok := l.files[name]
-		if !ok || fresh[name] {
-			c, err = l.readFile(name, total)
-		} else {
-			err = l.checkTotal(total, c.id.size)
-		}
+	for _, r := range read {
 		switch {
-		case err == errGone:
+		case r.err == errGone:
 			continue
-		case err != nil:
-			errs = append(errs, &Error{File: name, Doc: -1, Err: err})
-			now = append(now, outcome{name: name, err: err.Error()})
+		case r.err != nil:
+			errs = append(errs, &Error{File: r.name, Doc: -1, Err: r.err})
+			now = append(now, outcome{name: r.name, err: r.err.Error()})
 			// Keep the last good parse's names, not its objects.
-			if prev, ok := l.files[name]; ok {
+			if prev, ok := l.files[r.name]; ok {
 				files = append(files, fileResult{res: prev.res, claimsOnly: true})
-				next[name] = prev
+				next[r.name] = prev
 			}
 			continue
 		}
-		total += c.id.size
-		next[name] = c
-		now = append(now, outcome{name: name, res: c.res})
-		files = append(files, fileResult{res: c.res})
-		errs = append(errs, c.res.errs...)
+		next[r.name] = r.c
+		now = append(now, outcome{name: r.name, res: r.c.res})
+		files = append(files, fileResult{res: r.c.res})
+		errs = append(errs, r.c.res.errs...)
 	}
 	l.files = next
 	changed := !slices.Equal(now, l.last)
@@ -131,6 +127,69 @@ func (l *Loader) load(dirty map[string]bool) (Set, []error, bool) {
 		out[i] = e
 	}
 	return set, out, changed
+}
+
+// readResult is one file of a load: its cache entry, or why it was
+// refused; data holds contents still to be parsed (c.res is nil then).
+type readResult struct {
+	name string
+	c    cachedFile
+	data []byte
+	err  error
+}
+
+// readAll reads (or takes from the cache) every file in names, in order,
+// counting their sizes against Config.MaxTotalBytes. Files in fresh are
+// stat'ed; the others come from the cache.
+func (l *Loader) readAll(names []string, fresh map[string]bool) []readResult {
+	out := make([]readResult, 0, len(names))
+	var total int64
+	for _, name := range names {
+		r := readResult{name: name}
+		c, ok := l.files[name]
+		if !ok || fresh[name] {
+			r.c, r.data, r.err = l.readFile(name, total)
+		} else {
+			r.c, r.err = c, l.checkTotal(total, c.id.size)
+		}
+		if r.err == nil {
+			total += r.c.id.size
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// parseAll parses the files read has contents for, on as many cores as
+// there are (a burst of changed files, as under churn, is parsed in
+// parallel; YAML decoding is most of a load's cost).
+func parseAll(read []readResult, cfg *Config) {
+	var todo []int
+	for i := range read {
+		if read[i].err == nil && read[i].c.res == nil {
+			todo = append(todo, i)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	if workers <= 1 {
+		for _, i := range todo {
+			read[i].c.res = parseFile(read[i].name, read[i].data, cfg)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := next.Add(1) - 1; k < int64(len(todo)); k = next.Add(1) - 1 {
+				r := &read[todo[k]]
+				r.c.res = parseFile(r.name, r.data, cfg)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // names returns the names to load, sorted, and which of them must be
@@ -171,36 +230,36 @@ type fileResult struct {
 	claimsOnly bool
 }
 
-// readFile returns name's parse, from the cache when its fileID is
-// unchanged or its contents are the same bytes. total is what earlier
-// files took of Config.MaxTotalBytes.
-func (l *Loader) readFile(name string, total int64) (cachedFile, error) {
+// readFile returns name's cache entry: the cached parse when its fileID
+// is unchanged or its contents are the same bytes, else the contents to
+// parse (and an entry without a parse). total is what earlier files took
+// of Config.MaxTotalBytes.
+func (l *Loader) readFile(name string, total int64) (cachedFile, []byte, error) {
 	path := filepath.Join(l.cfg.Dir, name)
 	fi, err := statManifest(path, l.cfg.MaxFileBytes)
 	if err != nil {
-		return cachedFile{}, err
+		return cachedFile{}, nil, err
 	}
 	if err := l.checkTotal(total, fi.Size()); err != nil {
-		return cachedFile{}, err
+		return cachedFile{}, nil, err
 	}
 	prev, ok := l.files[name]
 	if ok && prev.id == idOf(fi) {
-		return prev, nil
+		return prev, nil, nil
 	}
 	data, id, err := readManifest(path, l.cfg.MaxFileBytes)
 	if err != nil {
-		return cachedFile{}, err
+		return cachedFile{}, nil, err
 	}
 	if err := l.checkTotal(total, id.size); err != nil {
-		return cachedFile{}, err
+		return cachedFile{}, nil, err
 	}
 	c := cachedFile{id: id, sum: maphash.Bytes(l.seed, data)}
 	if ok && prev.sum == c.sum {
 		c.res = prev.res // rewritten with the same bytes: nothing changed
-	} else {
-		c.res = parseFile(name, data, &l.cfg)
+		return c, nil, nil
 	}
-	return c, nil
+	return c, data, nil // parsed by parseAll
 }
 
 func (l *Loader) checkTotal(total, size int64) error {
