@@ -3,6 +3,7 @@ package replica
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,7 +51,7 @@ func (r *Replica) lead(ctx context.Context, l etcd.Leadership) error {
 		r.repairLoop(ctx, alloc, src)
 	}()
 	pub := etcd.NewServicePublisher(r.cfg.Client, ServicesKey(r.cfg.Prefix), etcd.Retry{}, l.Guard())
-	err = cp.Run(ctx, src, pub)
+	err = cp.Run(ctx, src, above{pub, maxRevision(published)})
 	wg.Wait()
 	r.cfg.Log.Info("leadership over", "replica", r.cfg.Name)
 	return err
@@ -143,6 +144,39 @@ func (r *Replica) repairLoop(ctx context.Context, alloc *allocator.Services, src
 		}
 		r.setRepair(rep)
 	}
+}
+
+// above publishes every State with its Service Revisions (and Version)
+// raised by base, the highest Revision published before this leadership.
+// A new leader's control plane counts versions from 1 again, and node
+// agents program only the Services whose Revision changed: without this, a
+// Service the new leader changed at a Revision the old one had already used
+// for it would be skipped by a node that missed the states in between.
+// (etcd.ServiceDelivery hands out the published Revisions as they are;
+// stamping each Service with its key's etcd ModRevision there would make
+// every publisher safe, and this unnecessary.)
+type above struct {
+	sink controlplane.Sink
+	base uint64
+}
+
+func (a above) Publish(ctx context.Context, st *resolved.State) error {
+	if a.base == 0 {
+		return a.sink.Publish(ctx, st)
+	}
+	out := &resolved.State{Version: st.Version + a.base, Services: slices.Clone(st.Services)}
+	for i := range out.Services {
+		out.Services[i].Revision += a.base // the Service values are copies; their slices stay shared and unmodified
+	}
+	return a.sink.Publish(ctx, out)
+}
+
+func maxRevision(published []resolved.Service) uint64 {
+	var m uint64
+	for i := range published {
+		m = max(m, published[i].Revision)
+	}
+	return m
 }
 
 // source is Config.Source as the leadership reads it: it remembers the

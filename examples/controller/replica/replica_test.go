@@ -371,3 +371,28 @@ func TestHealthOK(t *testing.T) {
 		}
 	}
 }
+
+// A new leader's Revisions start above every published one, so a node
+// that compares Revisions sees each of its changes.
+func TestNewLeaderRevisionsAboveOld(t *testing.T) {
+	e := startEtcd(t)
+	obs := client(t, e)
+	src := newSource(svc("web", resolved.ClusterIP), svc("api", resolved.ClusterIP))
+	a := start(t, e, "a", src)
+	waitFor(t, 10*time.Second, "published", func() bool { return len(publishedServices(t, obs)) == 2 })
+	src.Set(svc("web", resolved.ClusterIP), svc("api", resolved.NodePort))
+	waitFor(t, 10*time.Second, "api a NodePort", func() bool { return publishedServices(t, obs)["default/api"].Type == resolved.NodePort })
+	var old uint64
+	for _, s := range publishedServices(t, obs) {
+		old = max(old, s.Revision)
+	}
+	a.stop(t)
+	src.Set(svc("web", resolved.NodePort), svc("api", resolved.NodePort))
+	start(t, e, "b", src)
+	waitFor(t, 10*time.Second, "web a NodePort", func() bool { return publishedServices(t, obs)["default/web"].Type == resolved.NodePort })
+	for name, s := range publishedServices(t, obs) {
+		if s.Revision <= old {
+			t.Errorf("%s: Revision %d under the new leader; want above the old leader's %d", name, s.Revision, old)
+		}
+	}
+}
