@@ -178,3 +178,37 @@ func TestWriteStateAtomic(t *testing.T) {
 		t.Error("writeState into a missing directory succeeded")
 	}
 }
+
+// TestLegacyStateDuplicateNeverShared: a version 1 file in which two
+// services claim one ClusterIP (a damaged or hand-edited file) never
+// yields a duplicate: the allocator refuses the second claim, so one
+// service keeps the address and the other is given a fresh one.
+func TestLegacyStateDuplicateNeverShared(t *testing.T) {
+	dir, state := legacyDir(t)
+	dup := `{"version": 1, "services": {
+  "default/web": {"clusterIPs": ["10.96.25.123"]},
+  "kube-system/dns": {"clusterIPs": ["10.96.25.123"], "nodePorts": {"UDP/53": 32194}}}}`
+	if err := os.WriteFile(state, []byte(dup), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(legacyConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := p.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[netip.Addr]string{}
+	for _, s := range st.Services {
+		for _, ip := range s.ClusterIPs {
+			if other, ok := seen[ip]; ok {
+				t.Errorf("%s and %s share ClusterIP %s", other, s.Ref(), ip)
+			}
+			seen[ip] = s.Ref().String()
+		}
+	}
+	if owner := seen[netip.MustParseAddr("10.96.25.123")]; owner != "default/web" && owner != "kube-system/dns" {
+		t.Errorf("10.96.25.123 went to %q; want one of the services that recorded it", owner)
+	}
+}
