@@ -141,14 +141,19 @@ func TestApplyIncremental(t *testing.T) {
 	}
 }
 
-// TestBadInputIsolated (issue 13): each of the eight inputs that passed the
-// manifest validation but broke the kernel batch is left out, reported
-// against its own service (the newcomer, not the established service it
-// collides with, although it sorts first), and every other service stays
-// programmed and answers in DNS; health stays ok and reports it; once
-// fixed, nothing is reported.
-func TestBadInputIsolated(t *testing.T) {
-	good := web(1, "10.96.0.1", slice("a", 80, ep("10.0.0.1", up, "n1", "", "")))
+// badCase is one of issue 13's eight inputs, as a service "shop/bad"
+// in resolved form (as a control plane that skipped validation would
+// publish it).
+type badCase struct {
+	name string
+	svc  resolved.Service
+}
+
+// badInputs returns the eight inputs, and the good services they collide
+// with: lb (ClusterIP 10.96.0.3, LoadBalancer 203.0.113.1, external IP
+// 198.51.100.1) and web (ClusterIP 10.96.0.1, one endpoint webPod:8080).
+func badInputs(webPod string) (tests []badCase, lb, good resolved.Service) {
+	good = web(1, "10.96.0.1", slice("a", 8080, ep(webPod, up, "n1", "", "")))
 	bad := func(edit func(*resolved.Service)) resolved.Service {
 		s := resolved.Service{Namespace: "shop", Name: "bad", Revision: 2, Type: resolved.LoadBalancer,
 			ClusterIPs: []netip.Addr{addr("10.96.0.5")}, Ports: []resolved.Port{{Name: "http", Port: 80}},
@@ -156,10 +161,7 @@ func TestBadInputIsolated(t *testing.T) {
 		edit(&s)
 		return s
 	}
-	tests := []struct {
-		name string
-		svc  resolved.Service
-	}{
+	tests = []badCase{
 		{"externalIPs 0.0.0.0", bad(func(s *resolved.Service) { s.ExternalIPs = []netip.Addr{addr("0.0.0.0")} })},
 		{"external IP on another service's ClusterIP:port", bad(func(s *resolved.Service) { s.ExternalIPs = []netip.Addr{addr("10.96.0.1")} })},
 		{"external IP on another service's LoadBalancer address", bad(func(s *resolved.Service) { s.ExternalIPs = []netip.Addr{addr("203.0.113.1")} })},
@@ -173,9 +175,20 @@ func TestBadInputIsolated(t *testing.T) {
 			s.Slices[0].Endpoints = append(s.Slices[0].Endpoints, ep("0.0.0.0", up, "", "", ""))
 		})},
 	}
-	lb := resolved.Service{Namespace: "shop", Name: "lb", Revision: 1, Type: resolved.LoadBalancer,
+	lb = resolved.Service{Namespace: "shop", Name: "lb", Revision: 1, Type: resolved.LoadBalancer,
 		ClusterIPs: []netip.Addr{addr("10.96.0.3")}, LoadBalancerIPs: []netip.Addr{addr("203.0.113.1")},
 		ExternalIPs: []netip.Addr{addr("198.51.100.1")}, Ports: []resolved.Port{{Name: "http", Port: 80}}}
+	return tests, lb, good
+}
+
+// TestBadInputIsolated (issue 13): each of the eight inputs that passed the
+// manifest validation but broke the kernel batch is left out, reported
+// against its own service (the newcomer, not the established service it
+// collides with, although it sorts first), and every other service stays
+// programmed and answers in DNS; health stays ok and reports it; once
+// fixed, nothing is reported.
+func TestBadInputIsolated(t *testing.T) {
+	tests, lb, good := badInputs("10.0.0.1")
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNode(t)

@@ -17,8 +17,9 @@
 //   - one bad service never blocks the rest: a service that fails
 //     resolved.Service.Validate, or whose ports the kernel refuses
 //     (dataplane.SyncError), is left out and reported in a [*SyncError]
-//     and in [Health]; every other service is served in the kernel and in
-//     DNS;
+//     and in [Health] (reported, not unhealthy: [Health.OK] stays true,
+//     as the control plane's does); every other service is served in the
+//     kernel and in DNS;
 //   - after the first full sync only the services whose Revision changed
 //     are sent, through dataplane's Update; a failed batch makes the next
 //     sync whole again;
