@@ -129,7 +129,7 @@ func (x *tx) count(e elem, add bool) {
 	} else {
 		x.stats.ElementsRemoved++
 	}
-	n := len(e.key) + len(e.keyEnd) + len(e.data)
+	n := len(e.key) + len(e.data)
 	x.stats.Bytes += n
 	x.queued += n
 }
@@ -159,11 +159,16 @@ func nftElems(s *set, es []elem) []nftables.SetElement {
 }
 
 func appendNftElems(dst []nftables.SetElement, s *set, e elem) []nftables.SetElement {
-	if e.keyEnd == nil || len(s.keyTypes) > 1 {
-		return append(dst, nftables.SetElement{Key: e.key, KeyEnd: e.keyEnd, Val: e.data, VerdictData: e.verdict})
+	switch {
+	case s.verdictMap():
+		return append(dst, nftables.SetElement{Key: e.key, VerdictData: parseVerdict(e.dataText)})
+	case !s.interval:
+		return append(dst, nftables.SetElement{Key: e.key, Val: e.data})
+	case len(s.keyTypes) > 1:
+		return append(dst, nftables.SetElement{Key: e.key, KeyEnd: e.data})
 	}
 	dst = append(dst, nftables.SetElement{Key: e.key})
-	if end, ok := increment(e.keyEnd); ok {
+	if end, ok := increment(e.data); ok {
 		dst = append(dst, nftables.SetElement{Key: end, IntervalEnd: true})
 	}
 	return dst
