@@ -48,6 +48,31 @@
 // carries a format version; one a reader cannot decode is reported in
 // [Update.Invalid], never dropped silently.
 //
+// # A control plane on etcd
+//
+// Replicas of a control plane run [controlplane.ControlPlane] only while they lead
+// ([RunWhileLeading]). The leader keeps its allocator.Services in memory and its
+// snapshot in one key ([SnapshotStore]), written under the leadership's
+// [Leadership.Guard] so that a former leader can never overwrite its successor;
+// the next leader restores it, takes back what was published but not persisted,
+// and repairs leaks while it leads ([ServicesRepair]):
+//
+//	etcd.RunWhileLeading(ctx, cli, etcd.Election{Prefix: "/svcnet/leader", ID: id},
+//		func(ctx context.Context, l etcd.Leadership) error {
+//			alloc, _ := allocator.NewServices(cfg)
+//			snaps := etcd.NewSnapshotStore(cli, "/svcnet/allocations", etcd.Retry{}, l.Guard())
+//			if err := snaps.Restore(ctx, alloc); err != nil {
+//				return err
+//			}
+//			repair := etcd.NewServicesRepair(cli, "/svcnet/services/", alloc, etcd.Retry{})
+//			if _, err := repair.Repair(ctx); err != nil {
+//				return err
+//			}
+//			go repair.Run(ctx, 0, logRepair)
+//			cp, _ := controlplane.New(controlplane.Config{Allocator: alloc, Persist: snaps.Persist(ctx)})
+//			return cp.Run(ctx, src, etcd.NewServicePublisher(cli, "/svcnet/services/", etcd.Retry{}, l.Guard()))
+//		})
+//
 // Allocation values are encoded with a version byte: a reader that meets a newer version stops
 // with [ErrUnknownVersion] rather than misread it.
 package etcd

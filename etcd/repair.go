@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 
@@ -53,10 +54,18 @@ func (r *repairer[T]) repair(ctx context.Context, ops repairOps[T], check func(T
 			if _, ok := cur[v]; ok {
 				continue
 			}
-			if err := ops.allocate(ctx, v); err != nil && err != allocator.ErrAllocated {
+			err := ops.allocate(ctx, v)
+			var nr notRepairable
+			switch {
+			case errors.As(err, &nr) && nr.conflict:
+				rep.Duplicates = append(rep.Duplicates, v)
+			case errors.As(err, &nr):
+				rep.OutOfRange = append(rep.OutOfRange, v)
+			case err != nil && err != allocator.ErrAllocated:
 				return rep, err
+			default:
+				rep.Remarked = append(rep.Remarked, v)
 			}
-			rep.Remarked = append(rep.Remarked, v)
 		}
 	}
 	strikes := map[T]int{}
