@@ -219,7 +219,7 @@ func TestServicesRepair(t *testing.T) {
 		s.Type, s.Ports[0].NodePort = resolved.NodePort, uint16(30001+i)
 		st.Services = append(st.Services, s)
 	}
-	dup := testService("dup", 2, 1) // svc-1's ClusterIP
+	dup := testService("svc-9", 2, 1) // svc-1's ClusterIP
 	if err := pub.Publish(t.Context(), &resolved.State{Version: 1, Services: append(slices.Clone(st.Services), dup)}); err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestServicesRepair(t *testing.T) {
 		t.Fatal(err)
 	}
 	slices.Sort(rep.Remarked)
-	if got := fmt.Sprint(rep.Remarked, rep.Duplicates); got != "[default/svc-0 default/svc-1 default/svc-2] [default/dup]" {
+	if got := fmt.Sprint(rep.Remarked, rep.Duplicates); got != "[default/svc-0 default/svc-1 default/svc-2] [default/svc-9]" {
 		t.Errorf("first pass: remarked, duplicates = %s", got)
 	}
 	for _, s := range st.Services {

@@ -61,9 +61,11 @@ type Follower[T any] struct {
 	codec  Codec[T]
 	seed   maphash.Seed
 
-	mu    sync.Mutex // protects state, rev
-	state map[string]entry[T]
-	rev   int64 // revision of the last Update delivered; 0 before the first
+	mu     sync.Mutex // protects state, rev, status
+	state  map[string]entry[T]
+	rev    int64 // revision of the last Update delivered; 0 before the first
+	status Status
+	notify func() // called after the connection changed; set before Run, never changed
 }
 
 // entry is what a Follower holds per object: the value and a hash of its encoding,
@@ -96,15 +98,112 @@ func (f *Follower[T]) State() map[string]T {
 	return out
 }
 
+// Status is a Follower's connection to etcd, for a node's logs, metrics and
+// health endpoint. The zero value is a Follower that has not reached etcd yet.
+type Status struct {
+	// Connected is true while the last contact with etcd (a list, a watch event or
+	// the probe Run makes every second) succeeded.
+	Connected bool
+	// Since is when Connected last changed, or when the first contact failed.
+	Since time.Time
+	// Revision is the etcd revision of the last Update delivered, LastUpdate when
+	// it was delivered.
+	Revision   int64
+	LastUpdate time.Time
+	// LastErr is why the last failed contact failed; it stays after a reconnect,
+	// for the record (Err tells whether it still holds).
+	LastErr error
+	// Relists counts lists of the whole prefix: the first one, and one after
+	// each watch whose revision etcd had compacted. A reconnect that resumed the
+	// watch adds none.
+	Relists uint64
+}
+
+// Err returns nil while connected, else an error wrapping ErrUnavailable that
+// says since when, at which revision, and why.
+func (s Status) Err() error {
+	switch {
+	case s.Connected:
+		return nil
+	case s.LastErr == nil:
+		return fmt.Errorf("etcd: not reached yet: %w", ErrUnavailable)
+	}
+	return fmt.Errorf("etcd: unreachable since %s, serving revision %d: %w: %w",
+		s.Since.UTC().Format(time.RFC3339), s.Revision, ErrUnavailable, s.LastErr)
+}
+
+// Status returns the Follower's connection to etcd.
+func (f *Follower[T]) Status() Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.status
+	st.Revision = f.rev
+	return st
+}
+
+// contact records the outcome of a contact with etcd: nil is a success.
+func (f *Follower[T]) contact(err error) {
+	f.mu.Lock()
+	s := &f.status
+	changed := s.Connected != (err == nil) || s.Since.IsZero()
+	if changed {
+		s.Connected, s.Since = err == nil, time.Now()
+	}
+	if err != nil {
+		s.LastErr = err
+	}
+	f.mu.Unlock()
+	if changed && f.notify != nil {
+		f.notify()
+	}
+}
+
+// probeInterval is how often Run checks that etcd answers; probeTimeout bounds one
+// check. A watch on a member that went away neither fails nor delivers (the
+// client reconnects in silence), so only a probe tells a quiet prefix from a
+// lost etcd.
+const (
+	probeInterval = time.Second
+	probeTimeout  = time.Second
+)
+
+// probe reads the prefix's own key, linearizably (so a member without a quorum
+// fails it), every probeInterval until ctx ends.
+func (f *Follower[T]) probe(ctx context.Context) {
+	t := time.NewTicker(probeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		_, err := f.cli.Get(pctx, f.prefix, clientv3.WithCountOnly())
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		f.contact(err)
+	}
+}
+
 // Run delivers Updates to fn, one at a time in revision order, until ctx ends
 // (then it returns ctx's error) or fn returns an error (then it returns that). A
 // Run after an earlier one resumes where that one stopped. While etcd cannot be
 // reached, Run keeps retrying with backoff and delivers nothing: the caller keeps
-// what it has.
+// what it has, and Status says so. Run probes etcd every second while it runs.
 func (f *Follower[T]) Run(ctx context.Context, fn func(Update[T]) error) error {
+	pctx, stop := context.WithCancel(ctx)
+	probed := make(chan struct{})
+	go func() { defer close(probed); f.probe(pctx) }()
+	defer func() { stop(); <-probed }()
 	pause := 25 * time.Millisecond
 	for {
 		err := f.follow(ctx, fn)
+		if err != nil && ctx.Err() == nil {
+			f.contact(err)
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -159,6 +258,10 @@ func (f *Follower[T]) relist(ctx context.Context, fn func(Update[T]) error) erro
 	if err != nil {
 		return err
 	}
+	f.contact(nil)
+	f.mu.Lock()
+	f.status.Relists++
+	f.mu.Unlock()
 	next := make(map[string]entry[T], len(resp.Kvs))
 	u := Update[T]{Revision: resp.Header.Revision, Relisted: true}
 	for _, kv := range resp.Kvs {
@@ -202,6 +305,12 @@ func (f *Follower[T]) decode(name string, b []byte, old entry[T], had bool) (ent
 // within one response the last event of a name wins. Only the Run goroutine
 // writes f.state and f.rev, so it reads them here without the lock.
 func (f *Follower[T]) apply(wr clientv3.WatchResponse, fn func(Update[T]) error) error {
+	f.mu.Lock()
+	connected := f.status.Connected
+	f.mu.Unlock()
+	if !connected {
+		f.contact(nil)
+	}
 	rev := wr.Header.Revision // a progress notification: everything up to it was sent
 	if n := len(wr.Events); n > 0 {
 		rev = wr.Events[n-1].Kv.ModRevision
@@ -273,6 +382,7 @@ func (f *Follower[T]) deliver(u Update[T], commit func(), fn func(Update[T]) err
 	f.mu.Lock()
 	commit()
 	f.rev = u.Revision
+	f.status.LastUpdate = time.Now()
 	f.mu.Unlock()
 	return nil
 }

@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,7 @@ func (r *ServicesRepair) Repair(ctx context.Context) (allocator.RepairReport[str
 	for key := range pub {
 		held = append(held, key)
 	}
+	slices.Sort(held) // of two Services claiming one value, the first by key keeps it
 	return r.rep.repair(ctx, servicesOps{r, pub}, func(string) error { return nil }, held)
 }
 
