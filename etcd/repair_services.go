@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/svcnet/svcnet/allocator"
@@ -21,31 +20,29 @@ import (
 //     exactly the values it was published with, so it keeps them and nobody else
 //     gets them; one whose values another key holds is reported in Duplicates,
 //     one the allocator cannot take back (outside its ranges) in OutOfRange;
-//   - a key that was published and is held but no longer published (a Service
-//     deleted while no leader ran, which the new leader's control plane never
-//     saw) is released to the allocator's grace period after 3 consecutive passes
-//     find it so (Leaked, then Freed), since its holder may be in flight.
+//   - a key the allocator holds that is not published (a Service deleted while
+//     no leader ran, or one a leader allocated and died before publishing) is
+//     released to the allocator's grace period once 3 consecutive passes find it
+//     so (Leaked, then Freed): its holder may still be in flight.
 //
-// Keys the allocator holds that were never published are beyond it:
-// allocator.Services does not list its keys. Run it on the leader only (under
-// RunWhileLeading), beside the control plane that uses the same allocator; the
-// control plane persists what it changes. Build it with NewServicesRepair; the
-// zero value is not usable. Safe for concurrent use; passes are serialised.
+// A Service deleted but still published when a pass runs may be taken back
+// once more and freed 3 passes later: a repair holds a value too long rather
+// than free one in use. Run it on the leader only (under RunWhileLeading),
+// beside the control plane that uses the same allocator; the control plane
+// persists what it changes. Build it with NewServicesRepair; the zero value is
+// not usable. Safe for concurrent use; passes are serialised.
 type ServicesRepair struct {
 	cli    *clientv3.Client
 	prefix string
 	alloc  *allocator.Services
 	retry  Retry
 	rep    repairer[string]
-
-	mu    sync.Mutex // protects known
-	known map[string]bool
 }
 
 // NewServicesRepair returns a repair of alloc against the Services published
 // under prefix (the ServicePublisher's).
 func NewServicesRepair(cli *clientv3.Client, prefix string, alloc *allocator.Services, retry Retry) *ServicesRepair {
-	return &ServicesRepair{cli: cli, prefix: prefix, alloc: alloc, retry: retry, known: map[string]bool{}}
+	return &ServicesRepair{cli: cli, prefix: prefix, alloc: alloc, retry: retry}
 }
 
 // Repair runs one pass: it reads the published Services and reconciles the
@@ -116,20 +113,12 @@ type servicesOps struct {
 	pub map[string]*resolved.Service
 }
 
-// allocated lists the keys, published now or earlier, that the allocator holds.
+// allocated lists the keys the allocator holds.
 func (o servicesOps) allocated(context.Context) (map[string]int64, error) {
-	o.r.mu.Lock()
-	defer o.r.mu.Unlock()
-	for key := range o.pub {
-		o.r.known[key] = true
-	}
-	out := map[string]int64{}
-	for key := range o.r.known {
-		if _, ok := o.r.alloc.Get(key); ok {
-			out[key] = 0
-		} else if o.pub[key] == nil {
-			delete(o.r.known, key) // neither held nor published: nothing to watch
-		}
+	keys := o.r.alloc.Keys()
+	out := make(map[string]int64, len(keys))
+	for _, key := range keys {
+		out[key] = 0
 	}
 	return out, nil
 }
