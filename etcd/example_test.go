@@ -2,6 +2,7 @@ package etcd_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -45,4 +46,32 @@ func ExampleIPAllocator() {
 func ExampleLayout() {
 	fmt.Println(etcd.PerValue, etcd.Snapshot)
 	// Output: PerValue Snapshot
+}
+
+// A leader persists its allocations under its leadership's guard; once it no
+// longer leads, its writes are refused and the snapshot stays its last one.
+func ExampleSnapshotStore() {
+	dir, _ := os.MkdirTemp("", "etcd-example")
+	defer os.RemoveAll(dir)
+	cluster, err := etcdtest.New(dir, etcdtest.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer cluster.Close()
+	cli, _ := cluster.Client()
+	defer cli.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stale *etcd.SnapshotStore
+	etcd.RunWhileLeading(ctx, cli, etcd.Election{Prefix: "/svcnet/leader", ID: "replica-a"}, func(ctx context.Context, l etcd.Leadership) error {
+		stale = etcd.NewSnapshotStore(cli, "/svcnet/allocations", etcd.Retry{}, l.Guard())
+		return stale.Save(ctx, []byte("snapshot 1"))
+	}) // fn returned: the replica resigned
+	cancel()
+	fmt.Println(errors.Is(stale.Save(context.Background(), []byte("snapshot 2")), etcd.ErrNotLeader))
+	blob, err := stale.Load(context.Background())
+	fmt.Printf("%s %v\n", blob, err)
+	// Output:
+	// true
+	// snapshot 1 <nil>
 }
