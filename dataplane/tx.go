@@ -16,6 +16,10 @@ type tx struct {
 	stats *Stats
 	// queued counts the element bytes queued since the last flush.
 	queued int
+	// setID is the last set ID given in this transaction: google/nftables
+	// would draw one from a package-level counter that two Dataplanes of one
+	// process race on.
+	setID uint32
 }
 
 // maxBatch bounds the element bytes of one netlink batch: the kernel takes
@@ -211,7 +215,10 @@ func (x *tx) elems(want *ruleset, name string, elems []elem, add bool) error {
 func (x *tx) delta(want *ruleset, dl *delta) error {
 	t, c := x.t, x.c
 	for _, name := range slices.Sorted(maps.Keys(dl.addSets)) {
-		if err := c.AddSet(want.nftSet(t, name), nil); err != nil {
+		ns := want.nftSet(t, name)
+		x.setID++
+		ns.ID = x.setID
+		if err := c.AddSet(ns, nil); err != nil {
 			return fmt.Errorf("add set %q: %w", name, err)
 		}
 		x.stats.Messages++
