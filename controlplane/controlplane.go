@@ -121,7 +121,9 @@ func (c *ControlPlane) Health() Health {
 	return h
 }
 
-// Resolve resolves in into the next State; when no service changed it
+// Resolve resolves in into the next State; a service whose spec and pods
+// are those it was last resolved from is reused as it is (see Input for
+// what that asks of the caller). When no service changed it
 // returns the previous State again, version and all. Services that disappeared are
 // released to the allocator's grace period (they get the same values if
 // they come back within it); values released longer ago are freed. It

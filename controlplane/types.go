@@ -44,6 +44,11 @@ type Service struct {
 
 // Input is everything a source holds at one moment. The zero value is an
 // empty cluster.
+//
+// Resolve keeps the slices and maps of an Input it was given, to
+// recognise an unchanged service cheaply next time: once passed, they
+// must not be modified. A changed object comes with new slices and maps,
+// as with Kubernetes' informer caches and the manifests Loader.
 type Input struct {
 	Services []Service
 	// Workloads are the pods; those without an IP are never endpoints.
