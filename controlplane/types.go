@@ -77,7 +77,11 @@ type Config struct {
 	// Allocator allocates each Service's addresses and ports; its grace
 	// period keeps a service that disappears for a moment (a manifest
 	// being rewritten) on the same values when it comes back. Restore its
-	// snapshot before New to keep allocations across restarts.
+	// snapshot before New to keep allocations across restarts. After New,
+	// change nothing a service the source still lists holds (no Restore,
+	// no Allocate or Release for it): Resolve reuses a service's values
+	// while its input is unchanged. Reading, Expire, and releasing
+	// services the source no longer lists are fine.
 	Allocator *allocator.Services
 	// Persist stores the allocator's snapshot after every change. A
 	// failure is retried by Run every RetryInterval and reported in
