@@ -13,7 +13,10 @@ import (
 )
 
 // mode is what the command does besides serving.
-type mode struct{ dryRun, once, cleanup bool }
+type mode struct {
+	dryRun, once, cleanup bool
+	etcd                  etcdMode
+}
 
 // errUsage marks a bad command line (exit code 2).
 var errUsage = errors.New("usage")
@@ -45,6 +48,7 @@ func defineFlags(fs *flag.FlagSet, cfg *proxy.Config, m *mode) *flagText {
 	fs.BoolVar(&m.dryRun, "dry-run", false, "load and resolve the manifests, print the nftables ruleset and the DNS records, and exit (touches neither the kernel nor the state file)")
 	fs.BoolVar(&m.once, "once", false, "sync once, print the addresses and ports assigned, and exit (the rules stay)")
 	fs.BoolVar(&m.cleanup, "cleanup", false, "remove the proxy's nftables table from the namespace and exit")
+	m.etcd.define(fs)
 	return &t
 }
 
@@ -73,7 +77,10 @@ func (t *flagText) finish(fs *flag.FlagSet, cfg *proxy.Config, m mode) error {
 	if cfg.PodRecords, err = parsePodRecords(t.podRecords); err != nil {
 		return err
 	}
-	if cfg.Manifests.Dir == "" && !m.cleanup && cfg.Delivery == nil {
+	if err := m.etcd.check(cfg, m); err != nil {
+		return err
+	}
+	if cfg.Manifests.Dir == "" && !m.cleanup && cfg.Delivery == nil && !m.etcd.enabled() {
 		return fmt.Errorf("%w: --manifests is required", errUsage)
 	}
 	return nil

@@ -5,6 +5,11 @@
 // is done by package examples/internal/proxy. Run with -h for the flags.
 //
 //	proxy --manifests ./manifests --netns node1 --node node1 --loadbalancer-pool 203.0.113.10-203.0.113.20
+//
+// With --etcd it is one node of a cluster: no control plane runs here, and
+// the node follows the Services examples/controller publishes in etcd.
+//
+//	proxy --etcd http://10.0.0.5:2379 --netns node1 --node node1
 package main
 
 import (
@@ -22,12 +27,16 @@ import (
 )
 
 const usage = `usage: proxy --manifests DIR [flags]
+       proxy --etcd ENDPOINTS --node NAME [flags]
 
 Reads Kubernetes Services, Pods, EndpointSlices and Nodes from DIR (watched
 for changes), allocates ClusterIPs, node ports and LoadBalancer addresses
 (kept in the state file across restarts), programs the nftables rules of
 the --netns namespace, and answers cluster DNS inside that namespace.
 Metrics and /healthz are served in the namespace the proxy itself runs in.
+With --etcd, the node instead follows the Services a controller
+(examples/controller) publishes in etcd, and keeps its rules and DNS while
+etcd is unreachable.
 
 Flags:
 `
@@ -78,6 +87,8 @@ func serve(ctx context.Context, cfg proxy.Config, m mode, stdout io.Writer) erro
 		return proxy.DryRun(cfg, stdout)
 	case m.once:
 		return proxy.Once(ctx, cfg, stdout)
+	case m.etcd.enabled():
+		return m.etcd.serve(ctx, cfg)
 	}
 	p, err := proxy.New(cfg)
 	if err != nil {
