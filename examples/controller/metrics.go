@@ -32,7 +32,8 @@ func handler(r *replica.Replica) http.Handler {
 		gauge("persist_error", "1 while the leader cannot persist its allocations to etcd.", func(h replica.Health) float64 { return flag(h.Control.PersistErr != nil) }),
 		gauge("publish_error", "1 while the leader cannot publish the resolved services to etcd.", func(h replica.Health) float64 { return flag(h.Control.PublishErr != nil) }),
 		gauge("refused_services", "Services the leader's last resolve left out.", func(h replica.Health) float64 { return float64(len(h.Control.Refused)) }),
-		gauge("repair_conflicts", "Published values the last repair found claimed twice.", func(h replica.Health) float64 { return float64(len(h.Repair.Conflicts)) }),
+		gauge("repair_duplicates", "Published services the last repair found claiming values another holds.", func(h replica.Health) float64 { return float64(len(h.Repair.Duplicates)) }),
+		gauge("repair_leaked", "Allocations the last repair found held but unpublished (freed after 3 passes).", func(h replica.Health) float64 { return float64(len(h.Repair.Leaked)) }),
 		gauge("published_version", "Version of the last state the leader published.", func(h replica.Health) float64 { return float64(h.Control.Version) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,8 +74,9 @@ type Health struct {
 	// Control is the control plane's health while leading (zero on a
 	// standby): read, persist and publish errors.
 	Control controlplane.Health
-	// Repair is what the last repair pass found.
-	Repair Report
+	// Repair is what the last repair pass found and did (etcd.ServicesRepair):
+	// values are Service keys, "namespace/name".
+	Repair allocator.RepairReport[string]
 	// Err is why the last leadership ended or could not start; nil when
 	// none failed.
 	Err error
@@ -82,7 +84,7 @@ type Health struct {
 
 // OK reports whether the replica is doing its job, with why when not:
 // a standby is fine; a leader needs its control plane healthy and no
-// conflicting allocation in the published state.
+// value claimed twice in the published state.
 func (h Health) OK() (bool, string) {
 	if !h.Leader {
 		if h.Err != nil {
@@ -93,8 +95,8 @@ func (h Health) OK() (bool, string) {
 	if ok, why := h.Control.OK(); !ok {
 		return false, "leader: " + why
 	}
-	if len(h.Repair.Conflicts) > 0 {
-		return false, "leader: published values conflict: " + errors.Join(h.Repair.Conflicts...).Error()
+	if len(h.Repair.Duplicates) > 0 {
+		return false, "leader: published services claim values another holds: " + strings.Join(h.Repair.Duplicates, ", ")
 	}
 	return true, "leader"
 }
@@ -177,20 +179,20 @@ func (r *Replica) standBy(err error) {
 	if r.h.Leader || r.h.Since.IsZero() {
 		r.h.Since = time.Now()
 	}
-	r.h.Leader, r.cp, r.h.Repair = false, nil, Report{}
+	r.h.Leader, r.cp, r.h.Repair = false, nil, allocator.RepairReport[string]{}
 	if err != nil {
 		r.h.Err = err
 	}
 }
 
-func (r *Replica) leading(cp *controlplane.ControlPlane, rep Report) {
+func (r *Replica) leading(cp *controlplane.ControlPlane, rep allocator.RepairReport[string]) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.h.Leader, r.h.Since, r.cp, r.h.Repair = true, time.Now(), cp, rep
 	r.h.Takeovers++
 }
 
-func (r *Replica) setRepair(rep Report) {
+func (r *Replica) setRepair(rep allocator.RepairReport[string]) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.h.Repair = rep

@@ -3,7 +3,6 @@ package replica
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
@@ -184,12 +183,21 @@ func publishedServices(t *testing.T, cli *clientv3.Client) map[string]resolved.S
 // node port.
 func noDuplicates(t *testing.T, pub map[string]resolved.Service) {
 	t.Helper()
-	var all []resolved.Service
-	for _, s := range pub {
-		all = append(all, s)
-	}
-	if errs := duplicates(all); len(errs) > 0 {
-		t.Errorf("duplicates: %v", errors.Join(errs...))
+	ips := map[netip.Addr]string{}
+	ports := map[uint16]string{}
+	for name, s := range pub {
+		for _, a := range s.ClusterIPs {
+			if other, ok := ips[a]; ok {
+				t.Errorf("ClusterIP %s published for %s and %s", a, other, name)
+			}
+			ips[a] = name
+		}
+		for _, p := range s.Ports {
+			if other, ok := ports[p.NodePort]; ok && p.NodePort != 0 {
+				t.Errorf("node port %d published for %s and %s", p.NodePort, other, name)
+			}
+			ports[p.NodePort] = name
+		}
 	}
 }
 
@@ -232,7 +240,7 @@ func TestStandbyTakesOverWhenLeaderDies(t *testing.T) {
 		t.Errorf("new: %v :%d; want a ClusterIP and a node port from the standby", n.ClusterIPs, n.Ports[0].NodePort)
 	}
 	noDuplicates(t, after)
-	if h := b.Health(); h.Takeovers != 1 || len(h.Repair.Conflicts) > 0 {
+	if h := b.Health(); h.Takeovers != 1 || len(h.Repair.Duplicates) > 0 {
 		t.Errorf("b health %+v; want one takeover, no conflicts", h)
 	}
 	assertPersisted(t, obs, after)
@@ -308,8 +316,8 @@ func TestTakeoverRemarksPublishedValues(t *testing.T) {
 		t.Errorf("web: %v; want its published %v kept", got, ghost.ClusterIPs)
 	}
 	noDuplicates(t, pub)
-	if h := r.Health(); len(h.Repair.Conflicts) > 0 {
-		t.Errorf("repair conflicts: %v", h.Repair.Conflicts)
+	if h := r.Health(); len(h.Repair.Duplicates) > 0 {
+		t.Errorf("repair duplicates: %v", h.Repair.Duplicates)
 	}
 	assertPersisted(t, cli, pub)
 }
@@ -364,7 +372,7 @@ func TestHealthOK(t *testing.T) {
 		{"standby", Health{}, true},
 		{"leader", Health{Leader: true}, true},
 		{"leader, persist failing", Health{Leader: true, Control: controlplane.Health{PersistErr: errors.New("etcd down")}}, false},
-		{"leader, conflict", Health{Leader: true, Repair: Report{Conflicts: []error{fmt.Errorf("x")}}}, false},
+		{"leader, duplicate", Health{Leader: true, Repair: allocator.RepairReport[string]{Duplicates: []string{"default/web"}}}, false},
 	} {
 		if ok, why := tc.h.OK(); ok != tc.ok {
 			t.Errorf("%s: OK() = %v (%s); want %v", tc.name, ok, why, tc.ok)
