@@ -103,6 +103,7 @@ func (p *kernelProbe) Update(ctx context.Context, upsert []dataplane.ServicePort
 // split a round's latency into its stages.
 type stamps struct {
 	store, publish atomic.Int64 // unix nanoseconds
+	loads          atomic.Int64 // Watch's calls
 }
 
 type stampedSink struct {
@@ -164,7 +165,7 @@ func benchmarkChurnLatency(b *testing.B, n int) {
 
 	var total, load, resolve, apply, sync []time.Duration
 	b.ReportAllocs()
-	cpu0 := cpuTime(b)
+	cpu0, loads0 := cpuTime(b), at.loads.Load()
 	b.ResetTimer()
 	for r := 1; r <= b.N; r++ {
 		probe.want.Store(uint32(roundOctet(r)))
@@ -179,6 +180,7 @@ func benchmarkChurnLatency(b *testing.B, n int) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/round")
+	b.ReportMetric(float64(at.loads.Load()-loads0)/float64(b.N), "loads/round")
 	b.ReportMetric(quantile(total, 0.5), "p50-ms")
 	b.ReportMetric(quantile(total, 0.9), "p90-ms")
 	b.ReportMetric(quantile(sync, 0.5), "sync-p50-ms")
@@ -208,6 +210,7 @@ func runComposition(tb testing.TB, dir string, dp dataplane.Syncer) (stop func()
 		defer wg.Done()
 		err := loader.Watch(ctx, func(set manifests.Set, errs []error) {
 			at.store.Store(time.Now().UnixNano())
+			at.loads.Add(1)
 			ml.Store(set, errs)
 		})
 		if err != nil && !errors.Is(err, context.Canceled) {
