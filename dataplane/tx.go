@@ -53,6 +53,7 @@ func (x *tx) full(st *state) error {
 	// One set at a time: interleaving the sets' messages made the kernel's
 	// commit slower (0.7 s against 0.5 s for 10,000 × 10, in one run each).
 	q := elemQueue{x: x, rs: st.rs}
+	parts := st.parts()
 	for _, name := range slices.Sorted(maps.Keys(st.rs.sets)) {
 		q.start(name)
 		q.add(st.rs.sets[name].elems)
@@ -63,10 +64,8 @@ func (x *tx) full(st *state) error {
 				}
 			}
 		} else {
-			for _, fr := range st.frags {
-				if s := fr.rs.sets[name]; s != nil {
-					q.add(s.elems)
-				}
+			for _, s := range parts[name] {
+				q.add(s.elems)
 			}
 		}
 		if err := q.end(); err != nil {
@@ -74,6 +73,19 @@ func (x *tx) full(st *state) error {
 		}
 	}
 	return nil
+}
+
+// parts gathers, in one pass over the fragments, each set's parts in
+// them: looking every set up in every fragment, 20 sets × 45,000 service
+// ports, cost a cold start more CPU than building its netlink messages.
+func (st *state) parts() map[string][]*set {
+	parts := make(map[string][]*set, len(st.rs.sets))
+	for _, fr := range st.frags {
+		for name, s := range fr.rs.sets {
+			parts[name] = append(parts[name], s)
+		}
+	}
+	return parts
 }
 
 // elemQueue sends the elements of a full sync, one set after another, in
