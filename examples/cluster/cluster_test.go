@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,6 +92,7 @@ func TestTwoNodesFollowingOneEtcd(t *testing.T) {
 		}
 	})
 	t.Run("standby takes over within the lease bound", func(t *testing.T) { standbyTakesOver(t, c, web) })
+	t.Run("nodes keep serving while etcd is down", func(t *testing.T) { etcdOutage(t, c, web) })
 	if err := c.Err(); err != nil {
 		t.Errorf("background: %v", err)
 	}
@@ -168,4 +170,52 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// etcdOutage stops etcd: both nodes keep their rules and DNS and say that
+// etcd is unreachable; once it is back they catch up with a Service added
+// meanwhile to the manifests.
+func etcdOutage(t *testing.T, c *Cluster, web resolved.Service) {
+	ctx := context.Background()
+	c.Etcd.Stop()
+	err := waitUntil(ctx, 20*time.Second, "both nodes to report etcd unreachable", func() bool {
+		for _, p := range c.Proxies {
+			if ok, why := p.Health().OK(); ok || !strings.Contains(why, "etcd") {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range c.Nodes {
+		if got, err := lookup(ctx, c.Client, nd.Gateway, "web.default.svc.cluster.local"); err != nil || got != web.ClusterIPs[0] {
+			t.Errorf("%s's DNS with etcd down: %v, %v; want %s", nd.Name, got, err, web.ClusterIPs[0])
+		}
+	}
+	if pod, err := c.Client.ask(ctx, netip.AddrPortFrom(web.ClusterIPs[0], 80)); err != nil || c.Pods[pod] == nil {
+		t.Errorf("web with etcd down: %q, %v; want a pod", pod, err)
+	}
+	if err := c.WriteManifest("late.yaml", serviceYAML("late", "ClusterIP")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Etcd.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Agreed("late"); err != nil {
+		t.Fatal(err)
+	}
+	err = waitUntil(ctx, 20*time.Second, "both nodes healthy again", func() bool {
+		for _, p := range c.Proxies {
+			if ok, _ := p.Health().OK(); !ok {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	nodesAgree(t, c)
 }
