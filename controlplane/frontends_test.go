@@ -170,3 +170,44 @@ func TestFrontendConflicts(t *testing.T) {
 		})
 	}
 }
+
+// TestReuseSeesEveryChange: Resolve reuses a service whose spec and pods
+// are unchanged, so every change to either must still reach the state.
+func TestReuseSeesEveryChange(t *testing.T) {
+	base := func() Input {
+		return Input{Services: []Service{lbService("web"), lbService("api")},
+			Workloads: []endpoints.Workload{pod("web-0", "web", "10.244.0.2"), pod("api-0", "api", "10.244.0.3")}}
+	}
+	tests := []struct {
+		name  string
+		edit  func(*Input)
+		check func(*resolved.Service) bool
+	}{
+		{"pod not ready", func(in *Input) { in.Workloads[0].Ready = false },
+			func(s *resolved.Service) bool { return !s.Slices[0].Endpoints[0].Conditions.Ready }},
+		{"pod address", func(in *Input) { in.Workloads[0].IPs = []netip.Addr{netip.MustParseAddr("10.244.0.9")} },
+			func(s *resolved.Service) bool { return s.Slices[0].Endpoints[0].Address == netip.MustParseAddr("10.244.0.9") }},
+		{"service port", func(in *Input) { in.Services[0].Spec.Ports = []resolved.Port{{Name: "http", Port: 8080}} },
+			func(s *resolved.Service) bool { return s.Ports[0].Port == 8080 }},
+		{"selector", func(in *Input) { in.Services[0].Selector = map[string]string{"app": "api"} },
+			func(s *resolved.Service) bool { return s.Slices[0].Endpoints[0].Address == netip.MustParseAddr("10.244.0.3") }},
+		{"slice labels", func(in *Input) { in.Services[0].Labels = map[string]string{"team": "a"} },
+			func(s *resolved.Service) bool { return s.Slices[0].Labels["team"] == "a" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cp, _ := newCP(t, Config{})
+			st1 := mustResolve(t, cp, base())
+			in := base() // new slices and maps for the changed object, as the Input contract asks
+			tc.edit(&in)
+			st2 := mustResolve(t, cp, in)
+			web, api := st2.Lookup(ref("web")), st2.Lookup(ref("api"))
+			if !tc.check(web) || web.Revision == st1.Lookup(ref("web")).Revision {
+				t.Fatalf("web after the change: %+v; want the change, with a new revision", web)
+			}
+			if api.Revision != st1.Lookup(ref("api")).Revision {
+				t.Errorf("api's revision changed %d -> %d; want it reused", st1.Lookup(ref("api")).Revision, api.Revision)
+			}
+		})
+	}
+}
