@@ -186,11 +186,15 @@ func TestReuseSeesEveryChange(t *testing.T) {
 		{"pod not ready", func(in *Input) { in.Workloads[0].Ready = false },
 			func(s *resolved.Service) bool { return !s.Slices[0].Endpoints[0].Conditions.Ready }},
 		{"pod address", func(in *Input) { in.Workloads[0].IPs = []netip.Addr{netip.MustParseAddr("10.244.0.9")} },
-			func(s *resolved.Service) bool { return s.Slices[0].Endpoints[0].Address == netip.MustParseAddr("10.244.0.9") }},
+			func(s *resolved.Service) bool {
+				return s.Slices[0].Endpoints[0].Address == netip.MustParseAddr("10.244.0.9")
+			}},
 		{"service port", func(in *Input) { in.Services[0].Spec.Ports = []resolved.Port{{Name: "http", Port: 8080}} },
 			func(s *resolved.Service) bool { return s.Ports[0].Port == 8080 }},
 		{"selector", func(in *Input) { in.Services[0].Selector = map[string]string{"app": "api"} },
-			func(s *resolved.Service) bool { return s.Slices[0].Endpoints[0].Address == netip.MustParseAddr("10.244.0.3") }},
+			func(s *resolved.Service) bool {
+				return s.Slices[0].Endpoints[0].Address == netip.MustParseAddr("10.244.0.3")
+			}},
 		{"slice labels", func(in *Input) { in.Services[0].Labels = map[string]string{"team": "a"} },
 			func(s *resolved.Service) bool { return s.Slices[0].Labels["team"] == "a" }},
 	}
