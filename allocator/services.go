@@ -55,8 +55,9 @@ type Services struct {
 	now   func() time.Time
 	id    string // immutable: configuration identity checked by Restore
 
-	mu   sync.Mutex // protects recs and the allocators' contents as a whole
+	mu   sync.Mutex // protects recs, gen and the allocators' contents as a whole
 	recs map[string]*svcRecord
+	gen  uint64 // bumped by every change to recs
 }
 
 // svcRecord is one service's allocation and what later requests are compared with.
@@ -139,8 +140,30 @@ func (s *Services) Allocate(key string, req ServiceRequest) (ServiceAllocation, 
 	if s.lb != nil && len(old.lbIPs) > 0 && len(rec.lbIPs) == 0 {
 		s.lb.Release(key)
 	}
+	if _, held := s.recs[key]; !held || !old.same(rec) {
+		s.gen++
+	}
 	s.recs[key] = rec
 	return rec.allocation(), nil
+}
+
+// same reports whether r and o hold the same values, as a Snapshot
+// records them.
+func (r *svcRecord) same(o *svcRecord) bool {
+	return r.typ == o.typ && r.headless == o.headless && slices.Equal(r.fams, o.fams) &&
+		slices.Equal(r.clusterIPs, o.clusterIPs) && slices.Equal(r.ports, o.ports) && r.hcnp == o.hcnp &&
+		slices.Equal(r.lbIPs, o.lbIPs) && r.sharingKey == o.sharingKey && r.backendKey == o.backendKey &&
+		r.released.Equal(o.released)
+}
+
+// Generation returns a number that changes whenever what Snapshot would
+// return does: a caller that persisted the snapshot of one generation
+// need not take another until it changes (a repeated Allocate with the
+// same answer changes nothing).
+func (s *Services) Generation() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gen
 }
 
 // Get returns what key holds, reporting false when it holds nothing (never allocated,
@@ -167,8 +190,10 @@ func (s *Services) Release(key string) {
 	case rec == nil || !rec.released.IsZero():
 	case s.grace < 0:
 		s.free(key, rec)
+		s.gen++
 	default:
 		rec.released = s.now()
+		s.gen++
 	}
 }
 
@@ -187,6 +212,7 @@ func (s *Services) Expire(now time.Time) []string {
 	sort.Strings(gone)
 	for _, key := range gone {
 		s.free(key, s.recs[key])
+		s.gen++
 	}
 	return gone
 }

@@ -144,6 +144,7 @@ func (s *Services) Restore(blob []byte) error {
 	for _, d := range recs {
 		s.recs[d.key] = d.rec
 	}
+	s.gen++
 	return nil
 }
 

@@ -336,3 +336,40 @@ func TestServicesKeys(t *testing.T) {
 		t.Errorf("Keys() after expiry = %v; want [ns/a ns/c]", k)
 	}
 }
+
+// TestServicesGeneration: Generation changes exactly when a Snapshot
+// would: a repeated request with the same answer leaves it alone, so a
+// caller skips encoding a snapshot it already persisted.
+func TestServicesGeneration(t *testing.T) {
+	s, clock := testServices(t, false, false, time.Minute)
+	steps := []struct {
+		name   string
+		do     func()
+		change bool
+	}{
+		{"new service", func() { _, _ = s.Allocate("ns/a", web(NodePort)) }, true},
+		{"same request again", func() { _, _ = s.Allocate("ns/a", web(NodePort)) }, false},
+		{"type change releases node ports", func() { _, _ = s.Allocate("ns/a", web(ClusterIP)) }, true},
+		{"a new ExternalName service holding nothing", func() { _, _ = s.Allocate("ns/x", ServiceRequest{Type: ExternalName}) }, true},
+		{"failed request", func() { _, _ = s.Allocate("ns/b", ServiceRequest{Ports: []ServicePort{{Port: 0}}}) }, false},
+		{"release", func() { s.Release("ns/a") }, true},
+		{"release again", func() { s.Release("ns/a") }, false},
+		{"expire within the grace period", func() { s.Expire(clock.t) }, false},
+		{"expire after it", func() { s.Expire(clock.t.Add(time.Minute)) }, true},
+		{"restore", func() {
+			if err := s.Restore(s.Snapshot()); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+	}
+	for _, st := range steps {
+		before, snap := s.Generation(), s.Snapshot()
+		st.do()
+		if changed := s.Generation() != before; changed != st.change {
+			t.Errorf("%s: Generation changed = %v; want %v", st.name, changed, st.change)
+		}
+		if !st.change && !slices.Equal(snap, s.Snapshot()) {
+			t.Errorf("%s: Snapshot changed while Generation did not", st.name)
+		}
+	}
+}

@@ -26,19 +26,20 @@ import (
 type ControlPlane struct {
 	cfg Config
 
-	mu        sync.Mutex // protects everything below
-	prev      map[resolved.Ref]*resolved.Service
-	version   uint64
-	last      *resolved.State // the last state Resolve returned
-	index     endpoints.ServiceIndex
-	selectors map[resolved.Ref]map[string]string // what index holds per service
-	persisted []byte                             // the last snapshot stored
-	dirty     bool                               // the allocator holds changes Persist has not stored
-	health    Health
-	started   bool                      // a Resolve ran: restored services not seen were released
-	prevRefs  map[resolved.Ref]bool     // the services the last Resolve was given
-	owners    map[frontend]resolved.Ref // who published each frontend last
-	inputs    map[resolved.Ref]input    // what each service in prev was resolved from
+	mu           sync.Mutex // protects everything below
+	prev         map[resolved.Ref]*resolved.Service
+	version      uint64
+	last         *resolved.State // the last state Resolve returned
+	index        endpoints.ServiceIndex
+	selectors    map[resolved.Ref]map[string]string // what index holds per service
+	persisted    []byte                             // the last snapshot stored
+	persistedGen uint64                             // the allocator's Generation when persisted was taken
+	dirty        bool                               // the allocator holds changes Persist has not stored
+	health       Health
+	started      bool                      // a Resolve ran: restored services not seen were released
+	prevRefs     map[resolved.Ref]bool     // the services the last Resolve was given
+	owners       map[frontend]resolved.Ref // who published each frontend last
+	inputs       map[resolved.Ref]input    // what each service in prev was resolved from
 }
 
 // input is what a service was resolved from: the same again resolves to
@@ -263,15 +264,20 @@ func (c *ControlPlane) persist() {
 	if c.cfg.Persist == nil {
 		return
 	}
+	gen := c.cfg.Allocator.Generation()
+	if !c.dirty && gen == c.persistedGen && c.persisted != nil {
+		return // nothing changed: no snapshot to encode (most Resolves under churn)
+	}
 	snap := c.cfg.Allocator.Snapshot()
 	if !c.dirty && bytes.Equal(snap, c.persisted) {
+		c.persistedGen = gen
 		return
 	}
 	if err := c.cfg.Persist(snap); err != nil {
 		c.dirty, c.health.PersistErr = true, err
 		return
 	}
-	c.dirty, c.persisted, c.health.PersistErr = false, snap, nil
+	c.dirty, c.persisted, c.persistedGen, c.health.PersistErr = false, snap, gen, nil
 	c.health.LastPersist = c.cfg.Now()
 }
 
