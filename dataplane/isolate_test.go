@@ -110,7 +110,9 @@ func TestKernelIsolatesRefusedServicePort(t *testing.T) {
 	if _, refused := st.update(append(slices.Clone(good), bad), false); refused != nil {
 		t.Fatal(refused)
 	}
-	es := st.frags[bad.Key()].rs.sets["endpoints4"].elems
+	fr := st.frags[bad.Key()]
+	i := slices.IndexFunc(fr.parts, func(p part) bool { return p.name == "endpoints4" })
+	es := fr.parts[i].elems
 	es[0].key = es[0].key[:3]
 	var stats Stats
 	d.mu.Lock()

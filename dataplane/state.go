@@ -12,7 +12,8 @@ import (
 // ports with the same shape share.
 type frag struct {
 	sp        ServicePort // a deep copy, to tell an unchanged service cheaply
-	rs        *ruleset
+	rs        *ruleset    // its own sets (affinity) and the chains it uses
+	parts     []part      // its elements of base sets
 	frontends []string
 	gen       uint64 // the last update that wanted it
 	err       error  // why swap refused it
@@ -27,9 +28,9 @@ func newFrag(b *builder, sp *ServicePort) (*frag, error) {
 		return nil, err
 	}
 	b.rs = &ruleset{sets: map[string]*set{}, chains: map[string]*chain{}}
-	b.frontends = nil
+	b.frontends, b.parts = nil, make([]part, 0, 6)
 	b.service(sp)
-	return &frag{sp: cloneSP(sp), rs: b.rs, frontends: b.frontends}, nil
+	return &frag{sp: cloneSP(sp), rs: b.rs, parts: b.parts, frontends: b.frontends}, nil
 }
 
 func cloneSP(sp *ServicePort) ServicePort {
@@ -120,8 +121,8 @@ func build(o *Options, svcs []ServicePort) (*ruleset, error) {
 func (st *state) ruleset() *ruleset {
 	size := map[string]int{}
 	for _, fr := range st.frags {
-		for name, s := range fr.rs.sets {
-			size[name] += len(s.elems)
+		for _, p := range fr.parts {
+			size[p.name] += len(p.elems)
 		}
 	}
 	rs := &ruleset{table: st.rs.table, sets: make(map[string]*set, len(st.rs.sets)), chains: st.rs.chains}
@@ -135,9 +136,9 @@ func (st *state) ruleset() *ruleset {
 		s.elems = append(s.elems, se.e)
 	}
 	for _, fr := range st.frags {
-		for name, s := range fr.rs.sets {
-			if t := rs.sets[name]; !t.shared {
-				t.elems = append(t.elems, s.elems...)
+		for _, p := range fr.parts {
+			if t := rs.sets[p.name]; !t.shared {
+				t.elems = append(t.elems, p.elems...)
 			}
 		}
 	}
@@ -369,34 +370,22 @@ func (st *state) add(fr *frag, d *delta) error {
 		st.owner[k] = id
 	}
 	for name, s := range fr.rs.sets {
-		if s.keyTypes != nil {
-			st.setRefs[name]++
-			if st.setRefs[name] == 1 {
-				shell := *s
-				shell.elems = nil
-				st.rs.sets[name] = &shell
-				if d != nil {
-					if !d.delSets[name] {
-						d.addSets[name] = true
-					}
-					delete(d.delSets, name)
+		st.setRefs[name]++
+		if st.setRefs[name] == 1 {
+			shell := *s
+			shell.elems = nil
+			st.rs.sets[name] = &shell
+			if d != nil {
+				if !d.delSets[name] {
+					d.addSets[name] = true
 				}
+				delete(d.delSets, name)
 			}
 		}
-		shared := st.rs.sets[name].shared
-		for _, e := range s.elems {
-			if shared && !st.ref(name, e, 1) {
-				continue
-			}
-			if d == nil {
-				continue
-			}
-			if old, ok := d.delElems[name][e.keyText]; ok && sameElem(old, e) {
-				delete(d.delElems[name], e.keyText)
-				continue
-			}
-			put(d.addElems, name, e)
-		}
+		st.addElems(name, s.elems, d)
+	}
+	for _, p := range fr.parts {
+		st.addElems(p.name, p.elems, d)
 	}
 	for name, c := range fr.rs.chains {
 		st.chainRefs[name]++
@@ -416,6 +405,39 @@ func (st *state) add(fr *frag, d *delta) error {
 	return nil
 }
 
+// addElems counts in the elements a fragment adds to a set, recording in
+// d (when not nil) those the kernel lacks.
+func (st *state) addElems(name string, es []elem, d *delta) {
+	shared := st.rs.sets[name].shared
+	if !shared && d == nil {
+		return
+	}
+	for _, e := range es {
+		if shared && !st.ref(name, e, 1) {
+			continue
+		}
+		if d == nil {
+			continue
+		}
+		if old, ok := d.delElems[name][e.keyText]; ok && sameElem(old, e) {
+			delete(d.delElems[name], e.keyText)
+			continue
+		}
+		put(d.addElems, name, e)
+	}
+}
+
+// removeElems counts out the elements a fragment takes from a set,
+// recording in d those the kernel must delete.
+func (st *state) removeElems(name string, es []elem, d *delta) {
+	shared := st.rs.sets[name].shared
+	for _, e := range es {
+		if !shared || st.ref(name, e, -1) {
+			put(d.delElems, name, e)
+		}
+	}
+}
+
 func (st *state) remove(fr *frag, d *delta) {
 	id := fr.sp.ID()
 	for _, k := range fr.frontends {
@@ -431,20 +453,16 @@ func (st *state) remove(fr *frag, d *delta) {
 			d.delChains[name] = c
 		}
 	}
+	for _, p := range fr.parts {
+		st.removeElems(p.name, p.elems, d)
+	}
 	for name, s := range fr.rs.sets {
-		shared := st.rs.sets[name].shared
-		for _, e := range s.elems {
-			if !shared || st.ref(name, e, -1) {
-				put(d.delElems, name, e)
-			}
-		}
-		if s.keyTypes != nil {
-			st.setRefs[name]--
-			if st.setRefs[name] == 0 {
-				delete(st.setRefs, name)
-				delete(st.rs.sets, name)
-				d.delSets[name] = true
-			}
+		st.removeElems(name, s.elems, d)
+		st.setRefs[name]--
+		if st.setRefs[name] == 0 {
+			delete(st.setRefs, name)
+			delete(st.rs.sets, name)
+			d.delSets[name] = true
 		}
 	}
 }
