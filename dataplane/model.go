@@ -278,6 +278,16 @@ func (f IPFamily) names() *famNames {
 	return &setNames[0]
 }
 
+// digit is the family's number in chain names, "4" or "6": chain names
+// are built for every frontend of a cold start, and fmt cost it more than
+// the names themselves.
+func (f IPFamily) digit() string {
+	if f == IPv6 {
+		return "6"
+	}
+	return "4"
+}
+
 func epMap(s scope, local bool, f IPFamily) string {
 	i, j := 0, 0
 	if s == scopeNodePort {
@@ -297,9 +307,9 @@ func (b *builder) pickName(s scope, local bool, f IPFamily, n int) string {
 		l = "-local"
 	}
 	if b.aff > 0 {
-		return fmt.Sprintf("sticky%s%d-%s", l, f, b.tag)
+		return "sticky" + l + f.digit() + "-" + b.tag
 	}
-	return fmt.Sprintf("%spick%s%d-%d%s", s, l, f, n, b.hash.suffix())
+	return string(s) + "pick" + l + f.digit() + "-" + strconv.Itoa(n) + b.hash.suffix()
 }
 
 // affSuffix distinguishes the policy chains of affinity and Maglev
@@ -890,7 +900,7 @@ func (b *builder) clusterIPChain(f IPFamily, local bool, n int) string {
 	if local {
 		l = "-local"
 	}
-	name := fmt.Sprintf("cluster-ip%s%d-%d%s", l, f, n, b.affSuffix())
+	name := "cluster-ip" + l + f.digit() + "-" + strconv.Itoa(n) + b.affSuffix()
 	if !b.have(name) {
 		var rs []*rule
 		if r := b.offCluster(f); r != nil {
@@ -903,7 +913,7 @@ func (b *builder) clusterIPChain(f IPFamily, local bool, n int) string {
 }
 
 func (b *builder) externalChain(sc scope, f IPFamily, n int) string {
-	name := fmt.Sprintf("%sexternal%d-%d%s", sc, f, n, b.affSuffix())
+	name := string(sc) + "external" + f.digit() + "-" + strconv.Itoa(n) + b.affSuffix()
 	if !b.have(name) {
 		b.chain(name, nil, newRB().verdict(expr.VerdictJump, "mark-for-masquerade"),
 			newRB().verdict(expr.VerdictGoto, b.pickName(sc, false, f, n)))
@@ -915,7 +925,7 @@ func (b *builder) externalChain(sc scope, f IPFamily, n int) string {
 // node itself still reach every endpoint (the node masqueraded), external
 // clients only local ones with their address kept, or nothing.
 func (b *builder) externalLocalChain(sc scope, f IPFamily, c, l int) string {
-	name := fmt.Sprintf("%sexternal-local%d-%d-%d%s", sc, f, c, l, b.affSuffix())
+	name := string(sc) + "external-local" + f.digit() + "-" + strconv.Itoa(c) + "-" + strconv.Itoa(l) + b.affSuffix()
 	if b.have(name) {
 		return name
 	}
