@@ -299,3 +299,30 @@ func TestFollowerRefusesNewerFormat(t *testing.T) {
 		t.Errorf("Invalid = %v; want a with ErrUnknownVersion", invalid)
 	}
 }
+
+// TestFollowerRelistPages: a prefix of more objects than one relist page holds
+// is listed whole, at one revision, in one Update.
+func TestFollowerRelistPages(t *testing.T) {
+	c := etcdtest.Start(t, etcdtest.Config{})
+	cli := c.TestClient(t)
+	p := NewPublisher(cli, "/test/pages/", objCodec, Retry{})
+	var all []obj
+	for i := range 2*relistPage + 1 {
+		all = append(all, obj{fmt.Sprintf("o-%05d", i), i})
+	}
+	if _, _, err := p.Sync(t.Context(), all); err != nil {
+		t.Fatal(err)
+	}
+	want, rev := source(t, cli, "/test/pages/")
+	f := NewFollower(cli, "/test/pages/", objCodec)
+	m := newModel(t)
+	stop := m.run(f)
+	defer stop()
+	m.waitRev(rev)
+	got, updates := m.snapshot()
+	equalState(t, got, want)
+	if len(updates) != 1 || len(updates[0].Changed) != len(all) || updates[0].Revision != rev {
+		t.Errorf("%d updates, the first with %d objects at revision %d; want 1 with %d at %d",
+			len(updates), len(updates[0].Changed), updates[0].Revision, len(all), rev)
+	}
+}
