@@ -19,7 +19,8 @@ type Election struct {
 	// ID names this replica; Leader reports it.
 	ID string
 	// TTL is the lease that keeps a candidacy alive, in whole seconds (etcd leases),
-	// at least 1 s. A leader that dies without resigning is replaced once it has
+	// at least 1 s. etcd raises a shorter lease to its own minimum, 1.5 election
+	// timeouts (2 s at etcd's defaults), so that is the shortest TTL in effect. A leader that dies without resigning is replaced once it has
 	// expired: the takeover bound is TTL plus one etcd election timeout, when the
 	// cluster itself needs a new raft leader too. Zero means 5 s.
 	TTL time.Duration
