@@ -11,17 +11,7 @@
 //	go run ./examples/cluster
 package main
 
-import (
-	"context"
-	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
-
-	"github.com/svcnet/svcnet/examples/internal/world"
-)
+import "github.com/svcnet/svcnet/examples/internal/world"
 
 const usage = `Builds a throw-away two-node cluster in network namespaces: an embedded etcd,
 two controller replicas and a proxy with its own DNS on each node, all in this
@@ -31,31 +21,4 @@ leader dies. Needs root or unprivileged user namespaces; touches nothing
 outside the namespaces it creates. No options.
 `
 
-func main() {
-	// Flags are for help only: -h must not build a cluster.
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./examples/cluster\n\n%s", usage)
-	}
-	flag.Parse()
-	if flag.NArg() > 0 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	code, err := world.Enter()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cluster:", err)
-		os.Exit(1)
-	}
-	if code >= 0 {
-		os.Exit(code)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	err = Run(ctx, os.Stdout, os.Stderr)
-	cancel()
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cluster demo failed:", err)
-		os.Exit(1)
-	}
-}
+func main() { world.Main("cluster", usage, Run) }
