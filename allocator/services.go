@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -277,12 +278,7 @@ func (r *svcRecord) allocation() ServiceAllocation {
 func (s *Services) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	keys := make([]string, 0, len(s.recs))
-	for k := range s.recs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(s.recs))
 }
 
 // Len returns the number of services holding an allocation, released ones within

@@ -3,6 +3,7 @@ package allocator
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"time"
@@ -35,11 +36,7 @@ const (
 func (s *Services) Snapshot() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	keys := make([]string, 0, len(s.recs))
-	for k := range s.recs {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(s.recs))
 	buf := append([]byte(svcSnapMagic), svcSnapVersion)
 	buf = appendStr(buf, s.id)
 	buf = binary.AppendUvarint(buf, uint64(len(keys)))
