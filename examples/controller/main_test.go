@@ -32,8 +32,8 @@ func TestParseFlags(t *testing.T) {
 			"--external-ip-cidrs", "192.0.2.0/24", "--name", "c1", "--prefix", "/x", "--ttl", "3s"}, ""},
 		{"no etcd", []string{"--manifests", "/m"}, "--etcd"},
 		{"no manifests", []string{"--etcd", "http://e"}, "--manifests"},
-		{"host bits", []string{"--etcd", "http://e", "--manifests", "/m", "--service-cidr", "10.96.0.1/16"}, "--service-cidr"},
-		{"bad pool", []string{"--etcd", "http://e", "--manifests", "/m", "--loadbalancer-pool", "nope"}, "--loadbalancer-pool"},
+		{"host bits", []string{"--etcd", "http://e", "--manifests", "/m", "--service-cidr", "10.96.0.1/16"}, "-service-cidr"},
+		{"bad pool", []string{"--etcd", "http://e", "--manifests", "/m", "--loadbalancer-pool", "nope"}, "-loadbalancer-pool"},
 		{"bad port range", []string{"--etcd", "http://e", "--manifests", "/m", "--nodeport-range", "9-1"}, "bad flag"},
 		{"argument", []string{"--etcd", "http://e", "--manifests", "/m", "extra"}, "unexpected argument"},
 	} {

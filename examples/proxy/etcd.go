@@ -14,6 +14,7 @@ import (
 
 	"github.com/svcnet/svcnet/etcd"
 	"github.com/svcnet/svcnet/examples/controller/replica"
+	"github.com/svcnet/svcnet/examples/internal/flagx"
 	"github.com/svcnet/svcnet/examples/internal/proxy"
 )
 
@@ -22,15 +23,16 @@ import (
 // etcd instead of reading a manifests directory, so that every node of a
 // cluster serves the same addresses. No control plane runs here.
 type etcdMode struct {
-	endpoints, prefix string
+	endpoints []string
+	prefix    string
 }
 
 func (e *etcdMode) define(fs *flag.FlagSet) {
-	fs.StringVar(&e.endpoints, "etcd", "", "etcd `endpoints`, comma-separated: follow the Services examples/controller publishes there instead of reading --manifests (node-only mode; the allocation flags are then the controller's)")
+	fs.Var(flagx.Strings(&e.endpoints), "etcd", "etcd `endpoints`, comma-separated: follow the Services examples/controller publishes there instead of reading --manifests (node-only mode; the allocation flags are then the controller's)")
 	fs.StringVar(&e.prefix, "etcd-prefix", replica.DefaultPrefix, "etcd key `prefix` the controllers publish under (with --etcd)")
 }
 
-func (e *etcdMode) enabled() bool { return e.endpoints != "" }
+func (e *etcdMode) enabled() bool { return len(e.endpoints) > 0 }
 
 // check refuses what node-only mode cannot do: it has no manifests to read,
 // resolve or print.
@@ -48,7 +50,7 @@ func (e *etcdMode) check(cfg *proxy.Config, m mode) error {
 // returns, the delivery resumes from its last revision (or relists) and
 // the node catches up.
 func (e *etcdMode) serve(ctx context.Context, cfg proxy.Config) error {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: splitList(e.endpoints), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: e.endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		return fmt.Errorf("--etcd: %w", err)
 	}

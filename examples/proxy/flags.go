@@ -5,10 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/svcnet/svcnet/allocator"
 	"github.com/svcnet/svcnet/dnsname"
+	"github.com/svcnet/svcnet/examples/internal/flagx"
 	"github.com/svcnet/svcnet/examples/internal/proxy"
 )
 
@@ -23,25 +23,27 @@ var errUsage = errors.New("usage")
 
 // flagText holds the flags that need parsing after flag.Parse.
 type flagText struct {
-	serviceCIDR, clusterCIDR, pool, podRecords, externalIPs string
+	podRecords string
 }
 
 // defineFlags defines the proxy's flags on fs, filling cfg and m when fs
 // parses; the returned text is converted by finish.
 func defineFlags(fs *flag.FlagSet, cfg *proxy.Config, m *mode) *flagText {
 	var t flagText
+	cfg.ServiceCIDRs = []netip.Prefix{netip.MustParsePrefix(proxy.DefaultServiceCIDR)}
+	cfg.ClusterCIDRs = []netip.Prefix{netip.MustParsePrefix(proxy.DefaultClusterCIDR)}
 	fs.StringVar(&cfg.Manifests.Dir, "manifests", "", "directory of Kubernetes YAML manifests (Service, Pod, EndpointSlice, Node), watched for changes (required)")
 	fs.StringVar(&cfg.NetNS, "netns", "", "`NAME|PATH` of the network namespace to program and serve DNS in: a name under /run/netns (ip netns list) or a path such as /proc/PID/ns/net (default: the proxy's own)")
 	fs.StringVar(&cfg.Node, "node", "", "this node's `name`, for Local traffic policies and topology hints")
 	fs.StringVar(&cfg.NodeZone, "node-zone", "", "this node's topology `zone`, for zone hints (default: the topology.kubernetes.io/zone label of the Node manifest named by --node)")
-	fs.StringVar(&t.serviceCIDR, "service-cidr", proxy.DefaultServiceCIDR, "ClusterIP `CIDRs`, comma-separated for dual stack, primary first")
+	fs.Var(flagx.Prefixes(&cfg.ServiceCIDRs), "service-cidr", "ClusterIP `CIDRs`, comma-separated for dual stack, primary first")
 	fs.StringVar(&cfg.NodePortRange, "nodeport-range", allocator.DefaultNodePortRange, "node port `range`")
-	fs.StringVar(&t.clusterCIDR, "cluster-cidr", proxy.DefaultClusterCIDR, "pod `CIDRs`, comma-separated, to tell on- from off-cluster traffic")
+	fs.Var(flagx.Prefixes(&cfg.ClusterCIDRs), "cluster-cidr", "pod `CIDRs`, comma-separated, to tell on- from off-cluster traffic")
 	fs.StringVar(&cfg.DNSZone, "zone", proxy.DefaultDNSZone, "cluster DNS `zone` (the DNS domain, not the topology zone: see --node-zone)")
 	fs.StringVar(&cfg.DNSListen, "dns-listen", "127.0.0.1:1053", "DNS server `address`, opened inside the --netns namespace (empty disables)")
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "127.0.0.1:10249", "/metrics and /healthz `address`, opened in the namespace the proxy runs in, NOT inside --netns (empty disables)")
-	fs.StringVar(&t.pool, "loadbalancer-pool", "", "LoadBalancer `addresses`: CIDRs or start-end ranges, comma-separated (default: none)")
-	fs.StringVar(&t.externalIPs, "external-ip-cidrs", "", "`CIDRs` that spec.externalIPs may come from, comma-separated (default: none, as Kubernetes' DenyServiceExternalIPs: an external IP lets a tenant capture others' traffic, CVE-2020-8554)")
+	fs.Var(flagx.AddrRanges(&cfg.LBPool), "loadbalancer-pool", "LoadBalancer `addresses`: CIDRs or start-end ranges, comma-separated (default: none)")
+	fs.Var(flagx.Prefixes(&cfg.Manifests.ExternalIPCIDRs), "external-ip-cidrs", "`CIDRs` that spec.externalIPs may come from, comma-separated (default: none, as Kubernetes' DenyServiceExternalIPs: an external IP lets a tenant capture others' traffic, CVE-2020-8554)")
 	fs.StringVar(&cfg.StateFile, "state", "", "allocation state `file`, replaced atomically after every change (default: DIR/"+proxy.StateFileName+")")
 	fs.DurationVar(&cfg.GracePeriod, "grace-period", allocator.DefaultGracePeriod, "how long a service that disappeared from the manifests keeps its addresses")
 	fs.StringVar(&t.podRecords, "pod-records", "insecure", "pod names a-b-c-d.NS.pod.ZONE: disabled, insecure (any address), or verified (addresses of known pods)")
@@ -58,22 +60,6 @@ func (t *flagText) finish(fs *flag.FlagSet, cfg *proxy.Config, m mode) error {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	var err error
-	if cfg.ServiceCIDRs, err = parsePrefixes("service-cidr", t.serviceCIDR); err != nil {
-		return err
-	}
-	if cfg.ClusterCIDRs, err = parsePrefixes("cluster-cidr", t.clusterCIDR); err != nil {
-		return err
-	}
-	if cfg.Manifests.ExternalIPCIDRs, err = parsePrefixes("external-ip-cidrs", t.externalIPs); err != nil {
-		return err
-	}
-	for _, f := range splitList(t.pool) {
-		r, err := allocator.ParseAddrRange(f)
-		if err != nil {
-			return fmt.Errorf("%w: --loadbalancer-pool: %w", errUsage, err)
-		}
-		cfg.LBPool = append(cfg.LBPool, r)
-	}
 	if cfg.PodRecords, err = parsePodRecords(t.podRecords); err != nil {
 		return err
 	}
@@ -96,26 +82,4 @@ func parsePodRecords(s string) (dnsname.PodMode, error) {
 		return dnsname.PodsVerified, nil
 	}
 	return 0, fmt.Errorf("%w: --pod-records %q: want disabled, insecure or verified", errUsage, s)
-}
-
-func parsePrefixes(flag, s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range splitList(s) {
-		p, err := netip.ParsePrefix(f)
-		if err != nil || p != p.Masked() {
-			return nil, fmt.Errorf("%w: --%s: %q is not a CIDR without host bits", errUsage, flag, f)
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }
