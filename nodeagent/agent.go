@@ -68,7 +68,6 @@ type Agent struct {
 	refused map[resolved.Ref]error           // services left out, and why
 	health  Health
 	stats   Stats
-	portBuf []dataplane.ServicePort
 }
 
 // New returns an Agent for cfg. It returns an error when cfg.Dataplane is

@@ -60,7 +60,9 @@ func (a *Agent) full(ctx context.Context, st *resolved.State) error {
 	a.stats.FullSyncs++
 	clear(a.refused)
 	clear(a.keys)
-	ports := a.portBuf[:0]
+	// ports is not kept after the sync: the dataplane keeps its own copy,
+	// and holding this one would cost a node as much again.
+	ports := make([]dataplane.ServicePort, 0, len(st.Services))
 	for _, s := range byAge(st) {
 		if err := s.Validate(); err != nil {
 			a.refused[s.Ref()] = err
@@ -70,7 +72,6 @@ func (a *Agent) full(ctx context.Context, st *resolved.State) error {
 		ports = AppendServicePorts(ports, s, a.cfg.Node, a.cfg.Zone)
 		a.keys[s.Ref()] = keysOf(ports[n:])
 	}
-	a.portBuf = ports
 	a.replaceDNS(st)
 	_, err := a.cfg.Dataplane.Sync(ctx, ports)
 	return a.kernelResult(err)

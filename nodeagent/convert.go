@@ -78,7 +78,10 @@ func (c *collector) gather(s *resolved.Service, p *resolved.Port) {
 // its result is matched against the input in one pass.
 func (c *collector) usable(node, zone string, policy endpoints.TrafficPolicy) []dataplane.Endpoint {
 	c.scratch = endpoints.AppendUsable(c.scratch[:0], c.all, node, zone, policy)
-	var out []dataplane.Endpoint
+	if len(c.scratch) == 0 {
+		return nil
+	}
+	out := make([]dataplane.Endpoint, 0, len(c.scratch))
 	j := 0
 	for _, u := range c.scratch {
 		for c.all[j] != u {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/svcnet/svcnet/endpoints"
 )
@@ -240,5 +241,56 @@ func TestLatestWaitsAndNeverGoesBack(t *testing.T) {
 	cancel()
 	if _, err := l.Next(ctx, 3); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Next on a cancelled ctx = %v", err)
+	}
+}
+
+// TestUnmarshalServiceCompact: a node keeps every decoded Service for as long
+// as it runs, so decoding sizes each array exactly and keeps one copy of the
+// strings endpoints repeat (node names, zones, namespaces, port names).
+func TestUnmarshalServiceCompact(t *testing.T) {
+	s := sample()
+	sl := &s.Slices[0]
+	for i := range 4 {
+		e := sl.Endpoints[0]
+		e.Address = netip.AddrFrom4([4]byte{10, 244, 1, byte(3 + i)})
+		e.TargetRef.Name = "web-" + string(rune('1'+i))
+		sl.Endpoints = append(sl.Endpoints, e)
+	}
+	b, err := MarshalService(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := UnmarshalService(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := got.Slices[0].Endpoints
+	for _, c := range []struct {
+		name          string
+		len, capacity int
+	}{
+		{"Ports", len(got.Ports), cap(got.Ports)},
+		{"Slices", len(got.Slices), cap(got.Slices)},
+		{"Slices[0].Ports", len(got.Slices[0].Ports), cap(got.Slices[0].Ports)},
+		{"Slices[0].Endpoints", len(eps), cap(eps)},
+	} {
+		if c.len != c.capacity {
+			t.Errorf("%s: len %d, cap %d; want them equal", c.name, c.len, c.capacity)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		of   func(endpoints.Endpoint) string
+	}{
+		{"NodeName", func(e endpoints.Endpoint) string { return e.NodeName }},
+		{"Zone", func(e endpoints.Endpoint) string { return e.Zone }},
+		{"TargetRef.Namespace", func(e endpoints.Endpoint) string { return e.TargetRef.Namespace }},
+		{"Hints.ForZone", func(e endpoints.Endpoint) string { return e.Hints.ForZone }},
+	} {
+		for i := 1; i < len(eps); i++ {
+			if unsafe.StringData(c.of(eps[i])) != unsafe.StringData(c.of(eps[0])) {
+				t.Errorf("endpoint %d: %s %q is a copy of endpoint 0's; want one shared string", i, c.name, c.of(eps[i]))
+			}
+		}
 	}
 }

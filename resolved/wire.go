@@ -2,6 +2,7 @@ package resolved
 
 import (
 	"time"
+	"unique"
 
 	"github.com/svcnet/svcnet/endpoints"
 )
@@ -36,11 +37,19 @@ func fromWire(w *wireService) Service {
 		AffinityTimeout: seconds(w.AffinitySeconds), ExternalName: w.ExternalName, ConsistentHash: w.ConsistentHash,
 		TrafficDistribution: w.TrafficDistribution, PublishNotReadyAddresses: w.PublishNotReady,
 	}
-	for _, p := range w.Ports {
-		s.Ports = append(s.Ports, Port(p))
+	// Sized exactly: a node holds every decoded Service for as long as it
+	// runs, and appending would leave up to half of each array unused.
+	if len(w.Ports) > 0 {
+		s.Ports = make([]Port, len(w.Ports))
+		for i, p := range w.Ports {
+			s.Ports[i] = Port(p)
+		}
 	}
-	for i := range w.Slices {
-		s.Slices = append(s.Slices, sliceFromWire(&w.Slices[i]))
+	if len(w.Slices) > 0 {
+		s.Slices = make([]endpoints.Slice, len(w.Slices))
+		for i := range w.Slices {
+			s.Slices[i] = sliceFromWire(&w.Slices[i])
+		}
 	}
 	return s
 }
@@ -62,19 +71,37 @@ func sliceToWire(sl *endpoints.Slice) wireSlice {
 
 func sliceFromWire(w *wireSlice) endpoints.Slice {
 	sl := endpoints.Slice{Name: w.Name, Family: endpoints.IPFamily(w.Family), Labels: w.Labels}
-	for _, p := range w.Ports {
-		sl.Ports = append(sl.Ports, endpoints.Port{Name: p.Name, Protocol: endpoints.Protocol(p.Protocol), Port: p.Port, AppProtocol: p.AppProtocol})
+	if len(w.Ports) > 0 {
+		sl.Ports = make([]endpoints.Port, len(w.Ports))
+		for i, p := range w.Ports {
+			sl.Ports[i] = endpoints.Port{Name: intern(p.Name), Protocol: endpoints.Protocol(p.Protocol), Port: p.Port, AppProtocol: intern(p.AppProtocol)}
+		}
 	}
-	for _, e := range w.Endpoints {
-		sl.Endpoints = append(sl.Endpoints, endpoints.Endpoint{
-			Address:    e.Address,
-			Conditions: endpoints.Conditions{Ready: e.Ready, Serving: e.Serving, Terminating: e.Terminating},
-			Hostname:   e.Hostname, NodeName: e.NodeName, Zone: e.Zone,
-			TargetRef: endpoints.Ref{Namespace: e.RefNS, Name: e.RefName},
-			Hints:     endpoints.Hints{ForZone: e.ForZone, ForNode: e.ForNode},
-		})
+	if len(w.Endpoints) > 0 {
+		sl.Endpoints = make([]endpoints.Endpoint, len(w.Endpoints))
+		for i := range w.Endpoints {
+			e := &w.Endpoints[i]
+			sl.Endpoints[i] = endpoints.Endpoint{
+				Address:    e.Address,
+				Conditions: endpoints.Conditions{Ready: e.Ready, Serving: e.Serving, Terminating: e.Terminating},
+				Hostname:   e.Hostname, NodeName: intern(e.NodeName), Zone: intern(e.Zone),
+				TargetRef: endpoints.Ref{Namespace: intern(e.RefNS), Name: e.RefName},
+				Hints:     endpoints.Hints{ForZone: intern(e.ForZone), ForNode: intern(e.ForNode)},
+			}
+		}
 	}
 	return sl
+}
+
+// intern returns the one shared copy of a string that many endpoints
+// repeat (a node name, a zone, a namespace, a port name), so that a node
+// holding every Service keeps each such string once rather than once per
+// endpoint.
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
 }
 
 // seconds converts a wire timeout; one beyond MaxAffinityTimeout (even one
