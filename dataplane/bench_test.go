@@ -149,7 +149,7 @@ func BenchmarkKernelFloor(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				if err := d.conn.Flush(); err != nil {
+				if err := d.commitBatch(&d.b); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
@@ -160,7 +160,7 @@ func BenchmarkKernelFloor(b *testing.B) {
 	}
 }
 
-// queueFull opens a Dataplane on ns and queues, without sending, the one
+// queueFull opens a Dataplane on ns and encodes, without sending, the one
 // batch of a full sync of svcs: what the floor sends.
 func queueFull(ns string, svcs []ServicePort) (*Dataplane, error) {
 	d, err := New(Options{NetNS: ns})
@@ -173,12 +173,13 @@ func queueFull(ns string, svcs []ServicePort) (*Dataplane, error) {
 			err = refusedErr(refused)
 		}
 	}
-	var stats Stats
 	if err == nil {
-		err = (&tx{c: d.conn, t: d.table(), stats: &stats}).full(st)
-	}
-	if err == nil && stats.Batches > 0 {
-		err = fmt.Errorf("the floor needs one batch; %d elements took %d", stats.ElementsAdded, stats.Batches+1)
+		d.b.reset()
+		x := &tx{c: d.enc, b: &d.b, t: d.table(), stats: &Stats{}}
+		if err = x.full(st); err == nil {
+			err = x.encode()
+		}
+		d.b.finish()
 	}
 	if err != nil {
 		_ = d.Close()
@@ -321,7 +322,7 @@ func freshProcess(spec string) (string, error) {
 		defer d.Close()
 		err = f.measure(i, func() error {
 			if i == 1 {
-				return d.conn.Flush()
+				return d.commitBatch(&d.b)
 			}
 			_, err := d.Sync(context.Background(), svcs)
 			return err

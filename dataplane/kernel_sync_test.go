@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func kernelDataplane(t *testing.T, o Options) (*Dataplane, string) {
@@ -286,4 +288,69 @@ func TestKernelScale(t *testing.T) {
 		}
 	}
 	assertKernel(t, d, o, svcs)
+}
+
+// TestKernelBatchLargerThanSocketBuffer: a full sync whose batch is many
+// times the socket's send buffer goes out as one batch, and such a batch
+// is atomic: one message the kernel refuses at its very end leaves the
+// kernel's table exactly as it was, every earlier message undone.
+func TestKernelBatchLargerThanSocketBuffer(t *testing.T) {
+	o := Options{}
+	d, _ := kernelDataplane(t, o)
+	ctx := context.Background()
+	initial := sendBuffer(t, d)
+	svcs := benchServices(3000, 3)
+	st, err := d.Sync(ctx, svcs)
+	if err != nil || st.Batches != 1 {
+		t.Fatalf("Sync = %+v, %v; want one batch", st, err)
+	}
+	if len(d.b.buf) < 4*initial {
+		t.Fatalf("the batch took %d bytes; want at least 4 × the send buffer's %d", len(d.b.buf), initial)
+	}
+	t.Logf("one batch of %d bytes; the socket's send buffer was %d", len(d.b.buf), initial)
+	assertKernel(t, d, o, svcs)
+
+	other := benchServices(4000, 2)
+	next, err := newState(&d.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.update(other, false)
+	var stats Stats
+	d.mu.Lock()
+	err = d.send(d.table(), &stats, func(x *tx) error {
+		if err := x.full(next); err != nil {
+			return err
+		}
+		x.start("no-such-set", fuzzSets[0], true)
+		x.add([]elem{{key: []byte{10, 0, 0, 1}}}, true)
+		return nil
+	})
+	size := len(d.b.buf)
+	d.mu.Unlock()
+	if err == nil || !strings.Contains(err.Error(), `add elements to set "no-such-set"`) {
+		t.Fatalf("a batch ending in elements of a missing set: %v; want the kernel to refuse that message", err)
+	}
+	if size < 4*initial {
+		t.Fatalf("the refused batch took %d bytes; want at least 4 × %d", size, initial)
+	}
+	assertKernel(t, d, o, svcs)
+	if _, err := d.Update(ctx, svcs[:1], nil); err != nil {
+		t.Errorf("Update after a refused batch: %v", err)
+	}
+}
+
+// sendBuffer is the send buffer of d's netlink socket.
+func sendBuffer(t *testing.T, d *Dataplane) int {
+	t.Helper()
+	rc, err := d.sock.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var serr error
+	if err := rc.Control(func(fd uintptr) { n, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF) }); err != nil || serr != nil {
+		t.Fatal(err, serr)
+	}
+	return n
 }

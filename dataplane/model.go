@@ -50,7 +50,7 @@ type set struct {
 
 // elem is one element. An interval set's element (such sets have no data)
 // holds its range's last key in data; a verdict map's element has its
-// verdict only as dataText, which appendNftElems parses: every field an
+// verdict only as dataText, which the batch encoder parses: every field an
 // element carries costs a cold start of 232,000 elements 8 bytes each.
 type elem struct {
 	keyText, dataText string

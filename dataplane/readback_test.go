@@ -222,3 +222,28 @@ func exprString(es []expr.Any) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// nftElems converts elements to google/nftables' form, the form the
+// kernel's listing decodes into: a concatenated interval set's element
+// takes the range's last key in KeyEnd; a plain interval set's takes a
+// second element, flagged as an interval end, one past the range (none
+// when the range runs to the end of the address space).
+func nftElems(s *set, es []elem) []nftables.SetElement {
+	out := make([]nftables.SetElement, 0, len(es))
+	for _, e := range es {
+		switch {
+		case s.verdictMap():
+			out = append(out, nftables.SetElement{Key: e.key, VerdictData: parseVerdict(e.dataText)})
+		case !s.interval:
+			out = append(out, nftables.SetElement{Key: e.key, Val: e.data})
+		case len(s.keyTypes) > 1:
+			out = append(out, nftables.SetElement{Key: e.key, KeyEnd: e.data})
+		default:
+			out = append(out, nftables.SetElement{Key: e.key})
+			if end := slices.Clone(e.data); incrementInPlace(end) {
+				out = append(out, nftables.SetElement{Key: end, IntervalEnd: true})
+			}
+		}
+	}
+	return out
+}

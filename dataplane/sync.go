@@ -156,19 +156,24 @@ func (d *Dataplane) commit(st *state, dl *delta, stats *Stats) ([]PortError, err
 	return refused, nil
 }
 
-// send queues one batch into table t with fill and flushes it. A failed
-// batch may leave queued messages or a sticky error in the connection, so
-// the next batch starts on a fresh one.
+// send fills one batch into table t with fill and commits it. After a
+// failure the connection and the encoder are replaced, so that nothing a
+// failed batch left queued or pending reaches the next one.
 func (d *Dataplane) send(t *nftables.Table, stats *Stats, fill func(*tx) error) error {
-	err := fill(&tx{c: d.conn, t: t, stats: stats})
+	d.b.reset()
+	x := &tx{c: d.enc, b: &d.b, t: t, stats: stats}
+	err := fill(x)
 	if err == nil {
-		err = d.conn.Flush()
+		err = x.encode()
 	}
 	stats.Batches++
+	if err == nil && d.b.finish() {
+		stats.Messages += d.b.messages()
+		err = d.commitBatch(&d.b)
+	}
+	d.b.trim()
 	if err != nil {
-		if derr := d.dial(); derr != nil {
-			err = errors.Join(err, derr)
-		}
+		err = errors.Join(err, d.dial(), d.newEncoder())
 	}
 	return err
 }
@@ -210,7 +215,6 @@ func (d *Dataplane) probe(frs []*frag, stats *Stats) []*frag {
 			return err
 		}
 		x.c.DelTable(scratch)
-		x.stats.Messages++
 		return nil
 	})
 	switch {

@@ -1,0 +1,343 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Sizes of the netlink framing the batch encoder writes.
+const (
+	nlmsgHdrLen = 16 // struct nlmsghdr
+	nfgenLen    = 4  // struct nfgenmsg
+	nlaHdrLen   = 4  // struct nlattr
+	// elemListMax bounds one message's element list: its nested
+	// attribute's length is 16 bits, and a list closed past this still
+	// fits with its last element (at most a few hundred bytes).
+	elemListMax = 60 << 10
+)
+
+// batch is one nf_tables transaction encoded as the kernel reads it:
+// BATCH_BEGIN, the messages, BATCH_END, in one buffer sent with one
+// sendmsg, which the kernel commits whole or not at all. Set elements,
+// almost all of a full sync's bytes, are written straight from the state
+// into buf; building google/nftables' SetElement values and attribute
+// slices for them first was most of a full sync's garbage. The other
+// messages (tables, chains, rules, sets) are few: google/nftables encodes
+// them and they are copied in (see appendMessages).
+//
+// Message i (from 0, BATCH_BEGIN) has sequence number i+1, so that a
+// kernel error names its message by index. A batch is reused from sync to
+// sync; it is not safe for concurrent use.
+type batch struct {
+	buf  []byte
+	offs []int // where each message starts in buf, by sequence number - 1
+
+	// The open element message, if list >= 0: its list attribute's
+	// offset, and what a follow-on message of the same run repeats.
+	list       int
+	family     byte
+	table, set string
+	typ        uint16
+	kind       elemKind
+}
+
+// elemKind is how a set's elements are encoded.
+type elemKind uint8
+
+const (
+	elemPlain       elemKind = iota // key only
+	elemMap                         // key and data value
+	elemVerdict                     // key and verdict
+	elemConcatRange                 // key and last key of the range (KEY_END)
+	elemRange                       // key, then an interval-end element one past the range
+)
+
+func kindOf(s *set) elemKind {
+	switch {
+	case s.verdictMap():
+		return elemVerdict
+	case !s.interval && len(s.dataTypes) > 0:
+		return elemMap
+	case !s.interval:
+		return elemPlain
+	case len(s.keyTypes) > 1:
+		return elemConcatRange
+	}
+	return elemRange
+}
+
+// reset empties b and opens the batch.
+func (b *batch) reset() {
+	b.buf, b.offs, b.list = b.buf[:0], b.offs[:0], -1
+	b.header(unix.NFNL_MSG_BATCH_BEGIN, unix.NLM_F_REQUEST)
+	b.buf = append(b.buf, unix.AF_UNSPEC, unix.NFNETLINK_V0, 0, unix.NFNL_SUBSYS_NFTABLES)
+	b.close()
+}
+
+// messages is the number of messages between BATCH_BEGIN and BATCH_END.
+func (b *batch) messages() int {
+	return len(b.offs) - 1
+}
+
+// finish closes the batch, asking for an acknowledgement of its last
+// message only: the kernel handles a batch inside the sendmsg, reports
+// every failing message whether asked or not, and acknowledges the last
+// one after all the others, so that one ack and no error means the batch
+// was committed. It reports whether there is anything to send.
+func (b *batch) finish() bool {
+	b.endElems()
+	if b.messages() == 0 {
+		return false
+	}
+	last := b.offs[len(b.offs)-1]
+	flags := binary.NativeEndian.Uint16(b.buf[last+6:])
+	binary.NativeEndian.PutUint16(b.buf[last+6:], flags|unix.NLM_F_ACK)
+	b.header(unix.NFNL_MSG_BATCH_END, unix.NLM_F_REQUEST)
+	b.buf = append(b.buf, unix.AF_UNSPEC, unix.NFNETLINK_V0, 0, unix.NFNL_SUBSYS_NFTABLES)
+	b.close()
+	return true
+}
+
+// lastSeq is the sequence number of the last message before BATCH_END.
+func (b *batch) lastSeq() uint32 {
+	return uint32(len(b.offs) - 1)
+}
+
+// header starts a message; close sets its length.
+func (b *batch) header(typ, flags uint16) {
+	b.offs = append(b.offs, len(b.buf))
+	b.buf = binary.NativeEndian.AppendUint32(b.buf, 0)
+	b.buf = binary.NativeEndian.AppendUint16(b.buf, typ)
+	b.buf = binary.NativeEndian.AppendUint16(b.buf, flags)
+	b.buf = binary.NativeEndian.AppendUint32(b.buf, uint32(len(b.offs)))
+	b.buf = binary.NativeEndian.AppendUint32(b.buf, 0)
+}
+
+func (b *batch) close() {
+	off := b.offs[len(b.offs)-1]
+	binary.NativeEndian.PutUint32(b.buf[off:], uint32(len(b.buf)-off))
+}
+
+// appendMessages copies messages that google/nftables encoded, leaving
+// out its own batch framing and its requests for acknowledgements.
+func (b *batch) appendMessages(msgs []netlink.Message) {
+	b.endElems()
+	for _, m := range msgs {
+		if t := m.Header.Type; t == unix.NFNL_MSG_BATCH_BEGIN || t == unix.NFNL_MSG_BATCH_END {
+			continue
+		}
+		b.header(uint16(m.Header.Type), uint16(m.Header.Flags&^netlink.Acknowledge))
+		b.buf = append(b.buf, m.Data...)
+		b.pad()
+		b.close()
+	}
+}
+
+func (b *batch) pad() {
+	for len(b.buf)%4 != 0 {
+		b.buf = append(b.buf, 0)
+	}
+}
+
+func (b *batch) attr(typ uint16, data []byte) {
+	b.attrHeader(typ, len(data))
+	b.buf = append(b.buf, data...)
+	b.pad()
+}
+
+func (b *batch) attrString(typ uint16, s string) {
+	b.attrHeader(typ, len(s)+1)
+	b.buf = append(b.buf, s...)
+	b.buf = append(b.buf, 0)
+	b.pad()
+}
+
+func (b *batch) attrBE32(typ uint16, v uint32) {
+	b.attrHeader(typ, 4)
+	b.buf = binary.BigEndian.AppendUint32(b.buf, v)
+}
+
+func (b *batch) attrHeader(typ uint16, n int) {
+	b.buf = binary.NativeEndian.AppendUint16(b.buf, uint16(nlaHdrLen+n))
+	b.buf = binary.NativeEndian.AppendUint16(b.buf, typ)
+}
+
+// nest opens a nested attribute; unnest sets its length.
+func (b *batch) nest(typ uint16) int {
+	off := len(b.buf)
+	b.attrHeader(typ|unix.NLA_F_NESTED, 0)
+	return off
+}
+
+func (b *batch) unnest(off int) {
+	binary.NativeEndian.PutUint16(b.buf[off:], uint16(len(b.buf)-off))
+}
+
+// value writes a nested attribute holding one NFTA_DATA_VALUE.
+func (b *batch) value(typ uint16, v []byte) {
+	n := b.nest(typ)
+	b.attr(unix.NFTA_DATA_VALUE, v)
+	b.unnest(n)
+}
+
+// startElems opens a run of messages adding (or deleting) elements of
+// set s, named name, in table of family; elem adds to it and endElems, or
+// any other message, closes it.
+func (b *batch) startElems(family byte, table, name string, s *set, add bool) {
+	b.endElems()
+	b.family, b.table, b.set, b.kind = family, table, name, kindOf(s)
+	b.typ = unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_DELSETELEM
+	if add {
+		b.typ = unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_NEWSETELEM
+	}
+	b.openElems()
+}
+
+func (b *batch) openElems() {
+	flags := uint16(unix.NLM_F_REQUEST)
+	if b.typ&0xff == unix.NFT_MSG_NEWSETELEM {
+		flags |= unix.NLM_F_CREATE
+	}
+	b.header(b.typ, flags)
+	b.buf = append(b.buf, b.family, unix.NFNETLINK_V0, 0, 0)
+	b.attrString(unix.NFTA_SET_ELEM_LIST_TABLE, b.table)
+	b.attrString(unix.NFTA_SET_ELEM_LIST_SET, b.set)
+	b.list = b.nest(unix.NFTA_SET_ELEM_LIST_ELEMENTS)
+}
+
+func (b *batch) endElems() {
+	if b.list < 0 {
+		return
+	}
+	b.unnest(b.list)
+	b.close()
+	b.list = -1
+}
+
+// elem writes one element of the open run, starting another message of
+// the run when this one's list is full. A range of a plain interval set
+// takes a second element, flagged as an interval end, one past the range
+// (none when the range runs to the end of the address space).
+func (b *batch) elem(e elem) {
+	if len(b.buf)-b.list > elemListMax {
+		b.endElems()
+		b.openElems()
+	}
+	n := b.nest(unix.NFTA_LIST_ELEM)
+	b.value(unix.NFTA_SET_ELEM_KEY, e.key)
+	switch b.kind {
+	case elemMap:
+		b.value(unix.NFTA_SET_ELEM_DATA, e.data)
+	case elemVerdict:
+		b.verdict(e.dataText)
+	case elemConcatRange:
+		b.value(nftables.NFTA_SET_ELEM_KEY_END, e.data)
+	}
+	b.unnest(n)
+	if b.kind != elemRange {
+		return
+	}
+	n = b.nest(unix.NFTA_LIST_ELEM)
+	b.attrBE32(unix.NFTA_SET_ELEM_FLAGS, unix.NFT_SET_ELEM_INTERVAL_END)
+	k := b.nest(unix.NFTA_SET_ELEM_KEY)
+	b.attrHeader(unix.NFTA_DATA_VALUE, len(e.data))
+	end := len(b.buf)
+	b.buf = append(b.buf, e.data...)
+	if !incrementInPlace(b.buf[end:]) {
+		b.buf = b.buf[:n]
+		return
+	}
+	b.pad()
+	b.unnest(k)
+	b.unnest(n)
+}
+
+// verdict writes a verdict map element's data from its text.
+func (b *batch) verdict(text string) {
+	v := parseVerdict(text)
+	d := b.nest(unix.NFTA_SET_ELEM_DATA)
+	vd := b.nest(unix.NFTA_DATA_VERDICT)
+	b.attrBE32(unix.NFTA_VERDICT_CODE, uint32(v.Kind))
+	if v.Chain != "" {
+		b.attrString(unix.NFTA_VERDICT_CHAIN, v.Chain)
+	}
+	b.unnest(vd)
+	b.unnest(d)
+}
+
+// incrementInPlace adds one to the big-endian number in p and reports
+// false on overflow.
+func incrementInPlace(p []byte) bool {
+	for i := len(p) - 1; i >= 0; i-- {
+		p[i]++
+		if p[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// msgNames says what a message of the batch asked for, in errors.
+var msgNames = map[int]string{
+	unix.NFT_MSG_NEWTABLE:   "add table",
+	unix.NFT_MSG_DELTABLE:   "delete table",
+	unix.NFT_MSG_NEWCHAIN:   "add chain",
+	unix.NFT_MSG_DELCHAIN:   "delete chain",
+	unix.NFT_MSG_NEWRULE:    "add rule to chain",
+	unix.NFT_MSG_DELRULE:    "delete rule of chain",
+	unix.NFT_MSG_NEWSET:     "add set",
+	unix.NFT_MSG_DELSET:     "delete set",
+	unix.NFT_MSG_NEWSETELEM: "add elements to set",
+	unix.NFT_MSG_DELSETELEM: "delete elements of set",
+}
+
+// describe names the message with sequence number seq, for an error: what
+// it asked for and the object (attribute 2 of every nf_tables object
+// message: the chain, set or element list's set name; the table's own
+// name is attribute 1).
+func (b *batch) describe(seq uint32) string {
+	if seq == 0 || int(seq) > len(b.offs) {
+		return fmt.Sprintf("message %d", seq)
+	}
+	if seq == 1 {
+		return "commit"
+	}
+	off := b.offs[seq-1]
+	m := b.buf[off : off+int(binary.NativeEndian.Uint32(b.buf[off:]))]
+	typ := int(binary.NativeEndian.Uint16(m[4:]) & 0xff)
+	what, ok := msgNames[typ]
+	if !ok {
+		return fmt.Sprintf("message %d (type %d)", seq, typ)
+	}
+	want := uint16(2)
+	if typ == unix.NFT_MSG_NEWTABLE || typ == unix.NFT_MSG_DELTABLE {
+		want = 1
+	}
+	ad, err := netlink.NewAttributeDecoder(m[nlmsgHdrLen+nfgenLen:])
+	if err != nil {
+		return what
+	}
+	for ad.Next() {
+		if ad.Type() == want {
+			return fmt.Sprintf("%s %q", what, strings.TrimRight(ad.String(), "\x00"))
+		}
+	}
+	return what
+}
+
+// keepBatch is the largest buffer a batch keeps between syncs: one of
+// 10,000 service ports × 10 endpoints is reused whole, while a rare
+// larger one goes back to the runtime.
+const keepBatch = 64 << 20
+
+// trim lets go of a buffer larger than keepBatch.
+func (b *batch) trim() {
+	if cap(b.buf) > keepBatch {
+		b.buf = nil
+	}
+}
