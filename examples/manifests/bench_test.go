@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 // BenchmarkReload measures a Load after one file changed in a directory of
@@ -67,4 +69,45 @@ func BenchmarkLoadCold(b *testing.B) {
 			b.Fatalf("Load = %d services, %v", len(set.Services), errs)
 		}
 	}
+}
+
+// BenchmarkDecodeDocument measures one document from bytes to checked
+// object, as a reload pays it per changed document: the churn's one-line
+// Pod, a block-style Service; then the Pod's YAML→JSON step alone, by the
+// fast path and by YAMLToJSON (the path every document took before).
+func BenchmarkDecodeDocument(b *testing.B) {
+	pod := []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p1, namespace: bench, labels: {app: s1}}\nspec: {nodeName: n1, containers: [{name: c, image: i}]}\nstatus: {phase: Running, podIP: 10.101.0.1, conditions: [{type: Ready, status: \"True\"}]}\n")
+	service := []byte(svc("web", "  selector:\n    app: web\n  ports:\n    - name: http\n      port: 80\n      targetPort: 8080\n"))
+	cfg := Config{}.withDefaults()
+	for _, bc := range []struct {
+		name string
+		doc  []byte
+	}{{"pod", pod}, {"service", service}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var p parsed
+				p.addDocument(Source{File: "f.yaml"}, bc.doc, "", &cfg)
+				if len(p.objects) != 1 {
+					b.Fatalf("addDocument: %v", p.errs)
+				}
+			}
+		})
+	}
+	b.Run("pod/fastYAMLToJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := fastYAMLToJSON(pod); !ok {
+				b.Fatal("given up")
+			}
+		}
+	})
+	b.Run("pod/YAMLToJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := yaml.YAMLToJSON(pod); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -123,7 +123,7 @@ func (p *parsed) addDocument(src Source, doc []byte, prefix string, cfg *Config)
 	js := doc
 	if prefix == "" {
 		var err error
-		if js, err = yaml.YAMLToJSON(doc); err != nil {
+		if js, err = yamlToJSON(doc); err != nil {
 			p.fail(src, "", reasonf(ErrInvalid, "invalid YAML: %v", err))
 			return
 		}
@@ -170,6 +170,16 @@ func (p *parsed) addDocument(src Source, doc []byte, prefix string, cfg *Config)
 		obj.key = key
 		p.objects = append(p.objects, obj)
 	}
+}
+
+// yamlToJSON converts one document as sigs.k8s.io/yaml.YAMLToJSON does,
+// the common documents by the fast path, the others (and every invalid
+// one, for its error message) by YAMLToJSON itself.
+func yamlToJSON(doc []byte) ([]byte, error) {
+	if js, ok := fastYAMLToJSON(doc); ok {
+		return js, nil
+	}
+	return yaml.YAMLToJSON(doc)
 }
 
 // addList accepts a v1 List, as `kubectl get -o yaml` writes one; its items
