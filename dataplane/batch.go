@@ -3,6 +3,7 @@ package dataplane
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/nftables"
@@ -340,4 +341,21 @@ func (b *batch) trim() {
 	if cap(b.buf) > keepBatch {
 		b.buf = nil
 	}
+}
+
+// grow makes room for the elements of lists at once: growing a buffer of
+// tens of megabytes by appending copies it a dozen times, which a fresh
+// process pays in page faults. Each element is counted at its key, data
+// and verdict text plus the most attribute headers and padding any kind
+// takes.
+func (b *batch) grow(lists map[string][][]elem) {
+	n := 1 << 16
+	for _, ls := range lists {
+		for _, es := range ls {
+			for _, e := range es {
+				n += 48 + len(e.key) + len(e.data) + len(e.dataText)
+			}
+		}
+	}
+	b.buf = slices.Grow(b.buf, n)
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +160,55 @@ func BenchmarkKernelFloor(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkKernelFloorOneElement is the floor under BenchmarkUpdate: one
+// batch that deletes one element of a map and adds it back, encoded and
+// sent on a Dataplane holding n services, with no state to update. It is
+// what one netlink transaction costs, whatever the Go side does.
+func BenchmarkKernelFloorOneElement(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+			d, err := New(Options{NetNS: scratchNS(b)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			if _, err := d.Sync(context.Background(), benchServices(n, 10)); err != nil {
+				b.Fatal(err)
+			}
+			name, s, e := oneElemSet(d.st)
+			if s == nil {
+				b.Fatal("no plain map with elements to change")
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				d.b.reset()
+				d.b.startElems(byte(d.table().Family), d.opts.table(), name, s, false)
+				d.b.elem(e)
+				d.b.startElems(byte(d.table().Family), d.opts.table(), name, s, true)
+				d.b.elem(e)
+				d.b.finish()
+				if err := d.commitBatch(&d.b); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// oneElemSet returns a map of st, by name, whose elements are neither
+// intervals nor verdicts, and one element of it from a service port: an
+// element that deleting and adding back leaves as it was.
+func oneElemSet(st *state) (string, *set, elem) {
+	for _, k := range slices.SortedFunc(maps.Keys(st.frags), func(a, b Key) int { return strings.Compare(a.Name, b.Name) }) {
+		for _, p := range st.frags[k].parts {
+			if s := st.rs.sets[p.name]; kindOf(s) == elemMap && len(p.elems) > 0 {
+				return p.name, s, p.elems[0]
+			}
+		}
+	}
+	return "", nil, elem{}
 }
 
 // queueFull opens a Dataplane on ns and encodes, without sending, the one

@@ -50,25 +50,37 @@ func (x *tx) full(st *state) error {
 	if err := x.encode(); err != nil {
 		return err
 	}
-	parts := st.setParts()
+	lists := st.setLists()
+	x.b.grow(lists)
 	for _, name := range slices.Sorted(maps.Keys(st.rs.sets)) {
-		s := st.rs.sets[name]
-		x.start(name, s, true)
-		x.add(s.elems, true)
-		if s.shared {
-			for id, se := range st.shared {
-				if id.set == name {
-					x.add([]elem{se.e}, true)
-				}
-			}
-		} else {
-			for _, es := range parts[name] {
-				x.add(es, true)
-			}
+		x.start(name, st.rs.sets[name], true)
+		for _, es := range lists[name] {
+			x.add(es, true)
 		}
 	}
 	x.b.endElems()
 	return nil
+}
+
+// setLists returns the elements of each set, as lists: its own, then
+// those of the service ports' fragments or, for a shared set, the ones
+// the service ports share.
+func (st *state) setLists() map[string][][]elem {
+	lists := st.setParts()
+	for name, s := range st.rs.sets {
+		if !s.shared {
+			lists[name] = append([][]elem{s.elems}, lists[name]...)
+			continue
+		}
+		var sh []elem
+		for id, se := range st.shared {
+			if id.set == name {
+				sh = append(sh, se.e)
+			}
+		}
+		lists[name] = [][]elem{s.elems, sh}
+	}
+	return lists
 }
 
 // setParts gathers, in one pass over the fragments, each set's elements
