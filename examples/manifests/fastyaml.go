@@ -19,25 +19,143 @@ import (
 // ~40 µs and ~300 allocations for a ten-line Pod, which under churn is most
 // of a reload's cost. FuzzFastYAML holds the two equal.
 func fastYAMLToJSON(doc []byte) ([]byte, bool) {
+	d, ok := fastDecode(doc)
+	return d.js, ok
+}
+
+// fastDoc is what the fast path makes of a document: its JSON and, when
+// headerOK, the apiVersion, kind, name and namespace json.Unmarshal would
+// put in a rawHeader (the header's other fields stay empty), read from the
+// parsed tree to save a decoding of the JSON.
+type fastDoc struct {
+	js       []byte
+	header   rawHeader
+	headerOK bool
+}
+
+// fastDecode is fastYAMLToJSON, and reads the document's header.
+func fastDecode(doc []byte) (fastDoc, bool) {
 	for _, c := range doc {
 		// Tabs, carriage returns, control characters and non-ASCII bytes
 		// (with their UTF-8 checks, BOMs and YAML 1.1's line breaks
 		// U+0085, U+2028) all go the slow way.
 		if (c < ' ' && c != '\n') || c > '~' {
-			return nil, false
+			return fastDoc{}, false
 		}
 	}
-	// A node takes at least a few bytes of YAML ("a: 1", "[x, y]"); the
-	// churn's Pod has one for every 8 bytes.
-	p := fastParser{src: doc, nodes: make([]ynode, 0, len(doc)/6+4)}
+	// The churn's Pod has a node for every 11 bytes; denser documents
+	// ("[1, 2, 3]") grow the slice.
+	p := fastParser{src: doc, nodes: make([]ynode, 0, len(doc)/10+8)}
 	root, ok := p.parseDoc()
 	if !ok {
-		return nil, false
+		return fastDoc{}, false
 	}
 	// The mappings being written never hold more children than there are
 	// nodes, so order never grows.
 	p.order = make([]int32, 0, len(p.nodes))
-	return p.emit(make([]byte, 0, len(doc)+len(doc)/4), root)
+	var d fastDoc
+	if d.js, ok = p.emit(make([]byte, 0, len(doc)+len(doc)/4), root); !ok {
+		return fastDoc{}, false
+	}
+	d.header, d.headerOK = p.header(root)
+	return d, true
+}
+
+// header reads a rawHeader's apiVersion, kind, name and namespace from the
+// tree, and reports false where json.Unmarshal might not read the same or
+// would fail: a value of another type in any of rawHeader's fields, or a
+// key that matches one only case-insensitively, as encoding/json matches.
+func (p *fastParser) header(root int32) (h rawHeader, ok bool) {
+	if p.nodes[root].kind != ynMap {
+		return h, false
+	}
+	for c := p.nodes[root].first; c >= 0; c = p.nodes[c].next {
+		switch key := p.nodes[c].key; string(key) {
+		case "apiVersion":
+			ok = p.headerString(c, &h.APIVersion)
+		case "kind":
+			ok = p.headerString(c, &h.Kind)
+		case "metadata":
+			ok = p.headerMeta(c, &h.Metadata)
+		default:
+			ok = !bytes.EqualFold(key, []byte("apiVersion")) && !bytes.EqualFold(key, []byte("kind")) &&
+				!bytes.EqualFold(key, []byte("metadata"))
+		}
+		if !ok {
+			return h, false
+		}
+	}
+	return h, true
+}
+
+func (p *fastParser) headerMeta(n int32, m *rawMeta) bool {
+	first, ok := p.mapOrNull(n)
+	if !ok {
+		return false
+	}
+	for c := first; c >= 0; c = p.nodes[c].next {
+		var ok bool
+		switch key := p.nodes[c].key; string(key) {
+		case "name":
+			ok = p.headerString(c, &m.Name)
+		case "namespace":
+			ok = p.headerString(c, &m.Namespace)
+		case "deletionTimestamp":
+			var ts string
+			ok = p.headerString(c, &ts)
+		case "labels", "annotations":
+			ok = p.stringMap(c)
+		default:
+			ok = true
+			for _, f := range [...]string{"name", "namespace", "deletionTimestamp", "labels", "annotations"} {
+				ok = ok && !bytes.EqualFold(key, []byte(f))
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// mapOrNull returns the first child of node n when it is a mapping, -1
+// when it is null (which json decodes into a struct or map as nothing),
+// and false for any other node.
+func (p *fastParser) mapOrNull(n int32) (int32, bool) {
+	switch p.nodes[n].kind {
+	case ynNull:
+		return -1, true
+	case ynMap:
+		return p.nodes[n].first, true
+	}
+	return -1, false
+}
+
+// headerString sets *s to node n's string; json leaves a string field as
+// it is for null.
+func (p *fastParser) headerString(n int32, s *string) bool {
+	switch nd := &p.nodes[n]; nd.kind {
+	case ynString:
+		*s = string(nd.text)
+	case ynNull:
+	default:
+		return false
+	}
+	return true
+}
+
+// stringMap reports whether node n decodes into a map[string]string.
+func (p *fastParser) stringMap(n int32) bool {
+	first, ok := p.mapOrNull(n)
+	if !ok {
+		return false
+	}
+	for c := first; c >= 0; c = p.nodes[c].next {
+		if k := p.nodes[c].kind; k != ynString && k != ynNull {
+			return false
+		}
+	}
+	return true
 }
 
 type ynKind uint8

@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,18 +28,35 @@ func FuzzFastYAML(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		got, ok := fastYAMLToJSON(doc)
+		d, ok := fastDecode(doc)
 		if !ok {
 			return
 		}
 		want, err := yaml.YAMLToJSON(doc)
 		if err != nil {
-			t.Fatalf("fast path took %q as %s; YAMLToJSON refuses it: %v", doc, got, err)
+			t.Fatalf("fast path took %q as %s; YAMLToJSON refuses it: %v", doc, d.js, err)
 		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("fastYAMLToJSON(%q) = %s; YAMLToJSON = %s", doc, got, want)
+		if !bytes.Equal(d.js, want) {
+			t.Fatalf("fastYAMLToJSON(%q) = %s; YAMLToJSON = %s", doc, d.js, want)
+		}
+		if d.headerOK {
+			checkHeaderOf(t, doc, d.header, want)
 		}
 	})
+}
+
+// checkHeaderOf fails unless json.Unmarshal reads the same apiVersion,
+// kind, name and namespace from js as the fast path read from doc.
+func checkHeaderOf(t *testing.T, doc []byte, got rawHeader, js []byte) {
+	t.Helper()
+	var want rawHeader
+	if err := json.Unmarshal(js, &want); err != nil {
+		t.Fatalf("fast path read the header of %q; json.Unmarshal(%s) fails: %v", doc, js, err)
+	}
+	if got.APIVersion != want.APIVersion || got.Kind != want.Kind || got.Metadata.Name != want.Metadata.Name ||
+		got.Metadata.Namespace != want.Metadata.Namespace {
+		t.Fatalf("header of %q = %+v; json.Unmarshal reads %+v", doc, got, want)
+	}
 }
 
 // TestFastYAML pins what the fast path takes and what it makes of it. want
@@ -166,5 +184,41 @@ func TestFastYAMLManifests(t *testing.T) {
 				t.Errorf("%s document %d: given up:\n%s", name, i, doc)
 			}
 		}
+	}
+}
+
+// TestFastHeader pins when the fast path reads a document's header from
+// its tree: only when json.Unmarshal into a rawHeader would surely read
+// the same and not fail.
+func TestFastHeader(t *testing.T) {
+	tests := []struct {
+		name, in string
+		ok       bool
+	}{
+		{"pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns, labels: {a: b, c: ~}, annotations: ~, deletionTimestamp: x}\nspec: {}\n", true},
+		{"null fields", "apiVersion: ~\nkind: Pod\nmetadata:\n  name:\n", true},
+		{"no metadata", "kind: Service\nother: [1]\n", true},
+		{"kind folded", "apiVersion: v1\nKind: Pod\n", false},               // encoding/json matches "Kind" to the field kind
+		{"name folded", "kind: Pod\nmetadata: {NAME: p}\n", false},          // as above
+		{"int kind", "kind: 5\n", false},                                    // json: cannot unmarshal number into string
+		{"bool namespace", "kind: Pod\nmetadata: {namespace: n}\n", false},  // YAML 1.1: n is false
+		{"labels not a map", "kind: Pod\nmetadata: {labels: [a]}\n", false}, // json: cannot unmarshal array into map
+		{"label not a string", "kind: Pod\nmetadata: {labels: {a: 1}}\n", false},
+		{"metadata not a map", "kind: Pod\nmetadata: x\n", false},
+		{"timestamp not a string", "kind: Pod\nmetadata: {deletionTimestamp: true}\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, ok := fastDecode([]byte(tt.in))
+			if !ok {
+				t.Fatalf("fastDecode(%q) gave the document up", tt.in)
+			}
+			if d.headerOK != tt.ok {
+				t.Fatalf("fastDecode(%q).headerOK = %v; want %v", tt.in, d.headerOK, tt.ok)
+			}
+			if d.headerOK {
+				checkHeaderOf(t, []byte(tt.in), d.header, d.js)
+			}
+		})
 	}
 }

@@ -121,11 +121,17 @@ func (p *parsed) fail(src Source, field string, err error) {
 // List) and records the object or the error.
 func (p *parsed) addDocument(src Source, doc []byte, prefix string, cfg *Config) {
 	js := doc
+	var h rawHeader
+	headerOK := false
 	if prefix == "" {
-		var err error
-		if js, err = yamlToJSON(doc); err != nil {
-			p.fail(src, "", reasonf(ErrInvalid, "invalid YAML: %v", err))
-			return
+		if d, ok := fastDecode(doc); ok {
+			js, h, headerOK = d.js, d.header, d.headerOK
+		} else {
+			var err error
+			if js, err = yaml.YAMLToJSON(doc); err != nil {
+				p.fail(src, "", reasonf(ErrInvalid, "invalid YAML: %v", err))
+				return
+			}
 		}
 	}
 	js = bytes.TrimSpace(js)
@@ -136,10 +142,11 @@ func (p *parsed) addDocument(src Source, doc []byte, prefix string, cfg *Config)
 		p.fail(src, prefix, reasonf(ErrInvalid, "want a mapping with apiVersion and kind"))
 		return
 	}
-	var h rawHeader
-	if err := json.Unmarshal(js, &h); err != nil {
-		p.failJSON(src, prefix, err)
-		return
+	if !headerOK {
+		if err := json.Unmarshal(js, &h); err != nil {
+			p.failJSON(src, prefix, err)
+			return
+		}
 	}
 	if h.Kind == "List" && prefix == "" {
 		p.addList(src, js, cfg)
@@ -170,16 +177,6 @@ func (p *parsed) addDocument(src Source, doc []byte, prefix string, cfg *Config)
 		obj.key = key
 		p.objects = append(p.objects, obj)
 	}
-}
-
-// yamlToJSON converts one document as sigs.k8s.io/yaml.YAMLToJSON does,
-// the common documents by the fast path, the others (and every invalid
-// one, for its error message) by YAMLToJSON itself.
-func yamlToJSON(doc []byte) ([]byte, error) {
-	if js, ok := fastYAMLToJSON(doc); ok {
-		return js, nil
-	}
-	return yaml.YAMLToJSON(doc)
 }
 
 // addList accepts a v1 List, as `kubectl get -o yaml` writes one; its items

@@ -48,7 +48,8 @@ func (m *Manifests) Next(ctx context.Context, after uint64) (controlplane.Input,
 // Input converts a loaded manifest set to the control plane's input.
 func Input(set *manifests.Set) controlplane.Input {
 	zones := set.Zones()
-	in := controlplane.Input{Workloads: make([]endpoints.Workload, len(set.Pods))}
+	in := controlplane.Input{Workloads: make([]endpoints.Workload, len(set.Pods)),
+		Services: make([]controlplane.Service, 0, len(set.Services))}
 	for i := range set.Pods {
 		in.Workloads[i] = set.Pods[i].Workload(zones[set.Pods[i].Node])
 	}
