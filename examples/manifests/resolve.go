@@ -11,9 +11,8 @@ import (
 // builds the Set. It updates l.owner and l.established.
 func (l *Loader) resolve(files []fileResult) (Set, []*Error) {
 	winner := l.winners(files)
-	var set Set
+	set, svcs := presized(files)
 	var errs []*Error
-	var svcs []*Service
 	for _, f := range files {
 		if f.claimsOnly {
 			continue
@@ -40,6 +39,22 @@ func (l *Loader) resolve(files []fileResult) (Set, []*Error) {
 	l.owner = winner
 	set.Services, errs = l.checkConflicts(svcs, errs)
 	return set, errs
+}
+
+// presized returns a Set whose Pods, EndpointSlices and Nodes, and a
+// Service list, have room for all of files' objects: appending them one by
+// one copied the Pods of a 10,000-pod directory ~15 times a load.
+func presized(files []fileResult) (Set, []*Service) {
+	var n [len(kindNames)]int
+	for _, f := range files {
+		if !f.claimsOnly {
+			for i := range f.res.objects {
+				n[f.res.objects[i].key.kind]++
+			}
+		}
+	}
+	return Set{Pods: make([]Pod, 0, n[kindPod]), EndpointSlices: make([]EndpointSlice, 0, n[kindSlice]),
+		Nodes: make([]Node, 0, n[kindNode])}, make([]*Service, 0, n[kindService])
 }
 
 func (o *object) source() Source {
