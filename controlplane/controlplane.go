@@ -168,16 +168,20 @@ func (c *ControlPlane) Resolve(in Input) (*resolved.State, error) {
 // State itself, version and all, when nothing changed.
 func (c *ControlPlane) stamp(out []*resolved.Service) *resolved.State {
 	next := make(map[resolved.Ref]*resolved.Service, len(out))
-	st := &resolved.State{Version: c.version + 1, Services: make([]resolved.Service, 0, len(out))}
+	st := &resolved.State{Version: c.version + 1, Services: make([]*resolved.Service, 0, len(out))}
 	changed := false
 	for _, s := range out {
-		if old := c.prev[s.Ref()]; old == s || old != nil && equalResolved(old, s) {
+		switch old := c.prev[s.Ref()]; {
+		case old == s:
+			// Reused as it is: stamped already, and shared with the States
+			// handed out, which readers may be reading now.
+		case old != nil && equalResolved(old, s):
 			s.Revision = old.Revision
-		} else {
+		default:
 			s.Revision, changed = st.Version, true
 		}
 		next[s.Ref()] = s
-		st.Services = append(st.Services, *s)
+		st.Services = append(st.Services, s)
 	}
 	if !changed && c.last != nil && len(next) == len(c.prev) {
 		st = c.last // nothing changed: the same version, and node agents do nothing

@@ -16,10 +16,10 @@ import (
 // 10,000 Services into the next whole State, as a node does on every change.
 func BenchmarkDeliveryUpdate(b *testing.B) {
 	d := NewServiceDelivery(nil, "/bench/")
-	first := Update[resolved.Service]{Revision: 1, Relisted: true}
+	first := Update[*resolved.Service]{Revision: 1, Relisted: true}
 	for i := range 10000 {
 		s := testService(fmt.Sprintf("svc-%05d", i), i, 10)
-		first.Changed = append(first.Changed, Named[resolved.Service]{s.Ref().String(), s})
+		first.Changed = append(first.Changed, Named[*resolved.Service]{s.Ref().String(), s})
 	}
 	d.apply(first)
 	b.ReportAllocs()
@@ -28,7 +28,7 @@ func BenchmarkDeliveryUpdate(b *testing.B) {
 		rev++
 		s := first.Changed[rev%10000].Value
 		s.Revision = uint64(rev)
-		d.apply(Update[resolved.Service]{Revision: rev, Changed: []Named[resolved.Service]{{s.Ref().String(), s}}})
+		d.apply(Update[*resolved.Service]{Revision: rev, Changed: []Named[*resolved.Service]{{s.Ref().String(), s}}})
 	}
 }
 
@@ -40,10 +40,10 @@ func BenchmarkDeliveryUpdate(b *testing.B) {
 func TestDeliveryApply(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	d := NewServiceDelivery(nil, "/t/")
-	model := map[string]resolved.Service{}
+	model := map[string]*resolved.Service{}
 	var prev *resolved.State
 	for rev := int64(1); rev <= 300; rev++ {
-		u := Update[resolved.Service]{Revision: rev}
+		u := Update[*resolved.Service]{Revision: rev}
 		touched := map[string]bool{}
 		for range rng.IntN(6) {
 			s := testService(fmt.Sprintf("s%d", rng.IntN(30)), rng.IntN(200), 1+rng.IntN(3))
@@ -58,7 +58,7 @@ func TestDeliveryApply(t *testing.T) {
 				delete(model, key)
 				continue
 			}
-			u.Changed = append(u.Changed, Named[resolved.Service]{key, s})
+			u.Changed = append(u.Changed, Named[*resolved.Service]{key, s})
 			model[key] = s
 		}
 		st, invalid := d.apply(u)
@@ -66,7 +66,7 @@ func TestDeliveryApply(t *testing.T) {
 			t.Fatalf("revision %d: invalid %v", rev, invalid)
 		}
 		want := slices.Collect(maps.Values(model))
-		slices.SortFunc(want, func(a, b resolved.Service) int {
+		slices.SortFunc(want, func(a, b *resolved.Service) int {
 			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 		})
 		if !reflect.DeepEqual(st.Services, want) {
@@ -78,21 +78,20 @@ func TestDeliveryApply(t *testing.T) {
 		prev = st
 	}
 	s := testService("x", 1, 1)
-	if _, invalid := d.apply(Update[resolved.Service]{Revision: 301, Changed: []Named[resolved.Service]{{"default/y", s}}}); len(invalid) != 1 {
+	if _, invalid := d.apply(Update[*resolved.Service]{Revision: 301, Changed: []Named[*resolved.Service]{{"default/y", s}}}); len(invalid) != 1 {
 		t.Errorf("a Service under another's key: invalid = %v; want it refused", invalid)
 	}
 }
 
-// checkShared fails when a Service untouched between two States does not share its
-// slices' memory with the previous one.
+// checkShared fails when a Service untouched between two States is not the very
+// Service of the previous one.
 func checkShared(t *testing.T, prev, next *resolved.State, touched map[string]bool) {
 	t.Helper()
-	for i := range next.Services {
-		s := &next.Services[i]
+	for _, s := range next.Services {
 		if touched[s.Ref().String()] {
 			continue
 		}
-		if old := prev.Lookup(s.Ref()); old == nil || &old.Slices[0] != &s.Slices[0] {
+		if old := prev.Lookup(s.Ref()); old != s {
 			t.Fatalf("revision %d: unchanged %s was copied deep or lost", next.Version, s.Ref())
 		}
 	}

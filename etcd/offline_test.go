@@ -137,13 +137,13 @@ func TestDeliveryOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []resolved.Service
+	var want []*resolved.Service
 	for _, kv := range resp.Kvs {
 		s, err := resolved.UnmarshalService(kv.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, s)
+		want = append(want, &s)
 	}
 	if !reflect.DeepEqual(got.Services, want) {
 		t.Errorf("the node's Services differ from etcd's after the outages")

@@ -15,12 +15,19 @@ import (
 // ServiceCodec publishes resolved Services one key each, named
 // "namespace/name", in package resolved's versioned encoding (MarshalService):
 // a reader refuses a format version it does not know with
-// resolved.ErrUnsupportedFormat.
-func ServiceCodec() Codec[resolved.Service] {
-	return Codec[resolved.Service]{
-		Name:      func(s resolved.Service) string { return s.Ref().String() },
-		Marshal:   func(s resolved.Service) ([]byte, error) { return resolved.MarshalService(&s) },
-		Unmarshal: resolved.UnmarshalService,
+// resolved.ErrUnsupportedFormat. Services go by pointer, as in a resolved.State,
+// so that a Follower and the States it feeds share one decoded Service.
+func ServiceCodec() Codec[*resolved.Service] {
+	return Codec[*resolved.Service]{
+		Name:    func(s *resolved.Service) string { return s.Ref().String() },
+		Marshal: resolved.MarshalService,
+		Unmarshal: func(b []byte) (*resolved.Service, error) {
+			s, err := resolved.UnmarshalService(b)
+			if err != nil {
+				return nil, err
+			}
+			return &s, nil
+		},
 	}
 }
 
@@ -28,7 +35,7 @@ func ServiceCodec() Codec[resolved.Service] {
 // Service under a prefix. Build it with NewServicePublisher; the zero value is not
 // usable. Safe for concurrent use.
 type ServicePublisher struct {
-	p *Publisher[resolved.Service]
+	p *Publisher[*resolved.Service]
 }
 
 // NewServicePublisher returns a publisher of Services under prefix, such as
@@ -47,17 +54,17 @@ func (p *ServicePublisher) Publish(ctx context.Context, st *resolved.State) erro
 // ServiceDelivery follows the Services published under a prefix and hands them
 // out as whole resolved States, the node agent's Delivery: each State's Version is
 // the etcd revision it is as of. Consecutive States share every Service that did
-// not change (the Service values, and so their slices), and building the next
-// one costs one copy of the State's Service list plus the changed Services:
-// no sort, no decode of what did not change.
+// not change, with the Follower that decoded it, and building the next one costs
+// one copy of the State's list of pointers plus the changed Services: no sort,
+// no decode of what did not change.
 //
 // While etcd cannot be reached the last State stays the newest, so a node keeps
 // its rules and DNS, and Next says so with an error (see Next and Status). Build
 // it with NewServiceDelivery and run Run; the zero value is not usable. Next,
 // Status and Invalid are safe for concurrent use with Run.
 type ServiceDelivery struct {
-	f   *Follower[resolved.Service]
-	cur []resolved.Service // the newest State's Services; only Run's goroutine writes it
+	f   *Follower[*resolved.Service]
+	cur []*resolved.Service // the newest State's Services; only Run's goroutine writes it
 
 	mu       sync.Mutex // protects st, invalid, wake, reported
 	st       *resolved.State
@@ -78,7 +85,7 @@ func NewServiceDelivery(cli *clientv3.Client, prefix string) *ServiceDelivery {
 // when etcd returns, Run resumes from the last revision, or lists again when etcd
 // compacted it, and the next State catches up.
 func (d *ServiceDelivery) Run(ctx context.Context) error {
-	return d.f.Run(ctx, func(u Update[resolved.Service]) error {
+	return d.f.Run(ctx, func(u Update[*resolved.Service]) error {
 		st, invalid := d.apply(u)
 		d.mu.Lock()
 		d.st, d.invalid = st, invalid
@@ -103,19 +110,19 @@ type edit struct {
 	svc      *resolved.Service
 }
 
-func compareEdit(s resolved.Service, e edit) int {
+func compareEdit(s *resolved.Service, e edit) int {
 	return cmp.Or(cmp.Compare(s.Namespace, e.ns), cmp.Compare(s.Name, e.name))
 }
 
 // apply folds u into the Services of the newest State and returns the next
-// State, with the Services it refused: the unchanged Services are copied over in runs between the edits, each
-// edit found by binary search, so the order (namespace, name) holds without a
+// State, with the Services it refused: the pointers to the unchanged Services are
+// copied over in runs between the edits, each edit found by binary search, so the order (namespace, name) holds without a
 // sort. A Service published under a key other than its own namespace/name is
 // refused (reported in Invalid), since the key is what removes it later.
-func (d *ServiceDelivery) apply(u Update[resolved.Service]) (*resolved.State, []NamedError) {
+func (d *ServiceDelivery) apply(u Update[*resolved.Service]) (*resolved.State, []NamedError) {
 	edits := make([]edit, 0, len(u.Changed)+len(u.Removed))
 	for i := range u.Changed {
-		s := &u.Changed[i].Value
+		s := u.Changed[i].Value
 		if s.Ref().String() != u.Changed[i].Name {
 			u.Invalid = append(u.Invalid, NamedError{u.Changed[i].Name, fmt.Errorf("etcd: service %s published under key %q", s.Ref(), u.Changed[i].Name)})
 			continue
@@ -128,7 +135,7 @@ func (d *ServiceDelivery) apply(u Update[resolved.Service]) (*resolved.State, []
 	}
 	slices.SortFunc(edits, func(a, b edit) int { return cmp.Or(cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name)) })
 	prev := d.cur
-	out := make([]resolved.Service, 0, len(prev)+len(edits))
+	out := make([]*resolved.Service, 0, len(prev)+len(edits))
 	at := 0
 	for _, e := range edits {
 		i, found := slices.BinarySearchFunc(prev[at:], e, compareEdit)
@@ -138,7 +145,7 @@ func (d *ServiceDelivery) apply(u Update[resolved.Service]) (*resolved.State, []
 			at++
 		}
 		if e.svc != nil {
-			out = append(out, *e.svc)
+			out = append(out, e.svc)
 		}
 	}
 	out = append(out, prev[at:]...)

@@ -13,7 +13,7 @@ import (
 )
 
 // testService is a valid ClusterIP Service with one slice of n endpoints.
-func testService(name string, i, n int) resolved.Service {
+func testService(name string, i, n int) *resolved.Service {
 	var eps []endpoints.Endpoint
 	for j := range n {
 		eps = append(eps, endpoints.Endpoint{
@@ -22,7 +22,7 @@ func testService(name string, i, n int) resolved.Service {
 			NodeName:   fmt.Sprintf("node-%d", j%3),
 		})
 	}
-	return resolved.Service{
+	return &resolved.Service{
 		Namespace: "default", Name: name, Revision: 1, Type: resolved.ClusterIP,
 		ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})},
 		Ports:      []resolved.Port{{Name: "http", Port: 80, TargetPort: 8080}},
@@ -59,7 +59,7 @@ func TestServiceDelivery(t *testing.T) {
 	if !reflect.DeepEqual(got.Services, st.Services) {
 		t.Fatalf("first state differs from the published one")
 	}
-	next := &resolved.State{Version: 2, Services: append([]resolved.Service(nil), st.Services[1:]...)}
+	next := &resolved.State{Version: 2, Services: append([]*resolved.Service(nil), st.Services[1:]...)}
 	next.Services[0] = testService("svc-01", 1, 5)
 	next.Services[0].Revision = 2
 	if err := pub.Publish(t.Context(), next); err != nil {

@@ -121,11 +121,11 @@ func TestApplyIncremental(t *testing.T) {
 	ctx := context.Background()
 	db := resolved.Service{Namespace: "shop", Name: "db", Revision: 1, ClusterIPs: []netip.Addr{addr("10.96.0.2")},
 		Ports: []resolved.Port{{Name: "sql", Port: 5432}}}
-	st := resolved.State{Version: 1, Services: []resolved.Service{db, web(1, "10.96.0.1", slice("a", 80, ep("10.0.0.1", up, "n1", "", "")))}}
+	st := resolved.State{Version: 1, Services: services(db, web(1, "10.96.0.1", slice("a", 80, ep("10.0.0.1", up, "n1", "", ""))))}
 	if err := n.agent.Apply(ctx, &st); err != nil {
 		t.Fatal(err)
 	}
-	st2 := resolved.State{Version: 2, Services: []resolved.Service{web(2, "10.96.0.1", slice("a", 80, ep("10.0.0.9", up, "n1", "", "")))}}
+	st2 := resolved.State{Version: 2, Services: services(web(2, "10.96.0.1", slice("a", 80, ep("10.0.0.9", up, "n1", "", ""))))}
 	if err := n.agent.Apply(ctx, &st2); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestBadInputIsolated(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNode(t)
 			ctx := context.Background()
-			st := resolved.State{Version: 1, Services: []resolved.Service{tc.svc, lb, good}}
+			st := resolved.State{Version: 1, Services: services(tc.svc, lb, good)}
 			st.Sort()
 			err := n.agent.Apply(ctx, &st)
 			var serr *SyncError
@@ -214,7 +214,7 @@ func TestBadInputIsolated(t *testing.T) {
 			}
 			// The bad service removed: nothing is reported any more, after an
 			// incremental sync.
-			fixed := resolved.State{Version: 2, Services: []resolved.Service{lb, good}}
+			fixed := resolved.State{Version: 2, Services: services(lb, good)}
 			fixed.Sort()
 			if err := n.agent.Apply(ctx, &fixed); err != nil {
 				t.Fatalf("Apply after the fix = %v", err)
@@ -245,7 +245,7 @@ func TestRunEndsItsGoroutines(t *testing.T) {
 	done := make(chan error)
 	d := &asking{Latest: &latest, after: make(chan uint64, 8)}
 	go func() { done <- n.agent.Run(ctx, d) }()
-	st := resolved.State{Version: 1, Services: []resolved.Service{web(1, "10.96.0.1")}}
+	st := resolved.State{Version: 1, Services: services(web(1, "10.96.0.1"))}
 	if err := latest.Publish(ctx, &st); err != nil {
 		t.Fatal(err)
 	}
@@ -303,11 +303,20 @@ func TestConsistentHashIsMaglev(t *testing.T) {
 		t.Errorf("Balancing with ConsistentHash = %v; want Maglev", got[0].Balancing)
 	}
 	n := newNode(t)
-	st := resolved.State{Version: 1, Services: []resolved.Service{s}}
+	st := resolved.State{Version: 1, Services: services(s)}
 	if err := n.agent.Apply(context.Background(), &st); err != nil {
 		t.Fatal(err)
 	}
 	if dump := n.fake.Dump(); !strings.Contains(dump, "jhash") {
 		t.Errorf("the rendered ruleset has no Maglev (jhash) pick:\n%s", dump)
 	}
+}
+
+// services returns pointers to svcs, for a State's Services.
+func services(svcs ...resolved.Service) []*resolved.Service {
+	out := make([]*resolved.Service, len(svcs))
+	for i := range svcs {
+		out[i] = &svcs[i]
+	}
+	return out
 }

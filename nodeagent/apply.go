@@ -131,10 +131,7 @@ func (a *Agent) kernelResult(err error) error {
 // two services claim one frontend the dataplane refuses the later one, and
 // the established service must keep its place against a newcomer.
 func byAge(st *resolved.State) []*resolved.Service {
-	out := make([]*resolved.Service, len(st.Services))
-	for i := range st.Services {
-		out[i] = &st.Services[i]
-	}
+	out := slices.Clone(st.Services)
 	slices.SortStableFunc(out, func(a, b *resolved.Service) int { return cmp.Compare(a.Revision, b.Revision) })
 	return out
 }

@@ -18,9 +18,9 @@ import (
 // get revision rev and a third endpoint that depends on rev, the rest
 // revision 1: the state after one round of churn over k services.
 func churnState(n, k int, rev uint64) *resolved.State {
-	st := &resolved.State{Version: rev, Services: make([]resolved.Service, n)}
+	st := &resolved.State{Version: rev, Services: make([]*resolved.Service, n)}
 	for i := range n {
-		s := resolved.Service{Namespace: "bench", Name: fmt.Sprintf("svc-%05d", i), Revision: 1,
+		s := &resolved.Service{Namespace: "bench", Name: fmt.Sprintf("svc-%05d", i), Revision: 1,
 			ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})},
 			Ports:      []resolved.Port{{Name: "http", Port: 80}}}
 		eps := []endpoints.Endpoint{

@@ -13,8 +13,7 @@ func (a *Agent) replaceDNS(st *resolved.State) {
 		return
 	}
 	svcs := make([]dnsname.Service, 0, len(st.Services))
-	for i := range st.Services {
-		s := &st.Services[i]
+	for _, s := range st.Services {
 		if _, bad := a.refused[s.Ref()]; !bad {
 			svcs = append(svcs, DNSService(s))
 		}

@@ -21,7 +21,7 @@ func Example() {
 	pods := []endpoints.Workload{{Namespace: "shop", Name: "web-0", Labels: map[string]string{"app": "web"},
 		IPs: []netip.Addr{netip.MustParseAddr("10.244.1.2")}, Ready: true}}
 	plan, _ := endpoints.Reconcile(endpoints.Config{}, &svc, endpoints.Desired(&svc, pods), nil)
-	st := resolved.State{Version: 1, Services: []resolved.Service{{
+	st := resolved.State{Version: 1, Services: []*resolved.Service{{
 		Namespace: "shop", Name: "web", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")},
 		Ports: []resolved.Port{{Name: "http", Port: 80, TargetPort: 8080}}, Slices: plan.Create,
 	}}}
@@ -30,7 +30,7 @@ func Example() {
 	if err := agent.Apply(context.Background(), &st); err != nil {
 		fmt.Println(err)
 	}
-	ports := nodeagent.AppendServicePorts(nil, &st.Services[0], "node-1", "")
+	ports := nodeagent.AppendServicePorts(nil, st.Services[0], "node-1", "")
 	fmt.Println(ports[0].ClusterIPs[0], ports[0].Port, "->", ports[0].Endpoints[0].Addr)
 	ans, _ := catalog.Lookup("web.shop.svc.cluster.local.", dnsname.TypeA)
 	fmt.Println(len(ans.Records), "A record")

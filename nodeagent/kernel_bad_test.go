@@ -31,7 +31,7 @@ func TestKernelBadInputIsolated(t *testing.T) {
 			defer func() { _ = dp.Cleanup(context.Background()) }()
 			catalog := dnsname.NewCatalog(dnsname.CatalogOptions{})
 			agent, _ := New(Config{Node: "n1", Dataplane: dp, Catalog: catalog})
-			st := resolved.State{Version: 1, Services: []resolved.Service{tc.svc, lb, good}}
+			st := resolved.State{Version: 1, Services: services(tc.svc, lb, good)}
 			st.Sort()
 			err = agent.Apply(context.Background(), &st)
 			var serr *SyncError

@@ -32,7 +32,7 @@ func TestKernelEmbedding(t *testing.T) {
 	pods := []endpoints.Workload{{Namespace: "shop", Name: "web-0", Labels: map[string]string{"app": "web"},
 		IPs: []netip.Addr{pod.IPv4}, Ready: true}}
 	plan, _ := endpoints.Reconcile(endpoints.Config{}, &svc, endpoints.Desired(&svc, pods), nil)
-	st := resolved.State{Version: 1, Services: []resolved.Service{{
+	st := resolved.State{Version: 1, Services: []*resolved.Service{{
 		Namespace: "shop", Name: "web", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")},
 		Ports: []resolved.Port{{Name: "http", Port: 80, TargetPort: 8080}}, Slices: plan.Create,
 	}}}
@@ -64,7 +64,7 @@ func TestKernelRunRepairsDamage(t *testing.T) {
 	}
 	defer dp.Close()
 	agent, _ := nodeagent.New(nodeagent.Config{Node: "node-1", Dataplane: dp})
-	st := resolved.State{Version: 1, Services: []resolved.Service{{
+	st := resolved.State{Version: 1, Services: []*resolved.Service{{
 		Namespace: "shop", Name: "web", Revision: 1, ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")},
 		Ports: []resolved.Port{{Name: "http", Port: 80}},
 		Slices: []endpoints.Slice{{Name: "web-1", Family: endpoints.IPv4, Ports: []endpoints.Port{{Name: "http", Port: 8080}},

@@ -23,12 +23,12 @@
 //
 // Usage:
 //
-//	st := resolved.State{Version: 1, Services: []resolved.Service{svc}}
+//	st := resolved.State{Version: 1, Services: []*resolved.Service{&svc}}
 //	b, err := st.Marshal()
 //	...
 //	got, err := resolved.Unmarshal(b) // errors.Is(err, resolved.ErrUnsupportedFormat) for a newer writer
 //	changed, removed := resolved.Diff(&prev, &got)
 //
-// States and Services handed out are immutable values and safe for
-// concurrent reads; nothing in this package starts goroutines.
+// States and Services handed out are immutable and safe for concurrent
+// reads: consecutive States share the Services that did not change; nothing in this package starts goroutines.
 package resolved

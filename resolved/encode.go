@@ -96,7 +96,7 @@ func (st *State) Marshal() ([]byte, error) {
 	}
 	w := wireState{Format: FormatVersion, Version: st.Version, Services: make([]wireService, len(st.Services))}
 	for i := range st.Services {
-		w.Services[i] = toWire(&st.Services[i])
+		w.Services[i] = toWire(st.Services[i])
 	}
 	return json.Marshal(&w)
 }
@@ -110,9 +110,10 @@ func Unmarshal(b []byte) (State, error) {
 	if err := decode(b, &w); err != nil {
 		return State{}, err
 	}
-	st := State{Version: w.Version, Services: make([]Service, len(w.Services))}
+	st := State{Version: w.Version, Services: make([]*Service, len(w.Services))}
 	for i := range w.Services {
-		st.Services[i] = fromWire(&w.Services[i])
+		s := fromWire(&w.Services[i])
+		st.Services[i] = &s
 	}
 	if err := st.Validate(); err != nil {
 		return State{}, err

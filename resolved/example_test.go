@@ -20,7 +20,7 @@ func Example() {
 			Endpoints: []endpoints.Endpoint{{Address: netip.MustParseAddr("10.244.1.2"), Conditions: endpoints.Conditions{Ready: true, Serving: true}}},
 		}},
 	}
-	st := resolved.State{Version: 1, Services: []resolved.Service{web}}
+	st := resolved.State{Version: 1, Services: []*resolved.Service{&web}}
 	b, err := st.Marshal()
 	if err != nil {
 		fmt.Println(err)
@@ -42,10 +42,10 @@ func Example() {
 }
 
 func ExampleDiff() {
-	prev := resolved.State{Version: 3, Services: []resolved.Service{
+	prev := resolved.State{Version: 3, Services: []*resolved.Service{
 		{Namespace: "a", Name: "db", Revision: 1}, {Namespace: "a", Name: "web", Revision: 2},
 	}}
-	next := resolved.State{Version: 4, Services: []resolved.Service{
+	next := resolved.State{Version: 4, Services: []*resolved.Service{
 		{Namespace: "a", Name: "web", Revision: 4}, {Namespace: "b", Name: "api", Revision: 4},
 	}}
 	changed, removed := resolved.Diff(&prev, &next)

@@ -11,7 +11,7 @@ import (
 // accepts is valid and survives a round trip unchanged.
 func FuzzUnmarshal(f *testing.F) {
 	s := sample()
-	good, err := (&State{Version: 4, Services: []Service{s}}).Marshal()
+	good, err := (&State{Version: 4, Services: []*Service{&s}}).Marshal()
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -41,7 +41,8 @@ func sample() Service {
 }
 
 func TestRoundTrip(t *testing.T) {
-	st := State{Version: 9, Services: []Service{sample(), {Namespace: "z", Name: "ext", Type: ExternalName, ExternalName: "example.com"}}}
+	web := sample()
+	st := State{Version: 9, Services: []*Service{&web, {Namespace: "z", Name: "ext", Type: ExternalName, ExternalName: "example.com"}}}
 	b, err := st.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -159,9 +160,12 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
-	st := State{Services: []Service{{Namespace: "b", Name: "x"}, {Namespace: "a", Name: "x"}}}
+	st := State{Services: []*Service{{Namespace: "b", Name: "x"}, {Namespace: "a", Name: "x"}}}
 	if err := st.Validate(); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("unsorted State Validate = %v; want ErrInvalid", err)
+	}
+	if err := (&State{Services: []*Service{nil}}).Validate(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("State with a nil Service: Validate = %v; want ErrInvalid", err)
 	}
 	st.Sort()
 	if err := st.Validate(); err != nil {
@@ -202,7 +206,7 @@ func TestVocabulary(t *testing.T) {
 }
 
 func TestLookupAndDiff(t *testing.T) {
-	st := State{Services: []Service{{Namespace: "a", Name: "x", Revision: 1}, {Namespace: "b", Name: "y"}}}
+	st := State{Services: []*Service{{Namespace: "a", Name: "x", Revision: 1}, {Namespace: "b", Name: "y"}}}
 	if s := st.Lookup(Ref{"b", "y"}); s == nil || s.Name != "y" {
 		t.Fatalf("Lookup(b/y) = %v", s)
 	}

@@ -193,7 +193,7 @@ func (s *Service) Families() []IPFamily {
 type State struct {
 	// Version increases with every change the control plane publishes.
 	Version  uint64
-	Services []Service
+	Services []*Service
 }
 
 // compareRef orders services by namespace, then name.
@@ -203,16 +203,16 @@ func compareRef(a, b Ref) int {
 
 // Sort orders Services by namespace and name, as State requires.
 func (st *State) Sort() {
-	slices.SortFunc(st.Services, func(a, b Service) int { return compareRef(a.Ref(), b.Ref()) })
+	slices.SortFunc(st.Services, func(a, b *Service) int { return compareRef(a.Ref(), b.Ref()) })
 }
 
 // Lookup returns the service named r, or nil.
 func (st *State) Lookup(r Ref) *Service {
-	i, ok := slices.BinarySearchFunc(st.Services, r, func(s Service, r Ref) int { return compareRef(s.Ref(), r) })
+	i, ok := slices.BinarySearchFunc(st.Services, r, func(s *Service, r Ref) int { return compareRef(s.Ref(), r) })
 	if !ok {
 		return nil
 	}
-	return &st.Services[i]
+	return st.Services[i]
 }
 
 // Diff compares two states and returns the services of next that are new
@@ -228,6 +228,9 @@ func Diff(prev, next *State) (changed []*Service, removed []Ref) {
 			c = 1
 		case j == len(next.Services):
 			c = -1
+		case prev.Services[i] == next.Services[j]:
+			// One Service shared by both States (the usual case for all
+			// but a few): same name, no strings to compare.
 		default:
 			c = compareRef(prev.Services[i].Ref(), next.Services[j].Ref())
 		}
@@ -236,10 +239,10 @@ func Diff(prev, next *State) (changed []*Service, removed []Ref) {
 			removed = append(removed, prev.Services[i].Ref())
 			i++
 		case c > 0:
-			changed = append(changed, &next.Services[j])
+			changed = append(changed, next.Services[j])
 			j++
 		default:
-			if n := &next.Services[j]; n.Revision == 0 || n.Revision != prev.Services[i].Revision {
+			if n := next.Services[j]; n.Revision == 0 || n.Revision != prev.Services[i].Revision {
 				changed = append(changed, n)
 			}
 			i++

@@ -163,7 +163,10 @@ func validateSlice(sl *endpoints.Slice) error {
 // wrap ErrInvalid.
 func (st *State) Validate() error {
 	for i := range st.Services {
-		s := &st.Services[i]
+		s := st.Services[i]
+		if s == nil {
+			return fmt.Errorf("%w: service %d is nil", ErrInvalid, i)
+		}
 		if err := s.Validate(); err != nil {
 			return err
 		}

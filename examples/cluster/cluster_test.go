@@ -109,7 +109,7 @@ func nodesAgree(t *testing.T, c *Cluster) {
 	seen := map[netip.Addr]string{}
 	for i := range a.Services {
 		x, y := a.Services[i], b.Services[i]
-		if x.Ref() != y.Ref() || !sameAddresses(x, y) {
+		if x.Ref() != y.Ref() || !sameAddresses(*x, *y) {
 			t.Errorf("node-a has %s %v %v, node-b %s %v %v", x.Ref(), x.ClusterIPs, x.Ports, y.Ref(), y.ClusterIPs, y.Ports)
 		}
 		for _, ip := range x.ClusterIPs {

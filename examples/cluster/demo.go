@@ -125,7 +125,7 @@ func (c *Cluster) Agreed(name string) (resolved.Service, error) {
 func find(st *resolved.State, name string) (resolved.Service, bool) {
 	for _, s := range st.Services {
 		if s.Namespace == "default" && s.Name == name {
-			return s, true
+			return *s, true
 		}
 	}
 	return resolved.Service{}, false

@@ -220,7 +220,7 @@ func (e *Env) Service(name string) (*resolved.Service, bool) {
 		return nil, false
 	}
 	for i := range st.Services {
-		if s := &st.Services[i]; s.Name == name && s.Namespace == "default" {
+		if s := st.Services[i]; s.Name == name && s.Namespace == "default" {
 			return s, true
 		}
 	}

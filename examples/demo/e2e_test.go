@@ -170,7 +170,7 @@ func TestRestartKeepsAddressesAndConnections(t *testing.T) {
 		t.Fatalf("after restart %d services; want %d", len(after.Services), len(before.Services))
 	}
 	for i := range before.Services {
-		b, a := &before.Services[i], &after.Services[i]
+		b, a := before.Services[i], after.Services[i]
 		if fmt.Sprint(b.ClusterIPs, b.Ports, b.LoadBalancerIPs) != fmt.Sprint(a.ClusterIPs, a.Ports, a.LoadBalancerIPs) {
 			t.Errorf("service %s after restart = %v %v %v; want %v %v %v", a.Name, a.ClusterIPs, a.Ports, a.LoadBalancerIPs, b.ClusterIPs, b.Ports, b.LoadBalancerIPs)
 		}

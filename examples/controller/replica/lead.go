@@ -3,7 +3,6 @@ package replica
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -118,9 +117,11 @@ func (a above) Publish(ctx context.Context, st *resolved.State) error {
 	if a.base == 0 {
 		return a.sink.Publish(ctx, st)
 	}
-	out := &resolved.State{Version: st.Version + a.base, Services: slices.Clone(st.Services)}
-	for i := range out.Services {
-		out.Services[i].Revision += a.base // the Service values are copies; their slices stay shared and unmodified
+	out := &resolved.State{Version: st.Version + a.base, Services: make([]*resolved.Service, len(st.Services))}
+	for i, s := range st.Services {
+		c := *s // st's Services are shared with other States: restamp a copy (its slices stay shared and unmodified)
+		c.Revision += a.base
+		out.Services[i] = &c
 	}
 	return a.sink.Publish(ctx, out)
 }

@@ -88,7 +88,7 @@ func TestHealthStateUnwritable(t *testing.T) {
 	}
 	k.waitHealth(t, 200, "ok")
 	st := k.waitFor(t, "service more", func(st *resolved.State) bool { return len(st.Services) == 3 })
-	more := &st.Services[1]
+	more := st.Services[1]
 	reachesBoth(t, k.w.Client.NS, netipPort(more.ClusterIPs[0], 81))
 	if _, err := os.Stat(k.state); err != nil {
 		t.Errorf("state file after the retry: %v", err)

@@ -141,7 +141,7 @@ func (k *kernelWorld) service(t *testing.T, name string) *resolved.Service {
 	st := k.p.State()
 	for i := range st.Services {
 		if st.Services[i].Name == name {
-			return &st.Services[i]
+			return st.Services[i]
 		}
 	}
 	t.Fatalf("service %s not in the state", name)

@@ -45,7 +45,7 @@ func TestNodeOnly(t *testing.T) {
 		Slices: []endpoints.Slice{{Name: "web-1", Family: endpoints.IPv4,
 			Ports:     []endpoints.Port{{Name: "http", Protocol: endpoints.TCP, Port: 8080}},
 			Endpoints: []endpoints.Endpoint{{Address: pod.IPv4, NodeName: "n1", Conditions: endpoints.Conditions{Ready: true, Serving: true}}}}}}
-	if err := latest.Publish(ctx, &resolved.State{Version: 1, Services: []resolved.Service{svc}}); err != nil {
+	if err := latest.Publish(ctx, &resolved.State{Version: 1, Services: []*resolved.Service{&svc}}); err != nil {
 		t.Fatal(err)
 	}
 	k := &kernelWorld{w: w, p: p, handler: p.Handler()}

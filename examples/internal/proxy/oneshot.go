@@ -28,14 +28,14 @@ func DryRun(cfg Config, w io.Writer) error {
 	printRefused(w, err)
 	var sps []dataplane.ServicePort
 	for i := range st.Services {
-		sps = nodeagent.AppendServicePorts(sps, &st.Services[i], p.cfg.Node, p.cfg.NodeZone)
+		sps = nodeagent.AppendServicePorts(sps, st.Services[i], p.cfg.Node, p.cfg.NodeZone)
 	}
 	rules, err := dataplane.Render(p.cfg.dataplaneOptions(), sps)
 	printRefused(w, err)
 	fmt.Fprintf(w, "# nftables ruleset\n%s\n# DNS records (zone %s)\n", rules, p.cfg.DNSZone)
 	opts := dnsname.CatalogOptions{Zone: p.cfg.DNSZone, PodRecords: p.cfg.PodRecords}
 	for i := range st.Services {
-		recs, err := dnsname.RecordSet(nodeagent.DNSService(&st.Services[i]), opts)
+		recs, err := dnsname.RecordSet(nodeagent.DNSService(st.Services[i]), opts)
 		printRefused(w, err)
 		for _, r := range recs {
 			fmt.Fprintln(w, r)
@@ -99,7 +99,7 @@ func Once(ctx context.Context, cfg Config, w io.Writer) error {
 // healthCheckNodePort=…", what a user otherwise digs out of the state file.
 func PrintAssigned(w io.Writer, st *resolved.State) {
 	for i := range st.Services {
-		s := &st.Services[i]
+		s := st.Services[i]
 		fmt.Fprintf(w, "%s/%s %s", s.Namespace, s.Name, s.Type)
 		for _, ip := range s.ClusterIPs {
 			fmt.Fprintf(w, " clusterIP=%s", ip)

@@ -64,7 +64,7 @@ func checkSameAsLegacy(t *testing.T, st *resolved.State, want map[string]legacyA
 		t.Fatalf("resolved %d services; want %d", len(st.Services), len(want))
 	}
 	for i := range st.Services {
-		s := &st.Services[i]
+		s := st.Services[i]
 		w := want[s.Ref().String()]
 		if len(s.ClusterIPs) != 1 || s.ClusterIPs[0] != netip.MustParseAddr(w.ClusterIPs[0]) {
 			t.Errorf("%s: ClusterIPs %v; want %v (as before the upgrade)", s.Ref(), s.ClusterIPs, w.ClusterIPs)
