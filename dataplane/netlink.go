@@ -254,14 +254,16 @@ func (d *Dataplane) commitBatch(b *batch) error {
 }
 
 // replies reads what the kernel answered to b: an error for each message
-// it refused, and the acknowledgement of b's last message.
+// it refused, and the acknowledgement of b's last message, which comes
+// after every other reply (a refused commit is reported before it), so
+// reading stops there.
 func (d *Dataplane) replies(rc syscall.RawConn, b *batch) error {
 	if d.rbuf == nil {
 		d.rbuf = make([]byte, 1<<17)
 	}
 	var errs []error
 	acked := false
-	for {
+	for !acked {
 		var n int
 		var rerr error
 		if err := rc.Control(func(fd uintptr) {
