@@ -38,6 +38,10 @@ type batch struct {
 	buf  []byte
 	offs []int // where each message starts in buf, by sequence number - 1
 
+	// mapped is the off-heap memory buf was moved to for a large batch
+	// (see grow), unmapped by trim; heap is buf's own buffer meanwhile.
+	mapped, heap []byte
+
 	// The open element message, if list >= 0: its list attribute's
 	// offset, and what a follow-on message of the same run repeats.
 	list       int
@@ -331,14 +335,19 @@ func (b *batch) describe(seq uint32) string {
 	return what
 }
 
-// keepBatch is the largest buffer a batch keeps between syncs: one of
-// 10,000 service ports × 10 endpoints is reused whole, while a rare
-// larger one goes back to the runtime.
-const keepBatch = 64 << 20
+// offHeap is the size above which grow builds a batch off the Go heap,
+// and the largest heap buffer a batch keeps between syncs (an Update's
+// batch is a few kilobytes).
+const offHeap = 4 << 20
 
-// trim lets go of a buffer larger than keepBatch.
+// trim gives back the memory of a large batch once it is sent.
 func (b *batch) trim() {
-	if cap(b.buf) > keepBatch {
+	if b.mapped != nil {
+		b.buf = b.heap // nothing refers to the mapping past this point
+		_ = unix.Munmap(b.mapped)
+		b.mapped, b.heap = nil, nil
+	}
+	if cap(b.buf) > offHeap {
 		b.buf = nil
 	}
 }
@@ -348,6 +357,14 @@ func (b *batch) trim() {
 // process pays in page faults. Each element is counted at its key, data
 // and verdict text plus the most attribute headers and padding any kind
 // takes.
+//
+// A batch larger than offHeap (a full sync: 28 MB at 10,000 service ports
+// × 10 endpoints) is built in anonymous memory mapped for it and unmapped
+// once it is sent. On the Go heap it would be live during the sync, when
+// a node's heap peaks, and Go's default GC lets the heap grow to twice
+// what is live: the buffer would cost a node twice its size in RSS, and
+// keep costing it between syncs. Should the count fall short, append
+// moves buf back to the heap and only the speed suffers.
 func (b *batch) grow(lists map[string][][]elem) {
 	n := 1 << 16
 	for _, ls := range lists {
@@ -357,5 +374,15 @@ func (b *batch) grow(lists map[string][][]elem) {
 			}
 		}
 	}
-	b.buf = slices.Grow(b.buf, n)
+	if n <= offHeap || b.mapped != nil {
+		b.buf = slices.Grow(b.buf, n)
+		return
+	}
+	m, err := unix.Mmap(-1, 0, len(b.buf)+n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		b.buf = slices.Grow(b.buf, n) // the heap serves as well, at a cost in memory
+		return
+	}
+	b.heap, b.mapped = b.buf[:0], m
+	b.buf = append(m[:0], b.buf...)
 }

@@ -285,3 +285,52 @@ func TestBatchDescribe(t *testing.T) {
 		}
 	}
 }
+
+// A batch larger than offHeap is built in mapped memory: it carries the
+// messages written before grow and every element after it, and trim
+// unmaps it and leaves a heap buffer small enough to keep for Updates.
+func TestBatchOffHeap(t *testing.T) {
+	s := fuzzSets[0]
+	var es []elem
+	for i := range 300_000 { // ≥ 48 bytes each: past offHeap
+		es = append(es, elem{key: binary.BigEndian.AppendUint32(nil, uint32(i)), data: []byte{1, 2, 3, 4}, dataText: "accept"})
+	}
+	var b batch
+	for round := range 2 { // the second reuses what trim kept
+		b.reset()
+		before := slices.Clone(b.buf)
+		b.grow(map[string][][]elem{"set-a": {es}})
+		if b.mapped == nil {
+			t.Fatalf("round %d: a batch of %d elements was not mapped off the heap", round, len(es))
+		}
+		if !bytes.Equal(b.buf, before) {
+			t.Fatalf("round %d: grow changed the messages already written", round)
+		}
+		b.startElems(unix.NFPROTO_INET, "svcnet", "set-a", s, true)
+		for _, e := range es {
+			b.elem(e)
+		}
+		if !b.finish() {
+			t.Fatal("finish found nothing to send")
+		}
+		if &b.buf[0] != &b.mapped[0] {
+			t.Fatalf("round %d: the batch outgrew its estimate and went back to the heap", round)
+		}
+		msgs, err := decodeBatch(b.buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []decodedElem
+		for _, m := range msgs {
+			got = append(got, m.elems...)
+		}
+		want := wantElems(s, es)
+		if len(got) != len(want) || !sameDecoded(got[0], want[0]) || !sameDecoded(got[len(got)-1], want[len(want)-1]) {
+			t.Fatalf("round %d: %d elements decoded; want %d, first and last equal", round, len(got), len(want))
+		}
+		b.trim()
+		if b.mapped != nil || cap(b.buf) > offHeap {
+			t.Fatalf("round %d: after trim mapped=%v, buf cap %d", round, b.mapped != nil, cap(b.buf))
+		}
+	}
+}
