@@ -81,7 +81,9 @@ type Config struct {
 	CacheMaxTTL time.Duration
 
 	// OnAnswer, when set, is called once per query with its outcome, for
-	// metrics. It must be safe for concurrent use and quick.
+	// metrics, before the answer is written: once a client has its
+	// answer, the query has been counted. It must be safe for concurrent
+	// use and quick.
 	OnAnswer func(Outcome)
 }
 

@@ -168,11 +168,11 @@ func (s *Server) handle(ctx context.Context, w dns.ResponseWriter, req *dns.Msg)
 	m := new(dns.Msg)
 	out := s.respond(ctx, req, m, size)
 	s.shape(req, m, size, tcp)
+	if s.cfg.OnAnswer != nil {
+		s.cfg.OnAnswer(out) // before the write: a client holding its answer sees it counted
+	}
 	if err := w.WriteMsg(m); err != nil {
 		s.cfg.Logger.Debug("dns: write", "remote", w.RemoteAddr().String(), "err", err)
-	}
-	if s.cfg.OnAnswer != nil {
-		s.cfg.OnAnswer(out)
 	}
 }
 
