@@ -79,7 +79,13 @@ func kindOf(s *set) elemKind {
 // reset empties b and opens the batch.
 func (b *batch) reset() {
 	b.buf, b.offs, b.list = b.buf[:0], b.offs[:0], -1
-	b.header(unix.NFNL_MSG_BATCH_BEGIN, unix.NLM_F_REQUEST)
+	b.control(unix.NFNL_MSG_BATCH_BEGIN)
+}
+
+// control writes BATCH_BEGIN or BATCH_END, whose resource id names the
+// nf_tables subsystem the batch is for.
+func (b *batch) control(typ uint16) {
+	b.header(typ, unix.NLM_F_REQUEST)
 	b.buf = append(b.buf, unix.AF_UNSPEC, unix.NFNETLINK_V0, 0, unix.NFNL_SUBSYS_NFTABLES)
 	b.close()
 }
@@ -102,9 +108,7 @@ func (b *batch) finish() bool {
 	last := b.offs[len(b.offs)-1]
 	flags := binary.NativeEndian.Uint16(b.buf[last+6:])
 	binary.NativeEndian.PutUint16(b.buf[last+6:], flags|unix.NLM_F_ACK)
-	b.header(unix.NFNL_MSG_BATCH_END, unix.NLM_F_REQUEST)
-	b.buf = append(b.buf, unix.AF_UNSPEC, unix.NFNETLINK_V0, 0, unix.NFNL_SUBSYS_NFTABLES)
-	b.close()
+	b.control(unix.NFNL_MSG_BATCH_END)
 	return true
 }
 

@@ -839,18 +839,20 @@ func (b *builder) frontend(f IPFamily, sc scope, a netip.Addr, sp *ServicePort,
 	b.add(vm, elem{keyText: k.text(), key: k.b, dataText: verdictText(v)})
 }
 
-// parseVerdict is verdictText's inverse.
-func parseVerdict(s string) *expr.Verdict {
+// parseVerdict is verdictText's inverse. It returns a value: the batch
+// encoder calls it for every verdict map element of a full sync, and a
+// pointer would be an allocation each.
+func parseVerdict(s string) expr.Verdict {
 	kind, chain, _ := strings.Cut(s, " ")
 	switch kind {
 	case "goto":
-		return &expr.Verdict{Kind: expr.VerdictGoto, Chain: chain}
+		return expr.Verdict{Kind: expr.VerdictGoto, Chain: chain}
 	case "jump":
-		return &expr.Verdict{Kind: expr.VerdictJump, Chain: chain}
+		return expr.Verdict{Kind: expr.VerdictJump, Chain: chain}
 	case "drop":
-		return &expr.Verdict{Kind: expr.VerdictDrop}
+		return expr.Verdict{Kind: expr.VerdictDrop}
 	}
-	return &expr.Verdict{Kind: expr.VerdictAccept}
+	return expr.Verdict{Kind: expr.VerdictAccept}
 }
 
 func verdictText(v *expr.Verdict) string {

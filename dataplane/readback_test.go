@@ -233,7 +233,8 @@ func nftElems(s *set, es []elem) []nftables.SetElement {
 	for _, e := range es {
 		switch {
 		case s.verdictMap():
-			out = append(out, nftables.SetElement{Key: e.key, VerdictData: parseVerdict(e.dataText)})
+			v := parseVerdict(e.dataText)
+			out = append(out, nftables.SetElement{Key: e.key, VerdictData: &v})
 		case !s.interval:
 			out = append(out, nftables.SetElement{Key: e.key, Val: e.data})
 		case len(s.keyTypes) > 1:
