@@ -37,20 +37,8 @@ func fromWire(w *wireService) Service {
 		AffinityTimeout: seconds(w.AffinitySeconds), ExternalName: w.ExternalName, ConsistentHash: w.ConsistentHash,
 		TrafficDistribution: w.TrafficDistribution, PublishNotReadyAddresses: w.PublishNotReady,
 	}
-	// Sized exactly: a node holds every decoded Service for as long as it
-	// runs, and appending would leave up to half of each array unused.
-	if len(w.Ports) > 0 {
-		s.Ports = make([]Port, len(w.Ports))
-		for i, p := range w.Ports {
-			s.Ports[i] = Port(p)
-		}
-	}
-	if len(w.Slices) > 0 {
-		s.Slices = make([]endpoints.Slice, len(w.Slices))
-		for i := range w.Slices {
-			s.Slices[i] = sliceFromWire(&w.Slices[i])
-		}
-	}
+	s.Ports = convert(w.Ports, func(p *wirePort) Port { return Port(*p) })
+	s.Slices = convert(w.Slices, sliceFromWire)
 	return s
 }
 
@@ -71,26 +59,33 @@ func sliceToWire(sl *endpoints.Slice) wireSlice {
 
 func sliceFromWire(w *wireSlice) endpoints.Slice {
 	sl := endpoints.Slice{Name: w.Name, Family: endpoints.IPFamily(w.Family), Labels: w.Labels}
-	if len(w.Ports) > 0 {
-		sl.Ports = make([]endpoints.Port, len(w.Ports))
-		for i, p := range w.Ports {
-			sl.Ports[i] = endpoints.Port{Name: intern(p.Name), Protocol: endpoints.Protocol(p.Protocol), Port: p.Port, AppProtocol: intern(p.AppProtocol)}
+	sl.Ports = convert(w.Ports, func(p *wireSlicePort) endpoints.Port {
+		return endpoints.Port{Name: intern(p.Name), Protocol: endpoints.Protocol(p.Protocol), Port: p.Port, AppProtocol: intern(p.AppProtocol)}
+	})
+	sl.Endpoints = convert(w.Endpoints, func(e *wireEndpoint) endpoints.Endpoint {
+		return endpoints.Endpoint{
+			Address:    e.Address,
+			Conditions: endpoints.Conditions{Ready: e.Ready, Serving: e.Serving, Terminating: e.Terminating},
+			Hostname:   e.Hostname, NodeName: intern(e.NodeName), Zone: intern(e.Zone),
+			TargetRef: endpoints.Ref{Namespace: intern(e.RefNS), Name: e.RefName},
+			Hints:     endpoints.Hints{ForZone: intern(e.ForZone), ForNode: intern(e.ForNode)},
 		}
-	}
-	if len(w.Endpoints) > 0 {
-		sl.Endpoints = make([]endpoints.Endpoint, len(w.Endpoints))
-		for i := range w.Endpoints {
-			e := &w.Endpoints[i]
-			sl.Endpoints[i] = endpoints.Endpoint{
-				Address:    e.Address,
-				Conditions: endpoints.Conditions{Ready: e.Ready, Serving: e.Serving, Terminating: e.Terminating},
-				Hostname:   e.Hostname, NodeName: intern(e.NodeName), Zone: intern(e.Zone),
-				TargetRef: endpoints.Ref{Namespace: intern(e.RefNS), Name: e.RefName},
-				Hints:     endpoints.Hints{ForZone: intern(e.ForZone), ForNode: intern(e.ForNode)},
-			}
-		}
-	}
+	})
 	return sl
+}
+
+// convert converts every element of in into an array of exactly its
+// length (nil for none): a node holds every decoded Service for as long as
+// it runs, and appending would leave up to half of each array unused.
+func convert[W, T any](in []W, f func(*W) T) []T {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]T, len(in))
+	for i := range in {
+		out[i] = f(&in[i])
+	}
+	return out
 }
 
 // intern returns the one shared copy of a string that many endpoints
