@@ -94,10 +94,10 @@ func BenchmarkDecodeDocument(b *testing.B) {
 			}
 		})
 	}
-	b.Run("pod/fastYAMLToJSON", func(b *testing.B) {
+	b.Run("pod/fastDecode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, ok := fastYAMLToJSON(pod); !ok {
+			if _, ok := fastDecode(pod); !ok {
 				b.Fatal("given up")
 			}
 		}

@@ -5,7 +5,17 @@ import (
 	"slices"
 )
 
-// fastYAMLToJSON converts one YAML document to the JSON that
+// fastDoc is what the fast path makes of a document: its JSON and, when
+// headerOK, the apiVersion, kind, name and namespace json.Unmarshal would
+// put in a rawHeader (the header's other fields stay empty), read from the
+// parsed tree to save a decoding of the JSON.
+type fastDoc struct {
+	js       []byte
+	header   rawHeader
+	headerOK bool
+}
+
+// fastDecode converts one YAML document to the JSON that
 // sigs.k8s.io/yaml.YAMLToJSON (v1.4.0, YAML 1.1 through its goyaml.v2
 // fork) makes of it, byte for byte, for a strict subset of YAML: block
 // mappings and sequences, one-line flow mappings and sequences, one-line
@@ -17,23 +27,8 @@ import (
 // which also writes the error messages of invalid documents. It exists
 // because YAMLToJSON builds a tree of interfaces and marshals it again,
 // ~33 µs and 309 allocations for a five-line Pod, which under churn is most
-// of a reload's cost. FuzzFastYAML holds the two equal.
-func fastYAMLToJSON(doc []byte) ([]byte, bool) {
-	d, ok := fastDecode(doc)
-	return d.js, ok
-}
-
-// fastDoc is what the fast path makes of a document: its JSON and, when
-// headerOK, the apiVersion, kind, name and namespace json.Unmarshal would
-// put in a rawHeader (the header's other fields stay empty), read from the
-// parsed tree to save a decoding of the JSON.
-type fastDoc struct {
-	js       []byte
-	header   rawHeader
-	headerOK bool
-}
-
-// fastDecode is fastYAMLToJSON, and reads the document's header.
+// of a reload's cost. FuzzFastYAML holds the two equal. It also reads the
+// document's header from the parsed tree (see fastDoc).
 func fastDecode(doc []byte) (fastDoc, bool) {
 	for _, c := range doc {
 		// Tabs, carriage returns, control characters and non-ASCII bytes

@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// FuzzFastYAML holds fastYAMLToJSON to YAMLToJSON: whenever the fast path
+// FuzzFastYAML holds fastDecode to YAMLToJSON: whenever the fast path
 // takes a document, YAMLToJSON accepts it too and writes the same bytes.
 // The seeds are the documents of testdata/manifests and testdata/fuzz.
 func FuzzFastYAML(f *testing.F) {
@@ -37,7 +37,7 @@ func FuzzFastYAML(f *testing.F) {
 			t.Fatalf("fast path took %q as %s; YAMLToJSON refuses it: %v", doc, d.js, err)
 		}
 		if !bytes.Equal(d.js, want) {
-			t.Fatalf("fastYAMLToJSON(%q) = %s; YAMLToJSON = %s", doc, d.js, want)
+			t.Fatalf("fastDecode(%q) = %s; YAMLToJSON = %s", doc, d.js, want)
 		}
 		if d.headerOK {
 			checkHeaderOf(t, doc, d.header, want)
@@ -150,10 +150,11 @@ func TestFastYAML(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := fastYAMLToJSON([]byte(tt.in))
+			d, ok := fastDecode([]byte(tt.in))
+			got := d.js
 			if tt.want == "" {
 				if ok {
-					t.Fatalf("fastYAMLToJSON(%q) = %s; want it given up", tt.in, got)
+					t.Fatalf("fastDecode(%q) = %s; want it given up", tt.in, got)
 				}
 				return
 			}
@@ -161,7 +162,7 @@ func TestFastYAML(t *testing.T) {
 				t.Fatalf("the row is wrong: YAMLToJSON(%q) = %s, %v; want %s", tt.in, slow, err, tt.want)
 			}
 			if !ok || string(got) != tt.want {
-				t.Fatalf("fastYAMLToJSON(%q) = %s, %v; want %s", tt.in, got, ok, tt.want)
+				t.Fatalf("fastDecode(%q) = %s, %v; want %s", tt.in, got, ok, tt.want)
 			}
 		})
 	}
@@ -180,7 +181,7 @@ func TestFastYAMLManifests(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, doc := range splitDocuments(b) {
-			if _, ok := fastYAMLToJSON(doc); !ok {
+			if _, ok := fastDecode(doc); !ok {
 				t.Errorf("%s document %d: given up:\n%s", name, i, doc)
 			}
 		}
