@@ -153,7 +153,7 @@ func (b *batch) pad() {
 	}
 }
 
-func (b *batch) attr(typ uint16, data []byte) {
+func (b *batch) attr(typ uint16, data string) {
 	b.attrHeader(typ, len(data))
 	b.buf = append(b.buf, data...)
 	b.pad()
@@ -188,7 +188,7 @@ func (b *batch) unnest(off int) {
 }
 
 // value writes a nested attribute holding one NFTA_DATA_VALUE.
-func (b *batch) value(typ uint16, v []byte) {
+func (b *batch) value(typ uint16, v string) {
 	n := b.nest(typ)
 	b.attr(unix.NFTA_DATA_VALUE, v)
 	b.unnest(n)
@@ -238,14 +238,14 @@ func (b *batch) elem(e elem) {
 		b.openElems()
 	}
 	n := b.nest(unix.NFTA_LIST_ELEM)
-	b.value(unix.NFTA_SET_ELEM_KEY, e.key)
+	b.value(unix.NFTA_SET_ELEM_KEY, e.key())
 	switch b.kind {
 	case elemMap:
-		b.value(unix.NFTA_SET_ELEM_DATA, e.data)
+		b.value(unix.NFTA_SET_ELEM_DATA, e.data())
 	case elemVerdict:
-		b.verdict(e.dataText)
+		b.verdict(e.data())
 	case elemConcatRange:
-		b.value(nftables.NFTA_SET_ELEM_KEY_END, e.data)
+		b.value(nftables.NFTA_SET_ELEM_KEY_END, e.data())
 	}
 	b.unnest(n)
 	if b.kind != elemRange {
@@ -254,9 +254,9 @@ func (b *batch) elem(e elem) {
 	n = b.nest(unix.NFTA_LIST_ELEM)
 	b.attrBE32(unix.NFTA_SET_ELEM_FLAGS, unix.NFT_SET_ELEM_INTERVAL_END)
 	k := b.nest(unix.NFTA_SET_ELEM_KEY)
-	b.attrHeader(unix.NFTA_DATA_VALUE, len(e.data))
+	b.attrHeader(unix.NFTA_DATA_VALUE, len(e.data()))
 	end := len(b.buf)
-	b.buf = append(b.buf, e.data...)
+	b.buf = append(b.buf, e.data()...)
 	if !incrementInPlace(b.buf[end:]) {
 		b.buf = b.buf[:n]
 		return
@@ -374,7 +374,7 @@ func (b *batch) grow(lists map[string][][]elem) {
 	for _, ls := range lists {
 		for _, es := range ls {
 			for _, e := range es {
-				n += 48 + len(e.key) + len(e.data) + len(e.dataText)
+				n += 48 + len(e.s)
 			}
 		}
 	}
@@ -387,6 +387,7 @@ func (b *batch) grow(lists map[string][][]elem) {
 		b.buf = slices.Grow(b.buf, n) // the heap serves as well, at a cost in memory
 		return
 	}
+	_ = unix.Madvise(m, unix.MADV_HUGEPAGE)
 	b.heap, b.mapped = b.buf[:0], m
 	b.buf = append(m[:0], b.buf...)
 }

@@ -165,10 +165,13 @@ func FuzzBatchElems(f *testing.F) {
 		if len(key) == 0 || (kindOf(s) == elemMap && len(data) == 0) {
 			t.Skip("an element has a key, and a map element data")
 		}
+		if kindOf(s) == elemVerdict {
+			data = []byte(verdict) // a verdict map element's data is its verdict's text
+		}
 		var in []elem
 		for i := range int(n % 4096) {
 			k := binary.BigEndian.AppendUint16(slices.Clone(key), uint16(i))
-			in = append(in, elem{key: k, data: data, dataText: verdict})
+			in = append(in, newElem(k, data))
 		}
 		var b batch
 		b.reset()
@@ -206,19 +209,19 @@ func FuzzBatchElems(f *testing.F) {
 func wantElems(s *set, es []elem) []decodedElem {
 	var out []decodedElem
 	for _, e := range es {
-		d := decodedElem{key: e.key}
+		d := decodedElem{key: []byte(e.key())}
 		switch kindOf(s) {
 		case elemMap:
-			d.data = e.data
+			d.data = []byte(e.data())
 		case elemVerdict:
-			v := parseVerdict(e.dataText)
+			v := parseVerdict(e.data())
 			d.verdict, d.chain = int32(v.Kind), v.Chain
 		case elemConcatRange:
-			d.keyEnd = e.data
+			d.keyEnd = []byte(e.data())
 		}
 		out = append(out, d)
 		if kindOf(s) == elemRange {
-			end := slices.Clone(e.data)
+			end := []byte(e.data())
 			if incrementInPlace(end) {
 				out = append(out, decodedElem{key: end, flags: unix.NFT_SET_ELEM_INTERVAL_END})
 			}
@@ -268,7 +271,7 @@ func TestBatchDescribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.startElems(unix.NFPROTO_INET, "svcnet", "service-ips", fuzzSets[0], false)
-	b.elem(elem{key: []byte{10, 0, 0, 1}})
+	b.elem(newElem([]byte{10, 0, 0, 1}, nil))
 	b.finish()
 	for _, c := range []struct {
 		seq  uint32
@@ -293,7 +296,7 @@ func TestBatchOffHeap(t *testing.T) {
 	s := fuzzSets[0]
 	var es []elem
 	for i := range 300_000 { // ≥ 48 bytes each: past offHeap
-		es = append(es, elem{key: binary.BigEndian.AppendUint32(nil, uint32(i)), data: []byte{1, 2, 3, 4}, dataText: "accept"})
+		es = append(es, newElem(binary.BigEndian.AppendUint32(nil, uint32(i)), []byte("accept")))
 	}
 	var b batch
 	for round := range 2 { // the second reuses what trim kept

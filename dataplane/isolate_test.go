@@ -113,7 +113,7 @@ func TestKernelIsolatesRefusedServicePort(t *testing.T) {
 	fr := st.frags[bad.Key()]
 	i := slices.IndexFunc(fr.parts, func(p part) bool { return p.name == "endpoints4" })
 	es := fr.parts[i].elems
-	es[0].key = es[0].key[:3]
+	es[0] = newElem([]byte(es[0].key()[:3]), []byte(es[0].data()))
 	var stats Stats
 	d.mu.Lock()
 	refused, err := d.commit(st, nil, &stats)

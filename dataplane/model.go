@@ -45,17 +45,35 @@ type set struct {
 	// contribute (a ClusterIP with several ports, an endpoint behind
 	// several services); the state counts references only for these.
 	shared bool
-	elems  []elem
+	// dispatch marks a base map whose keys are frontends, each of which
+	// only one service port may claim.
+	dispatch bool
+	elems    []elem
 }
 
-// elem is one element. An interval set's element (such sets have no data)
-// holds its range's last key in data; a verdict map's element has its
-// verdict only as dataText, which the batch encoder parses: every field an
-// element carries costs a cold start of 232,000 elements 8 bytes each.
+// elem is one element: its key and its data (an interval set's element,
+// which has no data, holds its range's last key there; a verdict map's
+// holds its verdict as nft spells it, which the batch encoder parses) in
+// kernel layout, back to back in one string. A fragment's elements are
+// slices of one string of its own: a cold start makes hundreds of
+// thousands of them, and slices and strings of their own were most of its
+// garbage. Their text, as nft lists it, is spelled from the bytes only to
+// render a ruleset (see set.keyText): building it for every element cost
+// a fresh process more than half of its memory for elements, and fresh
+// memory is what a fresh process pays for most.
 type elem struct {
-	keyText, dataText string
-	key, data         []byte
+	s string
+	k uint16 // where the key ends in s
 }
+
+// newElem makes an element of its own, for the few that are not built
+// into a fragment.
+func newElem(key, data []byte) elem {
+	return elem{s: string(key) + string(data), k: uint16(len(key))}
+}
+
+func (e elem) key() string  { return e.s[:e.k] }
+func (e elem) data() string { return e.s[e.k:] }
 
 type hook struct {
 	typ  nftables.ChainType
@@ -99,83 +117,29 @@ func concatType(ts []nftables.SetDatatype) nftables.SetDatatype {
 // addOnce adds an element of a base set, whose few elements come from
 // options that may repeat themselves.
 func (s *set) addOnce(e elem) {
-	if !slices.ContainsFunc(s.elems, func(o elem) bool { return o.keyText == e.keyText }) {
+	if !slices.ContainsFunc(s.elems, func(o elem) bool { return o.key() == e.key() }) {
 		s.elems = append(s.elems, e)
 	}
 }
 
-// keyb accumulates a key or data value in kernel layout along with its
-// text, words joined by " . " as nft prints a concatenation.
+// keyb accumulates a key or data value in kernel layout.
 type keyb struct {
-	b, t []byte
-}
-
-func (k *keyb) sep() {
-	if len(k.t) > 0 {
-		k.t = append(k.t, " . "...)
-	}
+	b []byte
 }
 
 func (k *keyb) addr(a netip.Addr) *keyb {
 	k.b = appendAddr(k.b, a)
-	k.sep()
-	k.t = a.AppendTo(k.t)
 	return k
 }
 
 func (k *keyb) proto(p Protocol) *keyb {
 	k.b = append(k.b, p.number(), 0, 0, 0)
-	k.sep()
-	k.t = append(k.t, p.nftName()...)
 	return k
 }
 
 func (k *keyb) port(p uint16) *keyb {
 	k.b = append(binary.BigEndian.AppendUint16(k.b, p), 0, 0)
-	k.sep()
-	k.t = strconv.AppendUint(k.t, uint64(p), 10)
 	return k
-}
-
-// elemBatch builds the keys, data and texts of many elements into one byte
-// slice and one string: a cold start makes hundreds of thousands of
-// elements, and two allocations each cost more than building them.
-type elemBatch struct {
-	bytes, text []byte
-	// ends holds, per element, where its key and its data end in bytes
-	// and in text: key, key text, data, data text.
-	ends []int
-}
-
-// batch returns the builder's batch, emptied, with a fresh byte slice for
-// n elements of size bytes each: the elements keep referring to it.
-func (b *builder) batch(n, size int) *elemBatch {
-	eb := &b.elems
-	eb.bytes = make([]byte, 0, n*size)
-	eb.text, eb.ends = eb.text[:0], eb.ends[:0]
-	return eb
-}
-
-func (eb *elemBatch) endKey() { eb.ends = append(eb.ends, len(eb.bytes), len(eb.text)) }
-
-// endData ends an element; one without data ends it right after its key.
-func (eb *elemBatch) endData() { eb.endKey() }
-
-// appendTo appends the batch's elements to dst.
-func (eb *elemBatch) appendTo(dst []elem) []elem {
-	text := string(eb.text)
-	dst = slices.Grow(dst, len(eb.ends)/4)
-	kb, kt := 0, 0
-	for i := 0; i+4 <= len(eb.ends); i += 4 {
-		ke, kte, de, dte := eb.ends[i], eb.ends[i+1], eb.ends[i+2], eb.ends[i+3]
-		e := elem{key: eb.bytes[kb:ke:ke], keyText: text[kt:kte]}
-		if de > ke {
-			e.data, e.dataText = eb.bytes[ke:de:de], text[kte:dte]
-		}
-		dst = append(dst, e)
-		kb, kt = de, dte
-	}
-	return dst
 }
 
 // appendAddr appends an address's bytes without AsSlice's allocation.
@@ -200,8 +164,6 @@ func appendMark(b []byte, v uint32) []byte {
 
 func (k *keyb) prefix(p netip.Prefix) (start, end []byte) {
 	p = p.Masked()
-	k.sep()
-	k.t = p.AppendTo(k.t)
 	return appendAddr(slices.Clone(k.b), p.Addr()), appendAddr(slices.Clone(k.b), lastAddr(p))
 }
 
@@ -214,15 +176,10 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
-func (k *keyb) text() string { return string(k.t) }
-
-// elem is the key as a set element of its own.
-func (k *keyb) elem() elem { return elem{keyText: string(k.t), key: slices.Clone(k.b)} }
-
 // key returns the builder's scratch key, emptied, for an element that
 // copies it out.
 func (b *builder) key() *keyb {
-	b.scratch.b, b.scratch.t = b.scratch.b[:0], b.scratch.t[:0]
+	b.scratch.b = b.scratch.b[:0]
 	return &b.scratch
 }
 
@@ -307,9 +264,30 @@ func (b *builder) pickName(s scope, local bool, f IPFamily, n int) string {
 		l = "-local"
 	}
 	if b.aff > 0 {
-		return "sticky" + l + f.digit() + "-" + b.tag
+		return b.chainName("sticky", l, f.digit(), "-", b.tag)
 	}
-	return string(s) + "pick" + l + f.digit() + "-" + strconv.Itoa(n) + b.hash.suffix()
+	return b.chainName(string(s), "pick", l, f.digit(), "-", strconv.Itoa(n), b.hash.suffix())
+}
+
+// chainName returns the chain name its words spell. A name the state or
+// this update has a chain of already is the chain's own string: building
+// every name again for each service port was a third of a cold start's
+// allocations.
+func (b *builder) chainName(words ...string) string {
+	b.nb = b.nb[:0]
+	for _, w := range words {
+		b.nb = append(b.nb, w...)
+	}
+	if c, ok := b.rs.chains[string(b.nb)]; ok {
+		return c.name
+	}
+	if c, ok := b.known[string(b.nb)]; ok {
+		return c.name
+	}
+	if c, ok := b.built[string(b.nb)]; ok {
+		return c.name
+	}
+	return string(b.nb)
 }
 
 // affSuffix distinguishes the policy chains of affinity and Maglev
@@ -325,12 +303,20 @@ func (b *builder) affSuffix() string {
 type builder struct {
 	o         *Options
 	rs        *ruleset          // the base, or one service's fragment
-	parts     []part            // the fragment's elements of base sets
+	arena     []byte            // the fragment's elements of base sets, laid out as elem's
+	pend      []pending         // where each of them is in arena, and its set
+	partNames []string          // the base sets they are of, by pending.part
+	cur       pending           // the element being written
+	counts    []int             // scratch for parts
 	known     map[string]*chain // chains of the state the fragment joins
 	built     map[string]*chain // chains built for other fragments of the same update
 	scratch   keyb
-	elems     elemBatch
-	frontends []string // dispatch keys the fragment claims
+	index     map[string]int // the base sets' indexes in the state
+	frs       ruleset        // a fragment's own sets and chains, reused
+	fkey      keyb           // a frontend's key, while its elements are built
+	cl, lo    []netip.AddrPort
+	nb        []byte // a chain name being spelled
+	slabs     slabs
 	hash      hashing  // Maglev hashing of the service being built; zero for none
 	aff       int      // affinity timeout in seconds of the service being built
 	tag       string   // short name of that service, for its own chains and sets
@@ -401,9 +387,11 @@ func (sp *ServicePort) validate() error {
 	if sp.Port == 0 && (len(sp.ClusterIPs)+len(sp.ExternalIPs)+len(sp.LoadBalancerIPs) > 0) {
 		return bad("port", 0)
 	}
-	for _, a := range slices.Concat(sp.ClusterIPs, sp.ExternalIPs, sp.LoadBalancerIPs) {
-		if !a.IsValid() || a.IsUnspecified() {
-			return bad("address", a)
+	for _, as := range [...][]netip.Addr{sp.ClusterIPs, sp.ExternalIPs, sp.LoadBalancerIPs} {
+		for _, a := range as {
+			if !a.IsValid() || a.IsUnspecified() {
+				return bad("address", a)
+			}
 		}
 	}
 	for _, p := range sp.LoadBalancerSourceRanges {
@@ -414,9 +402,11 @@ func (sp *ServicePort) validate() error {
 	if len(sp.ClusterIPs)+len(sp.ExternalIPs)+len(sp.LoadBalancerIPs) == 0 && sp.NodePort == 0 {
 		return bad("frontend", "none (want a ClusterIP, NodePort, external or LoadBalancer IP)")
 	}
-	for _, e := range slices.Concat(sp.Endpoints, sp.LocalEndpoints) {
-		if !e.Addr.IsValid() || e.Addr.Port() == 0 || e.Addr.Addr().IsUnspecified() {
-			return bad("endpoint", e.Addr)
+	for _, es := range [...][]Endpoint{sp.Endpoints, sp.LocalEndpoints} {
+		for _, e := range es {
+			if !e.Addr.IsValid() || e.Addr.Port() == 0 || e.Addr.Addr().IsUnspecified() {
+				return bad("endpoint", e.Addr)
+			}
 		}
 	}
 	if sp.AffinityTimeout < 0 || sp.AffinityTimeout > 86400*time.Second {
@@ -465,13 +455,13 @@ func ofFamily(eps []Endpoint, f IPFamily) []Endpoint {
 // slots spreads endpoints over the slots a pick chain chooses from: one
 // each, in proportion to weight (reduced by their gcd, scaled down to at
 // most maxSlots), or a Maglev table's.
-func slots(eps []Endpoint, sp *ServicePort) []netip.AddrPort {
-	out := make([]netip.AddrPort, 0, len(eps))
+func slots(out []netip.AddrPort, eps []Endpoint, sp *ServicePort) []netip.AddrPort {
+	out = out[:0]
 	switch {
 	case len(eps) == 0:
 		return out
 	case sp.Balancing == Maglev:
-		return maglevSlots(eps, sp.maglevSize())
+		return append(out, maglevSlots(eps, sp.maglevSize())...)
 	case sp.Balancing != Weighted:
 		for _, e := range eps {
 			out = append(out, e.Addr)
@@ -520,25 +510,70 @@ func (b *builder) newSet(name string, s set) *set {
 // cold start of 45,000 service ports 32 MB of its 109 MB of state.
 type part struct {
 	name  string
+	set   int // the set's index in the state's base sets
 	elems []elem
 }
 
-// add puts an element into the fragment's part of a base set.
-func (b *builder) add(name string, e elem) {
-	p := b.part(name)
-	p.elems = append(p.elems, e)
+// pending is an element written into a builder's arena: where it starts,
+// where its key ends, where it ends, and the index of its base set in
+// partNames.
+type pending struct {
+	start, k, end uint32
+	part          int
 }
 
-// part returns the fragment's part of a base set, valid until the next
-// call.
-func (b *builder) part(name string) *part {
-	for i := range b.parts {
-		if b.parts[i].name == name {
-			return &b.parts[i]
-		}
+// begin starts an element in the arena: its key is appended to the arena,
+// then keyEnd, then its data; put files it under a base set.
+func (b *builder) begin()  { b.cur = pending{start: uint32(len(b.arena))} }
+func (b *builder) keyEnd() { b.cur.k = uint32(len(b.arena)) }
+
+func (b *builder) put(name string) {
+	b.cur.end = uint32(len(b.arena))
+	b.cur.part = slices.Index(b.partNames, name)
+	if b.cur.part < 0 {
+		b.cur.part = len(b.partNames)
+		b.partNames = append(b.partNames, name)
 	}
-	b.parts = append(b.parts, part{name: name})
-	return &b.parts[len(b.parts)-1]
+	b.pend = append(b.pend, b.cur)
+}
+
+// add puts an element into the fragment's part of a base set.
+func (b *builder) add(name string, key, data []byte) {
+	b.begin()
+	b.arena = append(b.arena, key...)
+	b.keyEnd()
+	b.arena = append(b.arena, data...)
+	b.put(name)
+}
+
+// reset empties the arena for the next fragment, keeping its memory.
+func (b *builder) resetElems() {
+	b.arena, b.pend, b.partNames = b.arena[:0], b.pend[:0], b.partNames[:0]
+}
+
+// parts returns the fragment's elements by base set: one string holds
+// them all and one array their elems, each set's a run of it.
+func (b *builder) parts() []part {
+	if len(b.pend) == 0 {
+		return nil
+	}
+	s := string(b.arena)
+	b.counts = append(b.counts[:0], make([]int, len(b.partNames))...)
+	for _, p := range b.pend {
+		b.counts[p.part]++
+	}
+	elems := b.slabs.elems.take(len(b.pend))
+	parts := b.slabs.parts.take(len(b.partNames))
+	off := 0
+	for i, name := range b.partNames {
+		parts[i] = part{name: name, set: b.index[name], elems: elems[off : off : off+b.counts[i]]}
+		off += b.counts[i]
+	}
+	for _, p := range b.pend {
+		pp := &parts[p.part]
+		pp.elems = append(pp.elems, elem{s: s[p.start:p.end], k: uint16(p.k - p.start)})
+	}
+	return parts
 }
 
 // have tells whether the fragment has a chain, taking it from known rather
@@ -610,8 +645,8 @@ func (b *builder) familySets(f IPFamily) {
 	proto, svc := nftables.TypeInetProto, nftables.TypeInetService
 	verdict := []nftables.SetDatatype{nftables.TypeVerdict}
 	addr := f.addrType()
-	b.newSet(f.names().serviceIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}, dataTypes: verdict})
-	b.newSet(f.names().serviceNodePorts, set{keyTypes: []nftables.SetDatatype{proto, svc}, dataTypes: verdict})
+	b.newSet(f.names().serviceIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}, dataTypes: verdict, dispatch: true})
+	b.newSet(f.names().serviceNodePorts, set{keyTypes: []nftables.SetDatatype{proto, svc}, dataTypes: verdict, dispatch: true})
 	b.newSet(f.names().clusterIPs, set{keyTypes: []nftables.SetDatatype{addr}, shared: true})
 	b.newSet(f.names().hairpin, set{keyTypes: []nftables.SetDatatype{addr, addr}, shared: true})
 	b.newSet(f.names().firewallIPs, set{keyTypes: []nftables.SetDatatype{addr, proto, svc}})
@@ -641,7 +676,7 @@ func (b *builder) familyRules(f IPFamily, services, firewall, masq []*rule) ([]*
 		na := b.newSet(fmt.Sprintf("nodeport-ips%d", f), set{keyTypes: []nftables.SetDatatype{addr}})
 		for _, a := range nas {
 			k := (&keyb{}).addr(a)
-			na.addOnce(elem{keyText: k.text(), key: k.b})
+			na.addOnce(newElem(k.b, nil))
 		}
 		r = newRB().nfproto(f).addr(f, false).lookup(0, na.name, false)
 	} else {
@@ -679,7 +714,7 @@ func (b *builder) prefixSet(name string, f IPFamily, ps []netip.Prefix) *set {
 	for _, p := range ps {
 		k := &keyb{}
 		start, end := k.prefix(p)
-		s.addOnce(elem{keyText: k.text(), key: start, data: end})
+		s.addOnce(newElem(start, end))
 	}
 	return s
 }
@@ -694,11 +729,13 @@ func (b *builder) service(sp *ServicePort) {
 		b.tag = tag(sp.ID())
 	}
 	for _, f := range fams {
-		cl := slots(ofFamily(sp.Endpoints, f), sp)
+		b.cl = slots(b.cl, ofFamily(sp.Endpoints, f), sp)
+		cl := b.cl
 		// Node-local endpoints matter only under a Local policy.
 		var lo []netip.AddrPort
 		if sp.InternalPolicy == PolicyLocal || sp.ExternalPolicy == PolicyLocal {
-			lo = slots(ofFamily(sp.LocalEndpoints, f), sp)
+			b.lo = slots(b.lo, ofFamily(sp.LocalEndpoints, f), sp)
+			lo = b.lo
 		}
 		hasFamily := false
 		for _, a := range sp.ClusterIPs {
@@ -707,7 +744,8 @@ func (b *builder) service(sp *ServicePort) {
 			}
 			hasFamily = true
 			a = a.Unmap()
-			b.add(f.names().clusterIPs, b.key().addr(a).elem())
+			k := b.key().addr(a)
+			b.add(f.names().clusterIPs, k.b, nil)
 			b.frontend(f, scopeAddr, a, sp, cl, lo, sp.InternalPolicy, false)
 		}
 		for _, a := range sp.ExternalIPs {
@@ -728,17 +766,12 @@ func (b *builder) service(sp *ServicePort) {
 		if sp.NodePort != 0 && (hasFamily || len(sp.ClusterIPs) == 0 && f == 4) {
 			b.frontend(f, scopeNodePort, netip.Addr{}, sp, cl, lo, sp.ExternalPolicy, true)
 		}
-		eb := b.batch(len(cl), 2*int(f.addrLen()))
 		for _, ap := range cl {
 			a := ap.Addr().Unmap()
-			eb.bytes = appendAddr(appendAddr(eb.bytes, a), a)
-			eb.text = a.AppendTo(append(a.AppendTo(eb.text), " . "...))
-			eb.endKey()
-			eb.endData()
-		}
-		if len(cl) > 0 {
-			p := b.part(f.names().hairpin)
-			p.elems = eb.appendTo(p.elems)
+			b.begin()
+			b.arena = appendAddr(appendAddr(b.arena, a), a)
+			b.keyEnd()
+			b.put(f.names().hairpin)
 		}
 	}
 }
@@ -765,11 +798,10 @@ func (b *builder) sourceRanges(f IPFamily, a netip.Addr, sp *ServicePort) {
 	// Kubernetes: ranges of the other family only mean this family is
 	// closed, so the address is filtered even when rs is empty.
 	k := (&keyb{}).addr(a).proto(sp.Protocol).port(sp.Port)
-	b.add(f.names().firewallIPs, elem{keyText: k.text(), key: k.b})
+	b.add(f.names().firewallIPs, k.b, nil)
 	for _, p := range rs {
-		kk := &keyb{b: k.b, t: slices.Clone(k.t)}
-		start, end := kk.prefix(p)
-		b.add(f.names().firewallAllow, elem{keyText: kk.text(), key: start, data: end})
+		start, end := k.prefix(p)
+		b.add(f.names().firewallAllow, start, end)
 	}
 }
 
@@ -778,7 +810,8 @@ func (b *builder) sourceRanges(f IPFamily, a netip.Addr, sp *ServicePort) {
 // maps the chain's pick reads.
 func (b *builder) frontend(f IPFamily, sc scope, a netip.Addr, sp *ServicePort,
 	cl, lo []netip.AddrPort, policy TrafficPolicy, external bool) {
-	k := &keyb{b: make([]byte, 0, 24), t: make([]byte, 0, 64)}
+	k := &b.fkey
+	k.b = k.b[:0]
 	vm := f.names().serviceNodePorts
 	port := sp.NodePort
 	if sc == scopeAddr {
@@ -787,7 +820,6 @@ func (b *builder) frontend(f IPFamily, sc scope, a netip.Addr, sp *ServicePort,
 		port = sp.Port
 	}
 	k.proto(sp.Protocol).port(port)
-	b.frontends = append(b.frontends, vm+" "+k.text())
 
 	fill := func(local bool, eps []netip.AddrPort) {
 		if b.aff > 0 {
@@ -797,18 +829,14 @@ func (b *builder) frontend(f IPFamily, sc scope, a netip.Addr, sp *ServicePort,
 			return
 		}
 		m := epMap(sc, local, f)
-		eb := b.batch(len(eps), len(k.b)+4+20)
 		for i, ep := range eps {
 			a := ep.Addr().Unmap()
-			eb.bytes = binary.NativeEndian.AppendUint32(append(eb.bytes, k.b...), uint32(i))
-			eb.text = appendMark(append(append(eb.text, k.t...), " . "...), uint32(i))
-			eb.endKey()
-			eb.bytes = append(binary.BigEndian.AppendUint16(appendAddr(eb.bytes, a), ep.Port()), 0, 0)
-			eb.text = strconv.AppendUint(append(a.AppendTo(eb.text), " . "...), uint64(ep.Port()), 10)
-			eb.endData()
+			b.begin()
+			b.arena = binary.NativeEndian.AppendUint32(append(b.arena, k.b...), uint32(i))
+			b.keyEnd()
+			b.arena = append(binary.BigEndian.AppendUint16(appendAddr(b.arena, a), ep.Port()), 0, 0)
+			b.put(m)
 		}
-		p := b.part(m)
-		p.elems = eb.appendTo(p.elems)
 		if len(eps) > 0 {
 			b.pick(sc, local, f, len(eps))
 		}
@@ -836,10 +864,14 @@ func (b *builder) frontend(f IPFamily, sc scope, a netip.Addr, sp *ServicePort,
 		fill(false, cl)
 		v = &expr.Verdict{Kind: expr.VerdictGoto, Chain: b.externalChain(sc, f, len(cl))}
 	}
-	b.add(vm, elem{keyText: k.text(), key: k.b, dataText: verdictText(v)})
+	b.begin()
+	b.arena = append(b.arena, k.b...)
+	b.keyEnd()
+	b.arena = appendVerdict(b.arena, v)
+	b.put(vm)
 }
 
-// parseVerdict is verdictText's inverse. It returns a value: the batch
+// parseVerdict is appendVerdict's inverse. It returns a value: the batch
 // encoder calls it for every verdict map element of a full sync, and a
 // pointer would be an allocation each.
 func parseVerdict(s string) expr.Verdict {
@@ -855,16 +887,17 @@ func parseVerdict(s string) expr.Verdict {
 	return expr.Verdict{Kind: expr.VerdictAccept}
 }
 
-func verdictText(v *expr.Verdict) string {
+// appendVerdict appends a verdict as nft prints it.
+func appendVerdict(dst []byte, v *expr.Verdict) []byte {
 	switch v.Kind {
 	case expr.VerdictGoto:
-		return "goto " + v.Chain
+		return append(append(dst, "goto "...), v.Chain...)
 	case expr.VerdictJump:
-		return "jump " + v.Chain
+		return append(append(dst, "jump "...), v.Chain...)
 	case expr.VerdictDrop:
-		return "drop"
+		return append(dst, "drop"...)
 	}
-	return "accept"
+	return append(dst, "accept"...)
 }
 
 // pick adds the chain that picks one of n slots of an endpoints map.
@@ -902,7 +935,7 @@ func (b *builder) clusterIPChain(f IPFamily, local bool, n int) string {
 	if local {
 		l = "-local"
 	}
-	name := "cluster-ip" + l + f.digit() + "-" + strconv.Itoa(n) + b.affSuffix()
+	name := b.chainName("cluster-ip", l, f.digit(), "-", strconv.Itoa(n), b.affSuffix())
 	if !b.have(name) {
 		var rs []*rule
 		if r := b.offCluster(f); r != nil {
@@ -915,7 +948,7 @@ func (b *builder) clusterIPChain(f IPFamily, local bool, n int) string {
 }
 
 func (b *builder) externalChain(sc scope, f IPFamily, n int) string {
-	name := string(sc) + "external" + f.digit() + "-" + strconv.Itoa(n) + b.affSuffix()
+	name := b.chainName(string(sc), "external", f.digit(), "-", strconv.Itoa(n), b.affSuffix())
 	if !b.have(name) {
 		b.chain(name, nil, newRB().verdict(expr.VerdictJump, "mark-for-masquerade"),
 			newRB().verdict(expr.VerdictGoto, b.pickName(sc, false, f, n)))
@@ -927,7 +960,7 @@ func (b *builder) externalChain(sc scope, f IPFamily, n int) string {
 // node itself still reach every endpoint (the node masqueraded), external
 // clients only local ones with their address kept, or nothing.
 func (b *builder) externalLocalChain(sc scope, f IPFamily, c, l int) string {
-	name := string(sc) + "external-local" + f.digit() + "-" + strconv.Itoa(c) + "-" + strconv.Itoa(l) + b.affSuffix()
+	name := b.chainName(string(sc), "external-local", f.digit(), "-", strconv.Itoa(c), "-", strconv.Itoa(l), b.affSuffix())
 	if b.have(name) {
 		return name
 	}

@@ -31,7 +31,7 @@ func TestSlots(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := slots(tt.eps, &ServicePort{Balancing: tt.bal})
+			got := slots(nil, tt.eps, &ServicePort{Balancing: tt.bal})
 			for i, e := range tt.eps {
 				n := 0
 				for _, s := range got {
@@ -54,9 +54,10 @@ func dispatch(t *testing.T, o Options, svcs []ServicePort, set, key string) stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range rs.sets[set].elems {
-		if e.keyText == key {
-			return e.dataText
+	s := rs.sets[set]
+	for _, e := range s.elems {
+		if s.keyText(e) == key {
+			return s.dataText(e)
 		}
 	}
 	return ""

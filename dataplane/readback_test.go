@@ -233,15 +233,15 @@ func nftElems(s *set, es []elem) []nftables.SetElement {
 	for _, e := range es {
 		switch {
 		case s.verdictMap():
-			v := parseVerdict(e.dataText)
-			out = append(out, nftables.SetElement{Key: e.key, VerdictData: &v})
+			v := parseVerdict(e.data())
+			out = append(out, nftables.SetElement{Key: []byte(e.key()), VerdictData: &v})
 		case !s.interval:
-			out = append(out, nftables.SetElement{Key: e.key, Val: e.data})
+			out = append(out, nftables.SetElement{Key: []byte(e.key()), Val: []byte(e.data())})
 		case len(s.keyTypes) > 1:
-			out = append(out, nftables.SetElement{Key: e.key, KeyEnd: e.data})
+			out = append(out, nftables.SetElement{Key: []byte(e.key()), KeyEnd: []byte(e.data())})
 		default:
-			out = append(out, nftables.SetElement{Key: e.key})
-			if end := slices.Clone(e.data); incrementInPlace(end) {
+			out = append(out, nftables.SetElement{Key: []byte(e.key())})
+			if end := []byte(e.data()); incrementInPlace(end) {
 				out = append(out, nftables.SetElement{Key: end, IntervalEnd: true})
 			}
 		}

@@ -72,17 +72,18 @@ func (rs *ruleset) String() string {
 		}
 		if len(s.elems) > 0 {
 			sb.WriteString("\t\telements = {")
-			es := slices.SortedFunc(slices.Values(s.elems), func(a, b elem) int { return strings.Compare(a.keyText, b.keyText) })
-			for i, e := range es {
-				if i > 0 {
-					sb.WriteString(",")
-				}
-				sb.WriteString("\n\t\t\t")
-				sb.WriteString(e.keyText)
-				if e.dataText != "" {
-					sb.WriteString(" : " + e.dataText)
+			lines := make([]string, len(s.elems))
+			for i, e := range s.elems {
+				lines[i] = s.keyText(e)
+				if d := s.dataText(e); d != "" {
+					lines[i] += " : " + d
 				}
 			}
+			// The keys of a set have the same words, so where one key
+			// ends another goes on with no space: ordering the lines
+			// orders the keys.
+			slices.Sort(lines)
+			sb.WriteString("\n\t\t\t" + strings.Join(lines, ",\n\t\t\t"))
 			sb.WriteString("\n\t\t}\n")
 		}
 		sb.WriteString("\t}\n")

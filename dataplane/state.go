@@ -2,21 +2,24 @@ package dataplane
 
 import (
 	"fmt"
+	"maps"
+	"net/netip"
 	"runtime"
 	"slices"
 	"sync"
 )
 
-// frag is what one service port contributes: elements of the base sets, its
+// frag is what one service port contributes: elements of the base sets
+// (among them the frontends it claims, its keys in the dispatch maps), its
 // own sets (affinity), and the chains it points at, which other service
 // ports with the same shape share.
 type frag struct {
-	sp        ServicePort // a deep copy, to tell an unchanged service cheaply
-	rs        *ruleset    // its own sets (affinity) and the chains it uses
-	parts     []part      // its elements of base sets
-	frontends []string
-	gen       uint64 // the last update that wanted it
-	err       error  // why swap refused it
+	sp     ServicePort // a deep copy, to tell an unchanged service cheaply
+	sets   []*set      // its own sets (affinity), with their elements
+	chains []*chain    // the chains it uses
+	parts  []part      // its elements of base sets
+	gen    uint64      // the last update that wanted it
+	err    error       // why swap refused it
 }
 
 // newFrag builds sp's fragment with b, one worker's builder, which keeps
@@ -27,10 +30,92 @@ func newFrag(b *builder, sp *ServicePort) (*frag, error) {
 	if err := sp.validate(); err != nil {
 		return nil, err
 	}
-	b.rs = &ruleset{sets: map[string]*set{}, chains: map[string]*chain{}}
-	b.frontends, b.parts = nil, make([]part, 0, 6)
+	// A fragment's sets and chains are few; the builder's maps, emptied
+	// and refilled for each, spare a cold start two maps per service port.
+	if b.frs.sets == nil {
+		b.frs = ruleset{sets: map[string]*set{}, chains: map[string]*chain{}}
+	}
+	clear(b.frs.sets)
+	clear(b.frs.chains)
+	b.rs = &b.frs
+	b.resetElems()
 	b.service(sp)
-	return &frag{sp: cloneSP(sp), rs: b.rs, parts: b.parts, frontends: b.frontends}, nil
+	fr := &b.slabs.frags.take(1)[0]
+	fr.sp, fr.parts = b.clone(sp), b.parts()
+	fr.chains = b.slabs.chains.take(len(b.frs.chains))[:0]
+	for _, c := range b.frs.chains {
+		fr.chains = append(fr.chains, c)
+	}
+	for _, s := range b.frs.sets {
+		fr.sets = append(fr.sets, s)
+	}
+	return fr, nil
+}
+
+// slab hands out small slices cut from few large allocations: a cold
+// start builds a fragment for each of tens of thousands of service ports,
+// and allocating each fragment's pieces one by one was most of the
+// garbage collector's work. A zero chunk allocates each slice on its own,
+// as an update of a few service ports should: a slice keeps its whole
+// chunk alive.
+type slab[T any] struct {
+	free  []T
+	chunk int
+}
+
+func (s *slab[T]) take(n int) []T {
+	if n == 0 {
+		return nil
+	}
+	if n > len(s.free) {
+		if n > s.chunk/4 {
+			return make([]T, n)
+		}
+		s.free = make([]T, s.chunk)
+	}
+	out := s.free[:n:n]
+	s.free = s.free[n:]
+	return out
+}
+
+// slabs are a builder's, one per kind of piece.
+type slabs struct {
+	frags  slab[frag]
+	elems  slab[elem]
+	parts  slab[part]
+	chains slab[*chain]
+	addrs  slab[netip.Addr]
+	eps    slab[Endpoint]
+}
+
+// bulk sizes the chunks for a build of n fragments.
+func (s *slabs) bulk(n int) {
+	if n < parallelMin {
+		return
+	}
+	s.frags.chunk, s.elems.chunk, s.parts.chunk = 256, 4096, 1024
+	s.chains.chunk, s.addrs.chunk, s.eps.chunk = 1024, 1024, 4096
+}
+
+// clone is cloneSP with the builder's slabs.
+func (b *builder) clone(sp *ServicePort) ServicePort {
+	c := *sp
+	c.ClusterIPs = cloneInto(&b.slabs.addrs, sp.ClusterIPs)
+	c.ExternalIPs = cloneInto(&b.slabs.addrs, sp.ExternalIPs)
+	c.LoadBalancerIPs = cloneInto(&b.slabs.addrs, sp.LoadBalancerIPs)
+	c.LoadBalancerSourceRanges = slices.Clone(sp.LoadBalancerSourceRanges)
+	c.Endpoints = cloneInto(&b.slabs.eps, sp.Endpoints)
+	c.LocalEndpoints = cloneInto(&b.slabs.eps, sp.LocalEndpoints)
+	return c
+}
+
+func cloneInto[T any](s *slab[T], src []T) []T {
+	if src == nil {
+		return nil
+	}
+	out := s.take(len(src))
+	copy(out, src)
+	return out[:len(src):len(src)]
 }
 
 func cloneSP(sp *ServicePort) ServicePort {
@@ -62,17 +147,37 @@ func sameSP(a, b *ServicePort) bool {
 type state struct {
 	o         *Options
 	rs        *ruleset
+	base      []*set         // the base sets, by index (sorted by name)
+	index     map[string]int // and their indexes by name
 	frags     map[Key]*frag
 	order     []*frag // the fragments in the order of the last input
 	shared    map[elemID]sharedElem
 	chainRefs map[string]int
 	setRefs   map[string]int
-	owner     map[string]string // dispatch key → service port ID
+	owner     map[elemID]*frag // frontend → the fragment that claims it
 	gen       uint64
 }
 
-// elemID names an element across sets without building a string.
-type elemID struct{ set, key string }
+// elemID names an element of a base set by the set's index and the
+// element's key, held in the ID itself: keyed by the key's text, a map
+// read that text from its fragment's memory on every lookup, and a cold
+// start's lookups were mostly cache misses. keyMax fits every key of a
+// dispatch or shared set (an IPv6 hairpin pair is the longest).
+type elemID struct {
+	set, n int32
+	key    [keyMax]byte
+}
+
+const keyMax = 32
+
+func idOf(set int, e elem) elemID {
+	if e.k > keyMax {
+		panic(fmt.Sprintf("dataplane: a key of %d bytes in an elemID", e.k))
+	}
+	id := elemID{set: int32(set), n: int32(e.k)}
+	copy(id.key[:], e.key())
+	return id
+}
 
 // sharedElem is an element of a shared set and how many fragments hold it.
 type sharedElem struct {
@@ -84,7 +189,7 @@ type sharedElem struct {
 type delta struct {
 	addSets, delSets     map[string]bool
 	addChains, delChains map[string]*chain
-	addElems, delElems   map[string]map[string]elem // set → key text → element
+	addElems, delElems   map[string]map[string]elem // set → key → element
 	stale                map[flowKey]bool           // UDP flows to clear after the commit
 }
 
@@ -100,8 +205,13 @@ func newState(o *Options) (*state, error) {
 	}
 	b := &builder{o: o, rs: &ruleset{table: o.table(), sets: map[string]*set{}, chains: map[string]*chain{}}}
 	b.base()
-	return &state{o: o, rs: b.rs, frags: map[Key]*frag{}, shared: map[elemID]sharedElem{},
-		chainRefs: map[string]int{}, setRefs: map[string]int{}, owner: map[string]string{}}, nil
+	st := &state{o: o, rs: b.rs, index: map[string]int{}, frags: map[Key]*frag{}, shared: map[elemID]sharedElem{},
+		chainRefs: map[string]int{}, setRefs: map[string]int{}, owner: map[elemID]*frag{}}
+	for i, name := range slices.Sorted(maps.Keys(b.rs.sets)) {
+		st.base = append(st.base, b.rs.sets[name])
+		st.index[name] = i
+	}
+	return st, nil
 }
 
 // build computes the whole ruleset for svcs: the single source of the
@@ -132,7 +242,7 @@ func (st *state) ruleset() *ruleset {
 		rs.sets[name] = &c
 	}
 	for id, se := range st.shared {
-		s := rs.sets[id.set]
+		s := rs.sets[st.base[id.set].name]
 		s.elems = append(s.elems, se.e)
 	}
 	for _, fr := range st.frags {
@@ -160,7 +270,7 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 	var replaced []*frag
 	var todo []int // positions in svcs that need a new fragment
 	var refused []PortError
-	pending := map[Key]bool{}
+	pending := make(map[Key]bool, max(0, len(svcs)-len(st.frags)))
 	// A caller that lists its services in the same order as last time
 	// finds each one's fragment by position, without hashing its key.
 	inOrder := len(svcs) == len(st.order)
@@ -284,6 +394,7 @@ func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, []PortError,
 // owner claims it; a new version of a service port that was already there
 // claims before a newcomer, so that the established one keeps its place.
 func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
+	st.reserve(changed)
 	was := make(map[Key]bool, len(gone))
 	for _, old := range gone {
 		st.remove(old, d)
@@ -315,6 +426,31 @@ func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 	return refused
 }
 
+// reserve sizes the state's maps for the fragments of changed when the
+// state is empty, as on a cold start: grown one entry at a time, their
+// rehashing was a fifth of a cold start's CPU. Shared elements repeat
+// (an endpoint behind many services), so their map is sized for one per
+// fragment.
+func (st *state) reserve(changed []*frag) {
+	if len(st.frags) > 0 || len(changed) < parallelMin {
+		return
+	}
+	owners := 0
+	for _, fr := range changed {
+		if fr == nil {
+			continue
+		}
+		for _, p := range fr.parts {
+			if st.base[p.set].dispatch {
+				owners += len(p.elems)
+			}
+		}
+	}
+	st.frags = make(map[Key]*frag, len(changed))
+	st.owner = make(map[elemID]*frag, owners)
+	st.shared = make(map[elemID]sharedElem, len(changed))
+}
+
 // parallelMin is how many new fragments it takes to build them on several
 // cores: a cold start of thousands of service ports, not a routine sync.
 const parallelMin = 1024
@@ -326,7 +462,8 @@ func (st *state) build(svcs []ServicePort, todo []int) ([]*frag, []PortError) {
 	frs := make([]*frag, len(todo))
 	errs := make([]error, len(todo))
 	run := func(lo, hi int) {
-		b := &builder{o: st.o, known: st.rs.chains, built: map[string]*chain{}}
+		b := &builder{o: st.o, known: st.rs.chains, built: map[string]*chain{}, index: st.index}
+		b.slabs.bulk(len(todo))
 		for k := lo; k < hi; k++ {
 			frs[k], errs[k] = newFrag(b, &svcs[todo[k]])
 		}
@@ -357,120 +494,129 @@ func (st *state) build(svcs []ServicePort, todo []int) ([]*frag, []PortError) {
 // add puts a fragment in, unless one of its frontends is taken (by another
 // service port, or twice by itself): then it changes nothing and says why.
 func (st *state) add(fr *frag, d *delta) error {
-	id := fr.sp.ID()
-	for i, k := range fr.frontends {
-		if other, ok := st.owner[k]; ok {
-			return fmt.Errorf("service %q: %s already used by %q: %w", id, k, other, ErrConflict)
-		}
-		if slices.Contains(fr.frontends[:i], k) {
-			return fmt.Errorf("service %q: %s listed twice: %w", id, k, ErrConflict)
-		}
-	}
-	for _, k := range fr.frontends {
-		st.owner[k] = id
-	}
-	for name, s := range fr.rs.sets {
-		st.setRefs[name]++
-		if st.setRefs[name] == 1 {
-			shell := *s
-			shell.elems = nil
-			st.rs.sets[name] = &shell
-			if d != nil {
-				if !d.delSets[name] {
-					d.addSets[name] = true
-				}
-				delete(d.delSets, name)
-			}
-		}
-		st.addElems(name, s.elems, d)
-	}
 	for _, p := range fr.parts {
-		st.addElems(p.name, p.elems, d)
-	}
-	for name, c := range fr.rs.chains {
-		st.chainRefs[name]++
-		if st.chainRefs[name] > 1 {
+		if !st.base[p.set].dispatch {
 			continue
 		}
-		st.rs.chains[name] = c
+		for i, e := range p.elems {
+			if other, ok := st.owner[idOf(p.set, e)]; ok {
+				return fmt.Errorf("service %q: %s %s already used by %q: %w", fr.sp.ID(), p.name, st.base[p.set].keyText(e), other.sp.ID(), ErrConflict)
+			}
+			if slices.ContainsFunc(p.elems[:i], func(o elem) bool { return o.key() == e.key() }) {
+				return fmt.Errorf("service %q: %s %s listed twice: %w", fr.sp.ID(), p.name, st.base[p.set].keyText(e), ErrConflict)
+			}
+		}
+	}
+	for _, s := range fr.sets {
+		st.setRefs[s.name]++
+		if st.setRefs[s.name] == 1 {
+			shell := *s
+			shell.elems = nil
+			st.rs.sets[s.name] = &shell
+			if d != nil {
+				if !d.delSets[s.name] {
+					d.addSets[s.name] = true
+				}
+				delete(d.delSets, s.name)
+			}
+		}
+		st.addElems(s.name, -1, s.elems, d)
+	}
+	for _, p := range fr.parts {
+		st.addElems(p.name, p.set, p.elems, d)
+		if st.base[p.set].dispatch {
+			for _, e := range p.elems {
+				st.owner[idOf(p.set, e)] = fr
+			}
+		}
+	}
+	for _, c := range fr.chains {
+		st.chainRefs[c.name]++
+		if st.chainRefs[c.name] > 1 {
+			continue
+		}
+		st.rs.chains[c.name] = c
 		if d == nil {
 			continue
 		}
-		if old, ok := d.delChains[name]; ok && old.text() == c.text() {
-			delete(d.delChains, name)
+		if old, ok := d.delChains[c.name]; ok && old.text() == c.text() {
+			delete(d.delChains, c.name)
 			continue
 		}
-		d.addChains[name] = c
+		d.addChains[c.name] = c
 	}
 	return nil
 }
 
-// addElems counts in the elements a fragment adds to a set, recording in
-// d (when not nil) those the kernel lacks.
-func (st *state) addElems(name string, es []elem, d *delta) {
-	shared := st.rs.sets[name].shared
+// addElems counts in the elements a fragment adds to set name, of index
+// set among the base sets (-1 for a set of its own), recording in d (when
+// not nil) those the kernel lacks.
+func (st *state) addElems(name string, set int, es []elem, d *delta) {
+	shared := set >= 0 && st.base[set].shared
 	if !shared && d == nil {
 		return
 	}
 	for _, e := range es {
-		if shared && !st.ref(name, e, 1) {
+		if shared && !st.ref(set, e, 1) {
 			continue
 		}
 		if d == nil {
 			continue
 		}
-		if old, ok := d.delElems[name][e.keyText]; ok && sameElem(old, e) {
-			delete(d.delElems[name], e.keyText)
+		if old, ok := d.delElems[name][e.key()]; ok && old.data() == e.data() {
+			delete(d.delElems[name], e.key())
 			continue
 		}
 		put(d.addElems, name, e)
 	}
 }
 
-// removeElems counts out the elements a fragment takes from a set,
-// recording in d those the kernel must delete.
-func (st *state) removeElems(name string, es []elem, d *delta) {
-	shared := st.rs.sets[name].shared
+// removeElems counts out the elements a fragment takes from set name (of
+// index set, as for addElems), recording in d those the kernel must
+// delete.
+func (st *state) removeElems(name string, set int, es []elem, d *delta) {
+	shared := set >= 0 && st.base[set].shared
 	for _, e := range es {
-		if !shared || st.ref(name, e, -1) {
+		if !shared || st.ref(set, e, -1) {
 			put(d.delElems, name, e)
 		}
 	}
 }
 
 func (st *state) remove(fr *frag, d *delta) {
-	id := fr.sp.ID()
-	for _, k := range fr.frontends {
-		if st.owner[k] == id {
-			delete(st.owner, k)
-		}
-	}
-	for name, c := range fr.rs.chains {
-		st.chainRefs[name]--
-		if st.chainRefs[name] == 0 {
-			delete(st.chainRefs, name)
-			delete(st.rs.chains, name)
-			d.delChains[name] = c
+	for _, c := range fr.chains {
+		st.chainRefs[c.name]--
+		if st.chainRefs[c.name] == 0 {
+			delete(st.chainRefs, c.name)
+			delete(st.rs.chains, c.name)
+			d.delChains[c.name] = c
 		}
 	}
 	for _, p := range fr.parts {
-		st.removeElems(p.name, p.elems, d)
+		if st.base[p.set].dispatch {
+			for _, e := range p.elems {
+				if id := idOf(p.set, e); st.owner[id] == fr {
+					delete(st.owner, id)
+				}
+			}
+		}
+		st.removeElems(p.name, p.set, p.elems, d)
 	}
-	for name, s := range fr.rs.sets {
-		st.removeElems(name, s.elems, d)
-		st.setRefs[name]--
-		if st.setRefs[name] == 0 {
-			delete(st.setRefs, name)
-			delete(st.rs.sets, name)
-			d.delSets[name] = true
+	for _, s := range fr.sets {
+		st.removeElems(s.name, -1, s.elems, d)
+		st.setRefs[s.name]--
+		if st.setRefs[s.name] == 0 {
+			delete(st.setRefs, s.name)
+			delete(st.rs.sets, s.name)
+			d.delSets[s.name] = true
 		}
 	}
 }
 
 // ref counts one more (by +1) or one fewer (by -1) holder of an element of
-// a shared set, and tells whether it was the first or the last.
-func (st *state) ref(set string, e elem, by int) bool {
-	id := elemID{set, e.keyText}
+// a shared set, by index, and tells whether it was the first or the last.
+func (st *state) ref(set int, e elem, by int) bool {
+	id := idOf(set, e)
 	se := st.shared[id]
 	se.n += by
 	if se.n == 0 {
@@ -488,7 +634,5 @@ func put(m map[string]map[string]elem, set string, e elem) {
 	if m[set] == nil {
 		m[set] = map[string]elem{}
 	}
-	m[set][e.keyText] = e
+	m[set][e.key()] = e
 }
-
-func sameElem(a, b elem) bool { return a.dataText == b.dataText }
