@@ -202,9 +202,9 @@ func BenchmarkKernelFloorOneElement(b *testing.B) {
 // element that deleting and adding back leaves as it was.
 func oneElemSet(st *state) (string, *set, elem) {
 	for _, k := range slices.SortedFunc(maps.Keys(st.frags), func(a, b Key) int { return strings.Compare(a.Name, b.Name) }) {
-		for _, p := range st.frags[k].parts {
-			if s := st.rs.sets[p.name]; kindOf(s) == elemMap && len(p.elems) > 0 {
-				return p.name, s, p.elems[0]
+		for set, es := range st.frags[k].parts {
+			if s := st.base[set]; kindOf(s) == elemMap && len(es) > 0 {
+				return s.name, s, es[0]
 			}
 		}
 	}

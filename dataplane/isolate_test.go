@@ -111,8 +111,12 @@ func TestKernelIsolatesRefusedServicePort(t *testing.T) {
 		t.Fatal(refused)
 	}
 	fr := st.frags[bad.Key()]
-	i := slices.IndexFunc(fr.parts, func(p part) bool { return p.name == "endpoints4" })
-	es := fr.parts[i].elems
+	var es []elem
+	for set, part := range fr.parts {
+		if st.base[set].name == "endpoints4" {
+			es = part
+		}
+	}
 	es[0] = newElem([]byte(es[0].key()[:3]), []byte(es[0].data()))
 	var stats Stats
 	d.mu.Lock()

@@ -17,9 +17,10 @@ type frag struct {
 	sp     ServicePort // a deep copy, to tell an unchanged service cheaply
 	sets   []*set      // its own sets (affinity), with their elements
 	chains []*chain    // the chains it uses
-	parts  []part      // its elements of base sets
-	gen    uint64      // the last update that wanted it
-	err    error       // why swap refused it
+	elems  []elem      // its elements of base sets, by set (see parts)
+	spans  []span
+	gen    uint64 // the last update that wanted it
+	err    error  // why swap refused it
 }
 
 // newFrag builds sp's fragment with b, one worker's builder, which keeps
@@ -41,7 +42,8 @@ func newFrag(b *builder, sp *ServicePort) (*frag, error) {
 	b.resetElems()
 	b.service(sp)
 	fr := &b.slabs.frags.take(1)[0]
-	fr.sp, fr.parts = b.clone(sp), b.parts()
+	fr.sp = b.clone(sp)
+	fr.elems, fr.spans = b.elems()
 	fr.chains = b.slabs.chains.take(len(b.frs.chains))[:0]
 	for _, c := range b.frs.chains {
 		fr.chains = append(fr.chains, c)
@@ -82,7 +84,7 @@ func (s *slab[T]) take(n int) []T {
 type slabs struct {
 	frags  slab[frag]
 	elems  slab[elem]
-	parts  slab[part]
+	spans  slab[span]
 	chains slab[*chain]
 	addrs  slab[netip.Addr]
 	eps    slab[Endpoint]
@@ -93,7 +95,7 @@ func (s *slabs) bulk(n int) {
 	if n < parallelMin {
 		return
 	}
-	s.frags.chunk, s.elems.chunk, s.parts.chunk = 256, 4096, 1024
+	s.frags.chunk, s.elems.chunk, s.spans.chunk = 256, 4096, 1024
 	s.chains.chunk, s.addrs.chunk, s.eps.chunk = 1024, 1024, 4096
 }
 
@@ -116,6 +118,18 @@ func cloneInto[T any](s *slab[T], src []T) []T {
 	out := s.take(len(src))
 	copy(out, src)
 	return out[:len(src):len(src)]
+}
+
+// parts yields the fragment's elements of each base set, by the set's
+// index.
+func (fr *frag) parts(yield func(set int, es []elem) bool) {
+	start := int32(0)
+	for _, s := range fr.spans {
+		if !yield(int(s.set), fr.elems[start:s.end]) {
+			return
+		}
+		start = s.end
+	}
 }
 
 func cloneSP(sp *ServicePort) ServicePort {
@@ -231,8 +245,8 @@ func build(o *Options, svcs []ServicePort) (*ruleset, error) {
 func (st *state) ruleset() *ruleset {
 	size := map[string]int{}
 	for _, fr := range st.frags {
-		for _, p := range fr.parts {
-			size[p.name] += len(p.elems)
+		for set, es := range fr.parts {
+			size[st.base[set].name] += len(es)
 		}
 	}
 	rs := &ruleset{table: st.rs.table, sets: make(map[string]*set, len(st.rs.sets)), chains: st.rs.chains}
@@ -246,9 +260,9 @@ func (st *state) ruleset() *ruleset {
 		s.elems = append(s.elems, se.e)
 	}
 	for _, fr := range st.frags {
-		for _, p := range fr.parts {
-			if t := rs.sets[p.name]; !t.shared {
-				t.elems = append(t.elems, p.elems...)
+		for set, es := range fr.parts {
+			if t := rs.sets[st.base[set].name]; !t.shared {
+				t.elems = append(t.elems, es...)
 			}
 		}
 	}
@@ -270,7 +284,6 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 	var replaced []*frag
 	var todo []int // positions in svcs that need a new fragment
 	var refused []PortError
-	pending := make(map[Key]bool, max(0, len(svcs)-len(st.frags)))
 	// A caller that lists its services in the same order as last time
 	// finds each one's fragment by position, without hashing its key.
 	inOrder := len(svcs) == len(st.order)
@@ -288,8 +301,9 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 			inOrder = false
 			old = st.frags[id]
 		}
-		if old != nil && old.gen == g || pending[id] {
-			// The first listing keeps its place.
+		if old != nil && old.gen == g {
+			// The first listing keeps its place; swap refuses a new
+			// service port listed twice.
 			refused = append(refused, PortError{id, fmt.Errorf("service %q: listed twice: %w", sp.ID(), ErrConflict)})
 			order[i] = nil
 			continue
@@ -299,9 +313,9 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 			order[i] = old
 			continue
 		}
-		pending[id] = true
 		todo = append(todo, i)
 		if old != nil {
+			old.gen = g // its replacement is the first listing
 			replaced = append(replaced, old)
 		}
 	}
@@ -316,7 +330,6 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 	// gone.
 	gone := replaced
 	if !inOrder {
-		gone = nil
 		for _, old := range st.frags {
 			if old.gen != g {
 				gone = append(gone, old)
@@ -389,8 +402,8 @@ func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, []PortError,
 
 // swap takes the gone fragments out and puts the changed ones (nil entries
 // skipped) in, recording what changed in d when it is not nil; it returns
-// the fragments refused for a frontend another holds, with their err set.
-// Removing first frees a frontend moving between services before its new
+// the fragments refused for a frontend another holds, or for a key an
+// earlier one of changed has, with their err set. Removing first frees a frontend moving between services before its new
 // owner claims it; a new version of a service port that was already there
 // claims before a newcomer, so that the established one keeps its place.
 func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
@@ -407,7 +420,12 @@ func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 			if fr == nil || was[fr.sp.Key()] != first {
 				continue
 			}
-			if fr.err = st.add(fr, d); fr.err != nil {
+			if _, twice := st.frags[fr.sp.Key()]; twice {
+				fr.err = fmt.Errorf("service %q: listed twice: %w", fr.sp.ID(), ErrConflict)
+			} else {
+				fr.err = st.add(fr, d)
+			}
+			if fr.err != nil {
 				refused = append(refused, fr)
 				continue
 			}
@@ -440,9 +458,9 @@ func (st *state) reserve(changed []*frag) {
 		if fr == nil {
 			continue
 		}
-		for _, p := range fr.parts {
-			if st.base[p.set].dispatch {
-				owners += len(p.elems)
+		for set, es := range fr.parts {
+			if st.base[set].dispatch {
+				owners += len(es)
 			}
 		}
 	}
@@ -494,16 +512,17 @@ func (st *state) build(svcs []ServicePort, todo []int) ([]*frag, []PortError) {
 // add puts a fragment in, unless one of its frontends is taken (by another
 // service port, or twice by itself): then it changes nothing and says why.
 func (st *state) add(fr *frag, d *delta) error {
-	for _, p := range fr.parts {
-		if !st.base[p.set].dispatch {
+	for set, es := range fr.parts {
+		s := st.base[set]
+		if !s.dispatch {
 			continue
 		}
-		for i, e := range p.elems {
-			if other, ok := st.owner[idOf(p.set, e)]; ok {
-				return fmt.Errorf("service %q: %s %s already used by %q: %w", fr.sp.ID(), p.name, st.base[p.set].keyText(e), other.sp.ID(), ErrConflict)
+		for i, e := range es {
+			if other, ok := st.owner[idOf(set, e)]; ok {
+				return fmt.Errorf("service %q: %s %s already used by %q: %w", fr.sp.ID(), s.name, s.keyText(e), other.sp.ID(), ErrConflict)
 			}
-			if slices.ContainsFunc(p.elems[:i], func(o elem) bool { return o.key() == e.key() }) {
-				return fmt.Errorf("service %q: %s %s listed twice: %w", fr.sp.ID(), p.name, st.base[p.set].keyText(e), ErrConflict)
+			if slices.ContainsFunc(es[:i], func(o elem) bool { return o.key() == e.key() }) {
+				return fmt.Errorf("service %q: %s %s listed twice: %w", fr.sp.ID(), s.name, s.keyText(e), ErrConflict)
 			}
 		}
 	}
@@ -522,11 +541,11 @@ func (st *state) add(fr *frag, d *delta) error {
 		}
 		st.addElems(s.name, -1, s.elems, d)
 	}
-	for _, p := range fr.parts {
-		st.addElems(p.name, p.set, p.elems, d)
-		if st.base[p.set].dispatch {
-			for _, e := range p.elems {
-				st.owner[idOf(p.set, e)] = fr
+	for set, es := range fr.parts {
+		st.addElems(st.base[set].name, set, es, d)
+		if st.base[set].dispatch {
+			for _, e := range es {
+				st.owner[idOf(set, e)] = fr
 			}
 		}
 	}
@@ -592,15 +611,15 @@ func (st *state) remove(fr *frag, d *delta) {
 			d.delChains[c.name] = c
 		}
 	}
-	for _, p := range fr.parts {
-		if st.base[p.set].dispatch {
-			for _, e := range p.elems {
-				if id := idOf(p.set, e); st.owner[id] == fr {
+	for set, es := range fr.parts {
+		if st.base[set].dispatch {
+			for _, e := range es {
+				if id := idOf(set, e); st.owner[id] == fr {
 					delete(st.owner, id)
 				}
 			}
 		}
-		st.removeElems(p.name, p.set, p.elems, d)
+		st.removeElems(st.base[set].name, set, es, d)
 	}
 	for _, s := range fr.sets {
 		st.removeElems(s.name, -1, s.elems, d)

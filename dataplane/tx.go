@@ -69,8 +69,8 @@ func (x *tx) full(st *state) error {
 func (st *state) setLists() map[string][][]elem {
 	n := make([]int, len(st.base))
 	for _, fr := range st.frags {
-		for _, p := range fr.parts {
-			n[p.set]++
+		for _, s := range fr.spans {
+			n[s.set]++
 		}
 	}
 	shared := make([]int, len(st.base))
@@ -86,9 +86,9 @@ func (st *state) setLists() map[string][][]elem {
 		byIndex[i] = append(make([][]elem, 0, 1+n[i]), s.elems)
 	}
 	for _, fr := range st.frags {
-		for _, p := range fr.parts {
-			if !st.base[p.set].shared {
-				byIndex[p.set] = append(byIndex[p.set], p.elems)
+		for set, es := range fr.parts {
+			if !st.base[set].shared {
+				byIndex[set] = append(byIndex[set], es)
 			}
 		}
 	}
