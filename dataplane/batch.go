@@ -356,7 +356,7 @@ func (b *batch) trim() {
 	}
 }
 
-// grow makes room for the elements of lists at once: growing a buffer of
+// grow makes room for the elements of cs at once: growing a buffer of
 // tens of megabytes by appending copies it a dozen times, which a fresh
 // process pays in page faults. Each element is counted at its key, data
 // and verdict text plus the most attribute headers and padding any kind
@@ -369,13 +369,14 @@ func (b *batch) trim() {
 // what is live: the buffer would cost a node twice its size in RSS, and
 // keep costing it between syncs. Should the count fall short, append
 // moves buf back to the heap and only the speed suffers.
-func (b *batch) grow(lists map[string][][]elem) {
+func (b *batch) grow(cs map[string]*content) {
 	n := 1 << 16
-	for _, ls := range lists {
-		for _, es := range ls {
-			for _, e := range es {
-				n += 48 + len(e.s)
-			}
+	for _, c := range cs {
+		for _, e := range c.elems {
+			n += 48 + len(e.s)
+		}
+		for _, r := range c.runs {
+			n += 48*r.n + len(r.s) // a run's own two bytes per element to spare
 		}
 	}
 	if n <= offHeap || b.mapped != nil {

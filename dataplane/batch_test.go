@@ -302,7 +302,7 @@ func TestBatchOffHeap(t *testing.T) {
 	for round := range 2 { // the second reuses what trim kept
 		b.reset()
 		before := slices.Clone(b.buf)
-		b.grow(map[string][][]elem{"set-a": {es}})
+		b.grow(map[string]*content{"set-a": {elems: es}})
 		if b.mapped == nil {
 			t.Fatalf("round %d: a batch of %d elements was not mapped off the heap", round, len(es))
 		}

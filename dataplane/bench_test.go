@@ -202,9 +202,11 @@ func BenchmarkKernelFloorOneElement(b *testing.B) {
 // element that deleting and adding back leaves as it was.
 func oneElemSet(st *state) (string, *set, elem) {
 	for _, k := range slices.SortedFunc(maps.Keys(st.frags), func(a, b Key) int { return strings.Compare(a.Name, b.Name) }) {
-		for set, es := range st.frags[k].parts {
-			if s := st.base[set]; kindOf(s) == elemMap && len(es) > 0 {
-				return s.name, s, es[0]
+		for set, r := range st.frags[k].parts {
+			if s := st.base[set]; kindOf(s) == elemMap && r.n > 0 {
+				for e := range r.all {
+					return s.name, s, e
+				}
 			}
 		}
 	}

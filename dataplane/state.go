@@ -17,7 +17,7 @@ type frag struct {
 	sp     ServicePort // a deep copy, to tell an unchanged service cheaply
 	sets   []*set      // its own sets (affinity), with their elements
 	chains []*chain    // the chains it uses
-	elems  []elem      // its elements of base sets, by set (see parts)
+	elems  string      // its elements of base sets, a run per set (see parts)
 	spans  []span
 	gen    uint64 // the last update that wanted it
 	err    error  // why swap refused it
@@ -83,7 +83,6 @@ func (s *slab[T]) take(n int) []T {
 // slabs are a builder's, one per kind of piece.
 type slabs struct {
 	frags  slab[frag]
-	elems  slab[elem]
 	spans  slab[span]
 	chains slab[*chain]
 	addrs  slab[netip.Addr]
@@ -95,7 +94,7 @@ func (s *slabs) bulk(n int) {
 	if n < parallelMin {
 		return
 	}
-	s.frags.chunk, s.elems.chunk, s.spans.chunk = 256, 4096, 1024
+	s.frags.chunk, s.spans.chunk = 256, 1024
 	s.chains.chunk, s.addrs.chunk, s.eps.chunk = 1024, 1024, 4096
 }
 
@@ -120,12 +119,12 @@ func cloneInto[T any](s *slab[T], src []T) []T {
 	return out[:len(src):len(src)]
 }
 
-// parts yields the fragment's elements of each base set, by the set's
-// index.
-func (fr *frag) parts(yield func(set int, es []elem) bool) {
+// parts yields the fragment's run of elements of each base set, by the
+// set's index.
+func (fr *frag) parts(yield func(set int, r run) bool) {
 	start := int32(0)
 	for _, s := range fr.spans {
-		if !yield(int(s.set), fr.elems[start:s.end]) {
+		if !yield(int(s.set), run{fr.elems[start:s.end], int(s.n)}) {
 			return
 		}
 		start = s.end
@@ -245,8 +244,8 @@ func build(o *Options, svcs []ServicePort) (*ruleset, error) {
 func (st *state) ruleset() *ruleset {
 	size := map[string]int{}
 	for _, fr := range st.frags {
-		for set, es := range fr.parts {
-			size[st.base[set].name] += len(es)
+		for set, r := range fr.parts {
+			size[st.base[set].name] += r.n
 		}
 	}
 	rs := &ruleset{table: st.rs.table, sets: make(map[string]*set, len(st.rs.sets)), chains: st.rs.chains}
@@ -260,9 +259,9 @@ func (st *state) ruleset() *ruleset {
 		s.elems = append(s.elems, se.e)
 	}
 	for _, fr := range st.frags {
-		for set, es := range fr.parts {
+		for set, r := range fr.parts {
 			if t := rs.sets[st.base[set].name]; !t.shared {
-				t.elems = append(t.elems, es...)
+				t.elems = slices.AppendSeq(t.elems, r.all)
 			}
 		}
 	}
@@ -458,9 +457,9 @@ func (st *state) reserve(changed []*frag) {
 		if fr == nil {
 			continue
 		}
-		for set, es := range fr.parts {
+		for set, r := range fr.parts {
 			if st.base[set].dispatch {
-				owners += len(es)
+				owners += r.n
 			}
 		}
 	}
@@ -512,18 +511,21 @@ func (st *state) build(svcs []ServicePort, todo []int) ([]*frag, []PortError) {
 // add puts a fragment in, unless one of its frontends is taken (by another
 // service port, or twice by itself): then it changes nothing and says why.
 func (st *state) add(fr *frag, d *delta) error {
-	for set, es := range fr.parts {
+	for set, r := range fr.parts {
 		s := st.base[set]
 		if !s.dispatch {
 			continue
 		}
-		for i, e := range es {
+		var seen [8]string
+		keys := seen[:0]
+		for e := range r.all {
 			if other, ok := st.owner[idOf(set, e)]; ok {
 				return fmt.Errorf("service %q: %s %s already used by %q: %w", fr.sp.ID(), s.name, s.keyText(e), other.sp.ID(), ErrConflict)
 			}
-			if slices.ContainsFunc(es[:i], func(o elem) bool { return o.key() == e.key() }) {
+			if slices.Contains(keys, e.key()) {
 				return fmt.Errorf("service %q: %s %s listed twice: %w", fr.sp.ID(), s.name, s.keyText(e), ErrConflict)
 			}
+			keys = append(keys, e.key())
 		}
 	}
 	for _, s := range fr.sets {
@@ -539,12 +541,12 @@ func (st *state) add(fr *frag, d *delta) error {
 				delete(d.delSets, s.name)
 			}
 		}
-		st.addElems(s.name, -1, s.elems, d)
+		st.addElems(s.name, -1, runOf(s.elems), d)
 	}
-	for set, es := range fr.parts {
-		st.addElems(st.base[set].name, set, es, d)
+	for set, r := range fr.parts {
+		st.addElems(st.base[set].name, set, r, d)
 		if st.base[set].dispatch {
-			for _, e := range es {
+			for e := range r.all {
 				st.owner[idOf(set, e)] = fr
 			}
 		}
@@ -570,12 +572,12 @@ func (st *state) add(fr *frag, d *delta) error {
 // addElems counts in the elements a fragment adds to set name, of index
 // set among the base sets (-1 for a set of its own), recording in d (when
 // not nil) those the kernel lacks.
-func (st *state) addElems(name string, set int, es []elem, d *delta) {
+func (st *state) addElems(name string, set int, es run, d *delta) {
 	shared := set >= 0 && st.base[set].shared
 	if !shared && d == nil {
 		return
 	}
-	for _, e := range es {
+	for e := range es.all {
 		if shared && !st.ref(set, e, 1) {
 			continue
 		}
@@ -593,9 +595,9 @@ func (st *state) addElems(name string, set int, es []elem, d *delta) {
 // removeElems counts out the elements a fragment takes from set name (of
 // index set, as for addElems), recording in d those the kernel must
 // delete.
-func (st *state) removeElems(name string, set int, es []elem, d *delta) {
+func (st *state) removeElems(name string, set int, es run, d *delta) {
 	shared := set >= 0 && st.base[set].shared
-	for _, e := range es {
+	for e := range es.all {
 		if !shared || st.ref(set, e, -1) {
 			put(d.delElems, name, e)
 		}
@@ -611,18 +613,18 @@ func (st *state) remove(fr *frag, d *delta) {
 			d.delChains[c.name] = c
 		}
 	}
-	for set, es := range fr.parts {
+	for set, r := range fr.parts {
 		if st.base[set].dispatch {
-			for _, e := range es {
+			for e := range r.all {
 				if id := idOf(set, e); st.owner[id] == fr {
 					delete(st.owner, id)
 				}
 			}
 		}
-		st.removeElems(st.base[set].name, set, es, d)
+		st.removeElems(st.base[set].name, set, r, d)
 	}
 	for _, s := range fr.sets {
-		st.removeElems(s.name, -1, s.elems, d)
+		st.removeElems(s.name, -1, runOf(s.elems), d)
 		st.setRefs[s.name]--
 		if st.setRefs[s.name] == 0 {
 			delete(st.setRefs, s.name)

@@ -50,61 +50,76 @@ func (x *tx) full(st *state) error {
 	if err := x.encode(); err != nil {
 		return err
 	}
-	lists := st.setLists()
-	x.b.grow(lists)
+	cs := st.contents()
+	x.b.grow(cs)
 	for _, name := range slices.Sorted(maps.Keys(st.rs.sets)) {
 		x.start(name, st.rs.sets[name], true)
-		for _, es := range lists[name] {
-			x.add(es, true)
+		if c := cs[name]; c != nil {
+			x.add(c.elems, true)
+			for _, r := range c.runs {
+				x.addRun(r, true)
+			}
 		}
 	}
 	x.b.endElems()
 	return nil
 }
 
-// setLists returns the elements of each set, as lists: its own, then
-// those of the service ports' fragments or, for a shared set, the ones
-// the service ports share. The lists are sized by counting first: grown
-// by appending, they were a tenth of a cold start's garbage.
-func (st *state) setLists() map[string][][]elem {
+// content is what a full sync writes into one set: elements that are
+// the set's own or shared, then the runs of the fragments.
+type content struct {
+	elems []elem
+	runs  []run
+}
+
+// contents returns what a full sync writes into each set: a base set's
+// own elements, then those of the fragments or, for a shared set, the
+// ones the fragments share; a fragment's own set's elements. The lists
+// are sized by counting first: grown by appending, they were a tenth of a
+// cold start's garbage.
+func (st *state) contents() map[string]*content {
 	n := make([]int, len(st.base))
 	for _, fr := range st.frags {
 		for _, s := range fr.spans {
 			n[s.set]++
 		}
 	}
-	shared := make([]int, len(st.base))
 	for id := range st.shared {
-		shared[id.set]++
+		n[id.set]++
 	}
-	byIndex := make([][][]elem, len(st.base))
+	byIndex := make([]content, len(st.base))
 	for i, s := range st.base {
 		if s.shared {
-			byIndex[i] = [][]elem{s.elems, make([]elem, 0, shared[i])}
-			continue
+			byIndex[i].elems = append(make([]elem, 0, len(s.elems)+n[i]), s.elems...)
+		} else {
+			byIndex[i] = content{elems: s.elems, runs: make([]run, 0, n[i])}
 		}
-		byIndex[i] = append(make([][]elem, 0, 1+n[i]), s.elems)
 	}
 	for _, fr := range st.frags {
-		for set, es := range fr.parts {
+		for set, r := range fr.parts {
 			if !st.base[set].shared {
-				byIndex[set] = append(byIndex[set], es)
+				byIndex[set].runs = append(byIndex[set].runs, r)
 			}
 		}
 	}
 	for id, se := range st.shared {
-		byIndex[id.set][1] = append(byIndex[id.set][1], se.e)
+		byIndex[id.set].elems = append(byIndex[id.set].elems, se.e)
 	}
-	lists := make(map[string][][]elem, len(st.rs.sets))
+	cs := make(map[string]*content, len(st.rs.sets))
 	for i, s := range st.base {
-		lists[s.name] = byIndex[i]
+		cs[s.name] = &byIndex[i]
 	}
 	for _, fr := range st.frags {
 		for _, s := range fr.sets {
-			lists[s.name] = append(lists[s.name], s.elems)
+			c := cs[s.name]
+			if c == nil {
+				c = &content{}
+				cs[s.name] = c
+			}
+			c.elems = append(c.elems, s.elems...)
 		}
 	}
-	return lists
+	return cs
 }
 
 // start opens a run of element messages for set name, s.
@@ -115,16 +130,28 @@ func (x *tx) start(name string, s *set, add bool) {
 // add writes elements into the open run and counts them.
 func (x *tx) add(es []elem, add bool) {
 	for _, e := range es {
-		x.b.elem(e)
-		if add {
-			x.stats.ElementsAdded++
-		} else {
-			x.stats.ElementsRemoved++
-		}
-		x.stats.Bytes += len(e.s)
-		if x.b.kind == elemVerdict {
-			x.stats.Bytes -= len(e.data()) // the verdict's text
-		}
+		x.one(e, add)
+	}
+}
+
+// addRun is add for a fragment's run: a loop of its own, since an
+// iterator passed in as a value would cost a closure on the heap per run.
+func (x *tx) addRun(r run, add bool) {
+	for e := range r.all {
+		x.one(e, add)
+	}
+}
+
+func (x *tx) one(e elem, add bool) {
+	x.b.elem(e)
+	if add {
+		x.stats.ElementsAdded++
+	} else {
+		x.stats.ElementsRemoved++
+	}
+	x.stats.Bytes += len(e.s)
+	if x.b.kind == elemVerdict {
+		x.stats.Bytes -= len(e.data()) // the verdict's text
 	}
 }
 
