@@ -54,10 +54,10 @@ type set struct {
 // elem is one element: its key and its data (an interval set's element,
 // which has no data, holds its range's last key there; a verdict map's
 // holds its verdict as nft spells it, which the batch encoder parses) in
-// kernel layout, back to back in one string. A fragment's elements are
-// slices of one string of its own: a cold start makes hundreds of
-// thousands of them, and slices and strings of their own were most of its
-// garbage. Their text, as nft lists it, is spelled from the bytes only to
+// kernel layout, back to back in one string. A fragment keeps its
+// elements packed in runs (see run), and an elem is made from a run while
+// it is walked: a cold start makes hundreds of thousands of elements, and
+// slices and strings of their own were most of its garbage. Their text, as nft lists it, is spelled from the bytes only to
 // render a ruleset (see set.keyText): building it for every element cost
 // a fresh process more than half of its memory for elements, and fresh
 // memory is what a fresh process pays for most.
@@ -573,7 +573,7 @@ func (b *builder) add(name string, key, data []byte) {
 	b.put(name)
 }
 
-// reset empties the arena for the next fragment, keeping its memory.
+// resetElems empties the arena for the next fragment, keeping its memory.
 func (b *builder) resetElems() {
 	b.arena, b.pend, b.partNames = b.arena[:0], b.pend[:0], b.partNames[:0]
 }

@@ -287,3 +287,6 @@ func TestIncrementalAnyOrder(t *testing.T) {
 		}
 	}
 }
+
+// cloneSP deep-copies a service port, as a fragment keeps it.
+func cloneSP(sp *ServicePort) ServicePort { return new(builder).clone(sp) }

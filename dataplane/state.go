@@ -98,7 +98,7 @@ func (s *slabs) bulk(n int) {
 	s.chains.chunk, s.addrs.chunk, s.eps.chunk = 1024, 1024, 4096
 }
 
-// clone is cloneSP with the builder's slabs.
+// clone deep-copies sp, its slices cut from the builder's slabs.
 func (b *builder) clone(sp *ServicePort) ServicePort {
 	c := *sp
 	c.ClusterIPs = cloneInto(&b.slabs.addrs, sp.ClusterIPs)
@@ -129,17 +129,6 @@ func (fr *frag) parts(yield func(set int, r run) bool) {
 		}
 		start = s.end
 	}
-}
-
-func cloneSP(sp *ServicePort) ServicePort {
-	c := *sp
-	c.ClusterIPs = slices.Clone(sp.ClusterIPs)
-	c.ExternalIPs = slices.Clone(sp.ExternalIPs)
-	c.LoadBalancerIPs = slices.Clone(sp.LoadBalancerIPs)
-	c.LoadBalancerSourceRanges = slices.Clone(sp.LoadBalancerSourceRanges)
-	c.Endpoints = slices.Clone(sp.Endpoints)
-	c.LocalEndpoints = slices.Clone(sp.LocalEndpoints)
-	return c
 }
 
 func sameSP(a, b *ServicePort) bool {
