@@ -343,14 +343,9 @@ func TestKernelBatchLargerThanSocketBuffer(t *testing.T) {
 // sendBuffer is the send buffer of d's netlink socket.
 func sendBuffer(t *testing.T, d *Dataplane) int {
 	t.Helper()
-	rc, err := d.sock.SyscallConn()
+	n, err := unix.GetsockoptInt(d.fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var n int
-	var serr error
-	if err := rc.Control(func(fd uintptr) { n, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF) }); err != nil || serr != nil {
-		t.Fatal(err, serr)
 	}
 	return n
 }

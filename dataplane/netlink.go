@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"syscall"
+	"unsafe"
 
 	"github.com/google/nftables"
 	"github.com/mdlayher/netlink"
@@ -39,10 +39,17 @@ type Dataplane struct {
 	st     *state // what the kernel holds; nil forces a full sync
 	closed bool
 
-	// sock is conn's socket, on which commitBatch sends our batches, so
+	// fd is conn's socket, on which commitBatch sends our batches, so
 	// that they carry conn's port; sndbuf is its send buffer's size.
-	sock   *netlink.Conn
+	// commitBatch uses fd directly rather than through the socket's
+	// Control, whose callback was a closure allocated per call: conn is
+	// closed only under mu, by dial and Close.
+	fd     int
 	sndbuf int
+	// t is our table, x the transaction that fills a batch, reused from
+	// batch to batch.
+	t *nftables.Table
+	x tx
 	// enc encodes the table, chain, rule and set messages of a batch into
 	// b without sending them (see newEncoder); b and rbuf are reused from
 	// batch to batch.
@@ -65,7 +72,8 @@ func New(opts Options) (*Dataplane, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	d := &Dataplane{opts: opts, log: opts.Logger, ns: -1}
+	d := &Dataplane{opts: opts, log: opts.Logger, ns: -1,
+		t: &nftables.Table{Name: opts.table(), Family: nftables.TableFamilyINet}}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -109,12 +117,17 @@ func (d *Dataplane) dial() error {
 	if d.conn != nil {
 		_ = d.conn.CloseLasting()
 	}
+	// Until a new connection is up there is no socket to send on, and
+	// the closed one's descriptor may be reused by anything.
+	d.fd = -1
+	fd := -1
 	co := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(func(c *netlink.Conn) error {
 		if err := c.SetReadBuffer(sockBuf); err != nil {
 			return err
 		}
-		d.sock, d.sndbuf = c, 0
-		return d.notePort(c)
+		var err error
+		fd, err = d.notePort(c)
+		return err
 	})}
 	if d.ns >= 0 {
 		co = append(co, nftables.WithNetNSFd(int(d.ns)))
@@ -130,26 +143,29 @@ func (d *Dataplane) dial() error {
 		}
 		return fmt.Errorf("nf_tables: %w: %w", ErrNotSupported, err)
 	}
-	d.conn = c
+	d.conn, d.fd, d.sndbuf = c, fd, 0
 	return nil
 }
 
-// notePort records the netlink port the kernel bound c to.
-func (d *Dataplane) notePort(c *netlink.Conn) error {
+// notePort records the netlink port the kernel bound c to, and returns
+// c's descriptor.
+func (d *Dataplane) notePort(c *netlink.Conn) (int, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return err
+		return -1, err
 	}
+	fd := -1
 	var serr error
-	err = rc.Control(func(fd uintptr) {
+	err = rc.Control(func(s uintptr) {
+		fd = int(s)
 		var sa unix.Sockaddr
-		if sa, serr = unix.Getsockname(int(fd)); serr == nil {
+		if sa, serr = unix.Getsockname(fd); serr == nil {
 			if nl, ok := sa.(*unix.SockaddrNetlink); ok {
 				d.portid.Store(nl.Pid)
 			}
 		}
 	})
-	return errors.Join(err, serr)
+	return fd, errors.Join(err, serr)
 }
 
 // privileged names the namespace and the privileges a refused operation
@@ -210,13 +226,14 @@ func (d *Dataplane) Close() error {
 		return nil
 	}
 	d.closed = true
+	d.fd = -1
 	err := d.conn.CloseLasting()
 	d.closeNS()
 	return err
 }
 
 func (d *Dataplane) table() *nftables.Table {
-	return &nftables.Table{Name: d.opts.table(), Family: nftables.TableFamilyINet}
+	return d.t
 }
 
 // commitBatch sends b, finished, on our socket in one sendmsg and returns
@@ -230,52 +247,41 @@ func (d *Dataplane) commitBatch(b *batch) error {
 	if len(b.buf) > maxBatchBytes {
 		return fmt.Errorf("batch of %d bytes: larger than a netlink socket sends (%d)", len(b.buf), maxBatchBytes)
 	}
-	rc, err := d.sock.SyscallConn()
-	if err != nil {
-		return err
+	if d.fd < 0 {
+		return errors.New("no netlink connection: it failed to reopen")
 	}
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		// The kernel doubles the size asked for and refuses a message
-		// longer than the buffer less 32 bytes.
-		if need := len(b.buf) + 64; need > d.sndbuf {
-			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, need/2+1); serr != nil {
-				serr = fmt.Errorf("netlink send buffer of %d bytes: %w", need, serr)
-				return
-			}
-			d.sndbuf = need
+	// The kernel doubles the size asked for and refuses a message longer
+	// than the buffer less 32 bytes.
+	if need := len(b.buf) + 64; need > d.sndbuf {
+		if err := unix.SetsockoptInt(d.fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, need/2+1); err != nil {
+			return fmt.Errorf("send batch of %d bytes: netlink send buffer of %d bytes: %w", len(b.buf), need, err)
 		}
-		serr = unix.Sendto(int(fd), b.buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
-	})
-	if err = errors.Join(err, serr); err != nil {
+		d.sndbuf = need
+	}
+	// No address: an unconnected netlink socket sends to the kernel.
+	if err := unix.Sendto(d.fd, b.buf, 0, nil); err != nil {
 		return fmt.Errorf("send batch of %d bytes: %w", len(b.buf), err)
 	}
-	return d.replies(rc, b)
+	return d.replies(b)
 }
 
 // replies reads what the kernel answered to b: an error for each message
 // it refused, and the acknowledgement of b's last message, which comes
 // after every other reply (a refused commit is reported before it), so
 // reading stops there.
-func (d *Dataplane) replies(rc syscall.RawConn, b *batch) error {
+func (d *Dataplane) replies(b *batch) error {
 	if d.rbuf == nil {
 		d.rbuf = make([]byte, 1<<17)
 	}
 	var errs []error
 	acked := false
 	for !acked {
-		var n int
-		var rerr error
-		if err := rc.Control(func(fd uintptr) {
-			n, _, rerr = unix.Recvfrom(int(fd), d.rbuf, unix.MSG_DONTWAIT)
-		}); err != nil {
-			return err
-		}
-		if errors.Is(rerr, unix.EAGAIN) {
+		n, err := recvNoWait(d.fd, d.rbuf)
+		if errors.Is(err, unix.EAGAIN) {
 			break
 		}
-		if rerr != nil {
-			return fmt.Errorf("batch replies: %w", rerr)
+		if err != nil {
+			return fmt.Errorf("batch replies: %w", err)
 		}
 		for p := d.rbuf[:min(n, len(d.rbuf))]; len(p) >= nlmsgHdrLen+4; {
 			l := int(binary.NativeEndian.Uint32(p))
@@ -300,4 +306,15 @@ func (d *Dataplane) replies(rc syscall.RawConn, b *batch) error {
 		return errors.New("the kernel neither committed nor refused the batch")
 	}
 	return nil
+}
+
+// recvNoWait reads one datagram into p without waiting. unix.Recvfrom
+// would allocate the sender's address, which is always the kernel here.
+func recvNoWait(fd int, p []byte) (int, error) {
+	n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))),
+		uintptr(len(p)), unix.MSG_DONTWAIT, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }

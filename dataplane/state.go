@@ -158,6 +158,8 @@ type state struct {
 	setRefs   map[string]int
 	owner     map[elemID]*frag // frontend → the fragment that claims it
 	gen       uint64
+	dl        *delta   // the last sync's delta, reused (see newDelta)
+	ub        *builder // builds the fragments of a small update (see build)
 }
 
 // elemID names an element of a base set by the set's index and the
@@ -187,18 +189,75 @@ type sharedElem struct {
 	n int
 }
 
-// delta is what a sync changes, in the order the kernel needs it.
+// delta is what a sync changes, in the order the kernel needs it. Its
+// maps are made on first use, since an Update of one endpoint changes the
+// elements of two or three sets and nothing else; the zero value is an
+// empty delta.
 type delta struct {
 	addSets, delSets     map[string]bool
 	addChains, delChains map[string]*chain
 	addElems, delElems   map[string]map[string]elem // set → key → element
 	stale                map[flowKey]bool           // UDP flows to clear after the commit
+	// spare holds element maps that reset emptied, for put to use again,
+	// and puts counts the elements put since.
+	spare []map[string]elem
+	puts  int
 }
 
-func newDelta() *delta {
-	return &delta{addSets: map[string]bool{}, delSets: map[string]bool{}, addChains: map[string]*chain{},
-		delChains: map[string]*chain{}, addElems: map[string]map[string]elem{}, delElems: map[string]map[string]elem{},
-		stale: map[flowKey]bool{}}
+// deltaKeep is how many element changes a delta may have recorded to be
+// kept for the next sync (see state.newDelta): its maps keep their size
+// when emptied, and a large sync's would hold memory and take long to clear.
+const deltaKeep = 1024
+
+// made returns *m, making it first.
+func made[K comparable, V any](m *map[K]V) map[K]V {
+	if *m == nil {
+		*m = map[K]V{}
+	}
+	return *m
+}
+
+// newDelta returns an empty delta for one sync of st: the one the last
+// sync used, emptied, unless that one grew large. An Update that made a
+// delta of its own (seven maps, and one per set it changes) touched fresh
+// memory each time, and fresh memory is what a cold call pays for most.
+// The delta is valid until the next call.
+func (st *state) newDelta() *delta {
+	d := st.dl
+	if d == nil || d.puts > deltaKeep {
+		d = &delta{}
+		st.dl = d
+		return d
+	}
+	clear(d.addSets)
+	clear(d.delSets)
+	clear(d.addChains)
+	clear(d.delChains)
+	clear(d.stale)
+	for _, m := range []map[string]map[string]elem{d.addElems, d.delElems} {
+		for _, es := range m {
+			clear(es)
+			d.spare = append(d.spare, es)
+		}
+		clear(m)
+	}
+	d.puts = 0
+	return d
+}
+
+// put records e as an element of set in m, one of d's element maps.
+func (d *delta) put(m *map[string]map[string]elem, set string, e elem) {
+	es := made(m)[set]
+	if es == nil {
+		if n := len(d.spare); n > 0 {
+			es, d.spare = d.spare[n-1], d.spare[:n-1]
+		} else {
+			es = map[string]elem{}
+		}
+		(*m)[set] = es
+	}
+	es[e.key()] = e
+	d.puts++
 }
 
 func newState(o *Options) (*state, error) {
@@ -263,7 +322,7 @@ func (st *state) ruleset() *ruleset {
 func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 	var d *delta
 	if track {
-		d = newDelta()
+		d = st.newDelta()
 	}
 	// Generations mark the fragments still wanted without building a new
 	// map of every service port on each sync.
@@ -342,21 +401,10 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 // twice fails the whole call before anything changes; a refused upsert is
 // left out (its previous version removed) and returned.
 func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, []PortError, error) {
-	seen := make(map[Key]bool, len(upsert)+len(remove))
-	for i := range upsert {
-		k := upsert[i].Key()
-		if seen[k] {
-			return nil, nil, fmt.Errorf("service %q: listed twice: %w", upsert[i].ID(), ErrConflict)
-		}
-		seen[k] = true
+	if err := listedTwice(upsert, remove); err != nil {
+		return nil, nil, err
 	}
-	for _, k := range remove {
-		if seen[k] {
-			return nil, nil, fmt.Errorf("service %s/%s:%s/%s: both updated and removed: %w", k.Namespace, k.Name, k.PortName, k.Protocol.nftName(), ErrConflict)
-		}
-		seen[k] = true
-	}
-	d := newDelta()
+	d := st.newDelta()
 	// Positions describe a whole input; the next update looks by key.
 	st.order = nil
 	var todo []int
@@ -387,6 +435,45 @@ func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, []PortError,
 	}
 	return d, refused, nil
 }
+
+// listedTwice fails a key that upsert and remove list more than once.
+// Few keys are compared with each other, as an Update of one service port
+// has: a map of them was fresh memory on each call.
+func listedTwice(upsert []ServicePort, remove []Key) error {
+	n := len(upsert) + len(remove)
+	key := func(i int) Key {
+		if i < len(upsert) {
+			return upsert[i].Key()
+		}
+		return remove[i-len(upsert)]
+	}
+	var seen map[Key]bool
+	if n > listedMax {
+		seen = make(map[Key]bool, n)
+	}
+	for i := range n {
+		k := key(i)
+		twice := seen[k]
+		if seen != nil {
+			seen[k] = true
+		} else {
+			for j := range i {
+				twice = twice || key(j) == k
+			}
+		}
+		switch {
+		case !twice:
+		case i < len(upsert):
+			return fmt.Errorf("service %q: listed twice: %w", upsert[i].ID(), ErrConflict)
+		default:
+			return fmt.Errorf("service %s/%s:%s/%s: both updated and removed: %w", k.Namespace, k.Name, k.PortName, k.Protocol.nftName(), ErrConflict)
+		}
+	}
+	return nil
+}
+
+// listedMax is the most keys listedTwice compares pairwise.
+const listedMax = 8
 
 // swap takes the gone fragments out and puts the changed ones (nil entries
 // skipped) in, recording what changed in d when it is not nil; it returns
@@ -426,7 +513,9 @@ func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 			if fr := st.frags[old.sp.Key()]; fr != nil {
 				now = &fr.sp
 			}
-			staleUDP(d.stale, &old.sp, now)
+			if old.sp.Protocol == UDP {
+				staleUDP(made(&d.stale), &old.sp, now)
+			}
 		}
 	}
 	return refused
@@ -457,6 +546,25 @@ func (st *state) reserve(changed []*frag) {
 	st.shared = make(map[elemID]sharedElem, len(changed))
 }
 
+// newBuilder returns a builder for a build of n fragments.
+func (st *state) newBuilder(n int) *builder {
+	b := &builder{o: st.o, known: st.rs.chains, built: map[string]*chain{}, index: st.index}
+	b.slabs.bulk(n)
+	return b
+}
+
+// smallBuilder returns the builder kept for builds of fewer than
+// parallelMin fragments, whose slabs allocate each piece on its own: an
+// Update that made a builder of its own grew its maps and scratch buffers
+// from nothing each time, a third of its allocations.
+func (st *state) smallBuilder() *builder {
+	if st.ub == nil {
+		st.ub = st.newBuilder(0)
+	}
+	clear(st.ub.built) // the chains of the last build are the state's now, or refused
+	return st.ub
+}
+
 // parallelMin is how many new fragments it takes to build them on several
 // cores: a cold start of thousands of service ports, not a routine sync.
 const parallelMin = 1024
@@ -467,23 +575,24 @@ const parallelMin = 1024
 func (st *state) build(svcs []ServicePort, todo []int) ([]*frag, []PortError) {
 	frs := make([]*frag, len(todo))
 	errs := make([]error, len(todo))
-	run := func(lo, hi int) {
-		b := &builder{o: st.o, known: st.rs.chains, built: map[string]*chain{}, index: st.index}
-		b.slabs.bulk(len(todo))
+	run := func(b *builder, lo, hi int) {
 		for k := lo; k < hi; k++ {
 			frs[k], errs[k] = newFrag(b, &svcs[todo[k]])
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(todo)/parallelMin+1)
-	if workers <= 1 {
-		run(0, len(todo))
-	} else {
+	switch {
+	case len(todo) < parallelMin:
+		run(st.smallBuilder(), 0, len(todo))
+	case workers <= 1:
+		run(st.newBuilder(len(todo)), 0, len(todo))
+	default:
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				run(w*len(todo)/workers, (w+1)*len(todo)/workers)
+				run(st.newBuilder(len(todo)), w*len(todo)/workers, (w+1)*len(todo)/workers)
 			}()
 		}
 		wg.Wait()
@@ -525,7 +634,7 @@ func (st *state) add(fr *frag, d *delta) error {
 			st.rs.sets[s.name] = &shell
 			if d != nil {
 				if !d.delSets[s.name] {
-					d.addSets[s.name] = true
+					made(&d.addSets)[s.name] = true
 				}
 				delete(d.delSets, s.name)
 			}
@@ -553,7 +662,7 @@ func (st *state) add(fr *frag, d *delta) error {
 			delete(d.delChains, c.name)
 			continue
 		}
-		d.addChains[c.name] = c
+		made(&d.addChains)[c.name] = c
 	}
 	return nil
 }
@@ -577,7 +686,7 @@ func (st *state) addElems(name string, set int, es run, d *delta) {
 			delete(d.delElems[name], e.key())
 			continue
 		}
-		put(d.addElems, name, e)
+		d.put(&d.addElems, name, e)
 	}
 }
 
@@ -588,7 +697,7 @@ func (st *state) removeElems(name string, set int, es run, d *delta) {
 	shared := set >= 0 && st.base[set].shared
 	for e := range es.all {
 		if !shared || st.ref(set, e, -1) {
-			put(d.delElems, name, e)
+			d.put(&d.delElems, name, e)
 		}
 	}
 }
@@ -599,7 +708,7 @@ func (st *state) remove(fr *frag, d *delta) {
 		if st.chainRefs[c.name] == 0 {
 			delete(st.chainRefs, c.name)
 			delete(st.rs.chains, c.name)
-			d.delChains[c.name] = c
+			made(&d.delChains)[c.name] = c
 		}
 	}
 	for set, r := range fr.parts {
@@ -618,7 +727,7 @@ func (st *state) remove(fr *frag, d *delta) {
 		if st.setRefs[s.name] == 0 {
 			delete(st.setRefs, s.name)
 			delete(st.rs.sets, s.name)
-			d.delSets[s.name] = true
+			made(&d.delSets)[s.name] = true
 		}
 	}
 }
@@ -638,11 +747,4 @@ func (st *state) ref(set int, e elem, by int) bool {
 	}
 	st.shared[id] = se
 	return se.n == 1 && by > 0
-}
-
-func put(m map[string]map[string]elem, set string, e elem) {
-	if m[set] == nil {
-		m[set] = map[string]elem{}
-	}
-	m[set][e.key()] = e
 }

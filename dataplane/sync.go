@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -143,7 +144,9 @@ func (d *Dataplane) commit(st *state, dl *delta, stats *Stats) ([]PortError, err
 		return nil, fmt.Errorf("sync table %q: %w", d.opts.table(), err)
 	}
 	d.st = st
-	d.log.Debug("dataplane synced", "full", stats.Full, "added", stats.ElementsAdded, "removed", stats.ElementsRemoved)
+	if d.log.Enabled(context.Background(), slog.LevelDebug) {
+		d.log.Debug("dataplane synced", "full", stats.Full, "added", stats.ElementsAdded, "removed", stats.ElementsRemoved)
+	}
 	if dl != nil && len(dl.stale) > 0 {
 		// The rules are committed; a flow left behind only delays a UDP
 		// client, so a failure here is logged, not returned.
@@ -161,7 +164,8 @@ func (d *Dataplane) commit(st *state, dl *delta, stats *Stats) ([]PortError, err
 // failed batch left queued or pending reaches the next one.
 func (d *Dataplane) send(t *nftables.Table, stats *Stats, fill func(*tx) error) error {
 	d.b.reset()
-	x := &tx{c: d.enc, b: &d.b, t: t, stats: stats}
+	d.x = tx{c: d.enc, b: &d.b, t: t, stats: stats, keys: d.x.keys, gone: d.x.gone}
+	x := &d.x
 	err := fill(x)
 	if err == nil {
 		err = x.encode()
@@ -188,7 +192,7 @@ func (d *Dataplane) isolate(st *state, stats *Stats, cause error) ([]PortError, 
 		return nil, cause
 	}
 	refused := make([]PortError, 0, len(bad))
-	dl := newDelta()
+	dl := &delta{}
 	for _, fr := range bad {
 		st.remove(fr, dl)
 		delete(st.frags, fr.sp.Key())

@@ -20,6 +20,19 @@ type tx struct {
 	// would draw one from a package-level counter that two Dataplanes of one
 	// process race on.
 	setID uint32
+	// keys and gone are scratch for the names of a delta's sets and
+	// chains, kept from batch to batch (see Dataplane.send).
+	keys, gone []string
+}
+
+// sortedKeys puts the keys of m into dst, sorted.
+func sortedKeys[V any](dst []string, m map[string]V) []string {
+	dst = dst[:0]
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst)
+	return dst
 }
 
 // encode moves the messages queued in c into b, before b takes elements
@@ -39,11 +52,10 @@ func (x *tx) full(st *state) error {
 	x.c.AddTable(x.t)
 	x.c.DelTable(x.t)
 	x.c.AddTable(x.t)
-	dl := newDelta()
+	dl := &delta{addSets: make(map[string]bool, len(st.rs.sets)), addChains: maps.Clone(st.rs.chains)}
 	for name := range st.rs.sets {
 		dl.addSets[name] = true
 	}
-	maps.Copy(dl.addChains, st.rs.chains)
 	if err := x.delta(st.rs, dl); err != nil {
 		return err
 	}
@@ -168,17 +180,21 @@ func (rs *ruleset) nftSet(t *nftables.Table, name string) *nftables.Set {
 }
 
 // elems adds or deletes elements of one set.
-func (x *tx) elems(want *ruleset, name string, elems []elem, add bool) {
+func (x *tx) elems(want *ruleset, name string, elems map[string]elem, add bool) {
 	x.start(name, want.sets[name], add)
-	x.add(elems, add)
+	for _, e := range elems {
+		x.one(e, add)
+	}
 	x.b.endElems()
 }
 
 // delta queues the changes of one incremental sync; want is the state
-// after it, for the declarations of new sets.
+// after it, for the declarations of new sets. The names are sorted so that
+// a batch is the same from run to run; they are few, in scratch slices.
 func (x *tx) delta(want *ruleset, dl *delta) error {
 	t, c := x.t, x.c
-	for _, name := range slices.Sorted(maps.Keys(dl.addSets)) {
+	x.keys = sortedKeys(x.keys, dl.addSets)
+	for _, name := range x.keys {
 		ns := want.nftSet(t, name)
 		x.setID++
 		ns.ID = x.setID
@@ -187,8 +203,8 @@ func (x *tx) delta(want *ruleset, dl *delta) error {
 		}
 	}
 	// Every chain exists before any rule may jump to it.
-	names := slices.Sorted(maps.Keys(dl.addChains))
-	for _, name := range names {
+	x.keys = sortedKeys(x.keys, dl.addChains)
+	for _, name := range x.keys {
 		nc := &nftables.Chain{Name: name, Table: t}
 		if _, changed := dl.delChains[name]; changed {
 			c.FlushChain(nc)
@@ -200,7 +216,7 @@ func (x *tx) delta(want *ruleset, dl *delta) error {
 		}
 		c.AddChain(nc)
 	}
-	for _, name := range names {
+	for _, name := range x.keys {
 		nc := &nftables.Chain{Name: name, Table: t}
 		for _, r := range dl.addChains[name].rules {
 			c.AddRule(&nftables.Rule{Table: t, Chain: nc, Exprs: r.exprs})
@@ -211,17 +227,24 @@ func (x *tx) delta(want *ruleset, dl *delta) error {
 			return err
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(dl.delElems)) {
-		if dl.delSets[name] {
-			continue
+	x.keys = sortedKeys(x.keys, dl.delElems)
+	for _, name := range x.keys {
+		// A deleted set takes its elements along. A set whose changes
+		// all cancelled out (deleted, then added back as they were)
+		// needs no message.
+		if es := dl.delElems[name]; len(es) > 0 && !dl.delSets[name] {
+			x.elems(want, name, es, false)
 		}
-		x.elems(want, name, slices.Collect(maps.Values(dl.delElems[name])), false)
 	}
-	for _, name := range slices.Sorted(maps.Keys(dl.addElems)) {
-		x.elems(want, name, slices.Collect(maps.Values(dl.addElems[name])), true)
+	x.keys = sortedKeys(x.keys, dl.addElems)
+	for _, name := range x.keys {
+		if es := dl.addElems[name]; len(es) > 0 {
+			x.elems(want, name, es, true)
+		}
 	}
 	x.dropChains(dl)
-	for _, name := range slices.Sorted(maps.Keys(dl.delSets)) {
+	x.keys = sortedKeys(x.keys, dl.delSets)
+	for _, name := range x.keys {
 		c.DelSet(&nftables.Set{Table: t, Name: name})
 	}
 	return nil
@@ -231,14 +254,15 @@ func (x *tx) delta(want *ruleset, dl *delta) error {
 // each other: empty them all first, so that no deletion finds its chain
 // still referenced (EBUSY).
 func (x *tx) dropChains(dl *delta) {
-	var gone []string
-	for _, name := range slices.Sorted(maps.Keys(dl.delChains)) {
+	x.gone = x.gone[:0]
+	x.keys = sortedKeys(x.keys, dl.delChains)
+	for _, name := range x.keys {
 		if _, changed := dl.addChains[name]; !changed {
-			gone = append(gone, name)
+			x.gone = append(x.gone, name)
 			x.c.FlushChain(&nftables.Chain{Name: name, Table: x.t})
 		}
 	}
-	for _, name := range gone {
+	for _, name := range x.gone {
 		x.c.DelChain(&nftables.Chain{Name: name, Table: x.t})
 	}
 }
