@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -185,6 +186,40 @@ func aff2() ServicePort {
 	sp := local()
 	sp.AffinityTimeout = 10e9
 	return sp
+}
+
+// A cold start of thousands of service ports claims frontends on one core
+// and counts elements on another (state.addAll): it must refuse what one
+// core would, report the refusals in input order, and build the same
+// ruleset as the service ports it kept would alone.
+func TestColdStartRefusals(t *testing.T) {
+	svcs := benchServices(2*parallelMin, 2)
+	clash := svcs[100] // a later listing of svc-100's frontends
+	clash.Name = "clash"
+	// An endpoint of its own, whose hairpin element must not outlive it.
+	clash.Endpoints = []Endpoint{{Addr: netip.MustParseAddrPort("10.250.0.1:80")}}
+	broken := svcs[5] // invalid, so refused before any frontend is claimed
+	broken.Name, broken.Port = "broken", 0
+	in := slices.Concat(svcs[:50], []ServicePort{svcs[7]}, svcs[50:60], []ServicePort{broken}, svcs[60:], []ServicePort{clash})
+	got, err := Render(Options{}, in)
+	var se *SyncError
+	if !errors.As(err, &se) {
+		t.Fatalf("Render error = %v; want a *SyncError", err)
+	}
+	var keys []string
+	for _, pe := range se.Refused {
+		keys = append(keys, pe.Key.Name)
+	}
+	if want := []string{"svc-7", "broken", "clash"}; !slices.Equal(keys, want) {
+		t.Errorf("refused %v; want %v, in input order", keys, want)
+	}
+	want, err := Render(Options{}, svcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Error("the ruleset of a cold start with refusals differs from that of the service ports it kept")
+	}
 }
 
 func TestFake(t *testing.T) {

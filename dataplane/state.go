@@ -330,7 +330,7 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 	g := st.gen
 	var replaced []*frag
 	var todo []int // positions in svcs that need a new fragment
-	var refused []PortError
+	var refused []refusal
 	// A caller that lists its services in the same order as last time
 	// finds each one's fragment by position, without hashing its key.
 	inOrder := len(svcs) == len(st.order)
@@ -351,7 +351,7 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 		if old != nil && old.gen == g {
 			// The first listing keeps its place; swap refuses a new
 			// service port listed twice.
-			refused = append(refused, PortError{id, fmt.Errorf("service %q: listed twice: %w", sp.ID(), ErrConflict)})
+			refused = append(refused, refusal{i, PortError{id, fmt.Errorf("service %q: listed twice: %w", sp.ID(), ErrConflict)}})
 			order[i] = nil
 			continue
 		}
@@ -371,6 +371,9 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 		order[i] = changed[k]
 		if changed[k] != nil {
 			changed[k].gen = g
+		} else {
+			refused = append(refused, refusal{i, bad[0]})
+			bad = bad[1:]
 		}
 	}
 	// When every service was found in place, only the replaced ones can be
@@ -384,16 +387,36 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 		}
 	}
 	for _, fr := range st.swap(gone, changed, d) {
-		order[slices.Index(order, fr)] = nil
-		bad = append(bad, PortError{fr.sp.Key(), fr.err})
+		at := slices.Index(order, fr)
+		order[at] = nil
+		refused = append(refused, refusal{at, PortError{fr.sp.Key(), fr.err}})
 	}
-	refused = append(refused, bad...)
 	st.order = order
 	if len(refused) > 0 {
 		// A position without a fragment cannot be found by position.
 		st.order = nil
 	}
-	return d, refused
+	return d, inInputOrder(refused)
+}
+
+// refusal is a refused service port and its position in the input.
+type refusal struct {
+	at int
+	PortError
+}
+
+// inInputOrder returns the refusals' errors in the order of the input,
+// as SyncError promises.
+func inInputOrder(rs []refusal) []PortError {
+	if len(rs) == 0 {
+		return nil
+	}
+	slices.SortFunc(rs, func(a, b refusal) int { return a.at - b.at })
+	out := make([]PortError, len(rs))
+	for i, r := range rs {
+		out[i] = r.PortError
+	}
+	return out
 }
 
 // apply changes only the named service ports: each of upsert is added or
@@ -483,6 +506,9 @@ const listedMax = 8
 // claims before a newcomer, so that the established one keeps its place.
 func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 	st.reserve(changed)
+	if d == nil && len(st.frags) == 0 && len(gone) == 0 && len(changed) >= parallelMin {
+		return st.addAll(changed)
+	}
 	was := make(map[Key]bool, len(gone))
 	for _, old := range gone {
 		st.remove(old, d)
@@ -517,6 +543,45 @@ func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 				staleUDP(made(&d.stale), &old.sp, now)
 			}
 		}
+	}
+	return refused
+}
+
+// addAll puts in the fragments of a cold start, refusing as swap does:
+// one core claims the frontends, in order, so that the first listing keeps
+// its place, while another counts every fragment's elements and chains in;
+// the counts of those refused are then taken out again. A cold start's
+// map updates are mostly cache misses, and two cores wait for two at a
+// time.
+func (st *state) addAll(changed []*frag) []*frag {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, fr := range changed {
+			if fr != nil {
+				st.count(fr, nil)
+			}
+		}
+	}()
+	var refused []*frag
+	for _, fr := range changed {
+		if fr == nil {
+			continue
+		}
+		if _, twice := st.frags[fr.sp.Key()]; twice {
+			fr.err = fmt.Errorf("service %q: listed twice: %w", fr.sp.ID(), ErrConflict)
+		} else {
+			fr.err = st.claim(fr)
+		}
+		if fr.err != nil {
+			refused = append(refused, fr)
+			continue
+		}
+		st.frags[fr.sp.Key()] = fr
+	}
+	<-done
+	for _, fr := range refused {
+		st.remove(fr, &delta{}) // a throwaway: nothing of it was sent
 	}
 	return refused
 }
@@ -609,6 +674,15 @@ func (st *state) build(svcs []ServicePort, todo []int) ([]*frag, []PortError) {
 // add puts a fragment in, unless one of its frontends is taken (by another
 // service port, or twice by itself): then it changes nothing and says why.
 func (st *state) add(fr *frag, d *delta) error {
+	if err := st.claim(fr); err != nil {
+		return err
+	}
+	st.count(fr, d)
+	return nil
+}
+
+// claim makes fr the owner of its frontends, unless one is taken.
+func (st *state) claim(fr *frag) error {
 	for set, r := range fr.parts {
 		s := st.base[set]
 		if !s.dispatch {
@@ -626,6 +700,20 @@ func (st *state) add(fr *frag, d *delta) error {
 			keys = append(keys, e.key())
 		}
 	}
+	for set, r := range fr.parts {
+		if st.base[set].dispatch {
+			for e := range r.all {
+				st.owner[idOf(set, e)] = fr
+			}
+		}
+	}
+	return nil
+}
+
+// count counts in fr's own sets, its elements and its chains, recording
+// in d (when not nil) what the kernel lacks. It touches none of the maps
+// claim does.
+func (st *state) count(fr *frag, d *delta) {
 	for _, s := range fr.sets {
 		st.setRefs[s.name]++
 		if st.setRefs[s.name] == 1 {
@@ -643,11 +731,6 @@ func (st *state) add(fr *frag, d *delta) error {
 	}
 	for set, r := range fr.parts {
 		st.addElems(st.base[set].name, set, r, d)
-		if st.base[set].dispatch {
-			for e := range r.all {
-				st.owner[idOf(set, e)] = fr
-			}
-		}
 	}
 	for _, c := range fr.chains {
 		st.chainRefs[c.name]++
@@ -664,7 +747,6 @@ func (st *state) add(fr *frag, d *delta) error {
 		}
 		made(&d.addChains)[c.name] = c
 	}
-	return nil
 }
 
 // addElems counts in the elements a fragment adds to set name, of index
