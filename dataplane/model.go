@@ -533,12 +533,18 @@ func runOf(es []elem) run {
 
 func (r run) all(yield func(elem) bool) {
 	for s := r.s; len(s) > 0; {
-		k, d := int(s[0]), int(s[1])
-		if !yield(elem{s: s[2 : 2+k+d], k: uint16(k)}) {
+		var e elem
+		e, s = cut(s)
+		if !yield(e) {
 			return
 		}
-		s = s[2+k+d:]
 	}
+}
+
+// cut returns the first element of a run's text s, and the rest.
+func cut(s string) (elem, string) {
+	k, d := int(s[0]), int(s[1])
+	return elem{s: s[2 : 2+k+d], k: uint16(k)}, s[2+k+d:]
 }
 
 // pending is an element written into a builder's arena: where it starts,

@@ -3,9 +3,13 @@ package dataplane
 import (
 	"context"
 	"errors"
+	"maps"
+	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/mdlayher/netlink"
@@ -213,4 +217,162 @@ func syncedDataplane(t *testing.T, o Options, svcs []ServicePort) *Dataplane {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestApplyDeltaInPlace: random endpoint changes through apply, many of
+// them taking replace's path, leave a state equal to a fresh build, and
+// their deltas, applied as the kernel does (deletions, then additions) to
+// the elements before, give the elements after.
+func TestApplyDeltaInPlace(t *testing.T) {
+	o := Options{}
+	st, err := newState(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcs := append(benchServices(30, 3), dns(), local())
+	if _, refused := st.update(svcs, false); refused != nil {
+		t.Fatal(refused)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	edits := []func(sp *ServicePort, e int){
+		func(sp *ServicePort, e int) { // a new port: in place
+			sp.Endpoints[e].Addr = netip.AddrPortFrom(sp.Endpoints[e].Addr.Addr(), uint16(1+rng.IntN(60000)))
+		},
+		func(sp *ServicePort, e int) { // a new address, maybe another service's
+			sp.Endpoints[e].Addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 244, byte(rng.IntN(3)), byte(rng.IntN(40))}), 8080)
+		},
+		func(sp *ServicePort, _ int) { // one more: another shape
+			sp.Endpoints = append(sp.Endpoints, Endpoint{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 244, 7, byte(rng.IntN(9))}), 80)})
+		},
+		func(sp *ServicePort, e int) { // one fewer
+			sp.Endpoints = slices.Delete(sp.Endpoints, e, e+1)
+		},
+	}
+	for step := range 300 {
+		before := elemsOf(st.ruleset())
+		i := rng.IntN(len(svcs))
+		sp := cloneSP(&svcs[i])
+		if len(sp.Endpoints) > 0 {
+			edits[rng.IntN(len(edits))](&sp, rng.IntN(len(sp.Endpoints)))
+		}
+		d, refused, err := st.apply([]ServicePort{sp}, nil)
+		if err != nil || refused != nil {
+			t.Fatalf("step %d: apply: %v, %v", step, refused, err)
+		}
+		svcs[i] = sp
+		want, err := build(&o, svcs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := st.ruleset()
+		if got.String() != want.String() {
+			t.Fatalf("step %d: state differs from a fresh build:\n%s\nwant:\n%s", step, got, want)
+		}
+		for name, es := range d.delElems {
+			for k := range es {
+				if _, ok := before[name][k]; !ok {
+					t.Fatalf("step %d: deletes %s %q, which the kernel does not hold", step, name, k)
+				}
+				delete(before[name], k)
+			}
+		}
+		for name, es := range d.addElems {
+			for k, e := range es {
+				if _, ok := before[name][k]; ok {
+					t.Fatalf("step %d: adds %s %q, which the kernel holds", step, name, k)
+				}
+				putData(before, name, k, e.data())
+			}
+		}
+		if after := elemsOf(got); !maps.EqualFunc(after, before, maps.Equal) {
+			t.Fatalf("step %d: the delta applied to the elements before does not give those after", step)
+		}
+	}
+}
+
+// elemsOf maps each set of rs with elements to its elements' data by key.
+func elemsOf(rs *ruleset) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for name, s := range rs.sets {
+		for _, e := range s.elems {
+			putData(out, name, e.key(), e.data())
+		}
+	}
+	return out
+}
+
+// putData sets m[set][key] to data.
+func putData(m map[string]map[string]string, set, key, data string) {
+	if m[set] == nil {
+		m[set] = map[string]string{}
+	}
+	m[set][key] = data
+}
+
+// TestReplace: a new version of a service port with the same frontends,
+// chains and element counts replaces the old in place; one with another
+// shape does not, and leaves the state as it was.
+func TestReplace(t *testing.T) {
+	o := Options{}
+	st, err := newState(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcs := []ServicePort{web(3), dns(), local()}
+	if _, refused := st.update(svcs, false); refused != nil {
+		t.Fatal(refused)
+	}
+	port := web(3)
+	port.Endpoints[1].Addr = netip.MustParseAddrPort("10.244.2.2:9090")
+	addr := web(3)
+	addr.Endpoints[1].Addr = netip.MustParseAddrPort("10.244.9.2:8080")
+	aff := web(3)
+	aff.AffinityTimeout = time.Minute
+	moved := web(3)
+	moved.NodePort = 30099
+	tests := []struct {
+		name string
+		sp   ServicePort
+		want bool
+	}{
+		{"endpoint port", port, true},
+		{"endpoint address", addr, true},
+		{"one more endpoint", web(4), false},
+		{"affinity", aff, false},
+		{"another NodePort", moved, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := st.ruleset().String()
+			frs, refused := st.build([]ServicePort{tc.sp}, []int{0})
+			if refused != nil {
+				t.Fatal(refused)
+			}
+			old := st.frags[tc.sp.Key()]
+			d := st.newDelta()
+			if got := st.replace(old, frs[0], d); got != tc.want {
+				t.Fatalf("replace = %v; want %v", got, tc.want)
+			}
+			if !tc.want {
+				if st.ruleset().String() != before || d.puts != 0 {
+					t.Error("a refused replace changed the state or the delta")
+				}
+				return
+			}
+			st.frags[tc.sp.Key()] = frs[0]
+			if want, _ := build(&o, []ServicePort{tc.sp, dns(), local()}); st.ruleset().String() != want.String() {
+				t.Error("the state differs from a fresh build")
+			}
+			// The original goes back the same way.
+			orig := []ServicePort{web(3)}
+			back, _ := st.build(orig, []int{0})
+			if !st.replace(frs[0], back[0], st.newDelta()) {
+				t.Fatal("putting the original back was refused")
+			}
+			st.frags[tc.sp.Key()] = back[0]
+			if st.ruleset().String() != before {
+				t.Error("the state differs from before the change")
+			}
+		})
+	}
 }
