@@ -203,6 +203,44 @@ func TestRefusedAlone(t *testing.T) {
 	}
 }
 
+// TestDocumentSeparators follows Kubernetes' YAML reader (apimachinery
+// v0.37.2): a line beginning with "---" separates documents when nothing but
+// spaces or a comment follows; anything else after it is an invalid
+// separator, reported, and the file ends there.
+func TestDocumentSeparators(t *testing.T) {
+	for _, tt := range []struct {
+		name, sep string
+		want      []string // services loaded
+		bad       bool
+	}{
+		{"bare", "---\n", []string{"default/a", "default/b"}, false},
+		{"trailing spaces", "---  \t\n", []string{"default/a", "default/b"}, false},
+		{"comment", "--- # next\n", []string{"default/a", "default/b"}, false},
+		{"comment without a space", "---# next\n", []string{"default/a", "default/b"}, false},
+		{"CRLF", "---\r\n", []string{"default/a", "default/b"}, false},
+		{"content after it", "--- foo\n", []string{"default/a"}, true},
+		{"a fourth dash", "----\n", []string{"default/a"}, true},
+		{"a tag after it", "--- !!map\n", []string{"default/a"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "f.yaml", svc("a", "")+tt.sep+svc("b", ""))
+			set, errs := NewLoader(Config{Dir: dir}).Load()
+			if got := serviceNames(set); !slices.Equal(got, tt.want) {
+				t.Errorf("services = %v; want %v", got, tt.want)
+			}
+			var e *Error
+			switch {
+			case !tt.bad && len(errs) > 0:
+				t.Errorf("Load errors = %v; want none", errs)
+			case tt.bad && (len(errs) != 1 || !errors.As(errs[0], &e) || !errors.Is(e, ErrInvalid) ||
+				e.Doc != 1 || !strings.Contains(e.Error(), "invalid YAML document separator")):
+				t.Errorf("Load errors = %v; want one, for document 1: an invalid separator", errs)
+			}
+		})
+	}
+}
+
 // TestYAMLBombs: an alias bomb ("billion laughs") and deep nesting fit in
 // the size limit but would cost gigabytes or the stack; both are refused
 // as invalid YAML, and the next document still loads.

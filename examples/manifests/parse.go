@@ -76,9 +76,13 @@ const maxErrorsPerFile = 100
 // parseFile parses one file's contents; name places it in errors.
 func parseFile(name string, data []byte, cfg *Config) *parsed {
 	p := &parsed{}
-	docs := splitDocuments(data)
+	docs, bad := splitDocuments(data)
 	for i, doc := range docs {
 		p.addDocument(Source{File: name, Doc: i}, doc, "", cfg)
+	}
+	if bad != nil {
+		p.fail(Source{File: name, Doc: len(docs)}, "", reasonf(ErrInvalid,
+			"invalid YAML document separator %q: the rest of the file is not read", bad))
 	}
 	if p.suppressed > 0 {
 		p.errs = append(p.errs, &Error{File: name, Doc: len(docs) - 1,
@@ -87,11 +91,14 @@ func parseFile(name string, data []byte, cfg *Config) *parsed {
 	return p
 }
 
-// splitDocuments cuts a YAML stream at "---" lines, the document separator
-// of the YAML spec; each document then goes to the YAML library alone, so
-// that one bad document does not hide the others.
-func splitDocuments(data []byte) [][]byte {
-	var docs [][]byte
+// splitDocuments cuts a YAML stream into documents as Kubernetes' YAML
+// reader does (k8s.io/apimachinery/pkg/util/yaml, v0.37.2): at each line
+// that begins with "---" and has only spaces or a comment after it. Each
+// document then goes to the YAML library alone, so that one bad document
+// does not hide the others. A line that begins with "---" and goes on with
+// anything else ("--- foo", "----") makes that reader fail, so it ends the
+// stream: splitDocuments returns the documents before it, and the line.
+func splitDocuments(data []byte) (docs [][]byte, bad []byte) {
 	start := 0
 	for i := 0; i < len(data); {
 		end := bytes.IndexByte(data[i:], '\n')
@@ -99,14 +106,17 @@ func splitDocuments(data []byte) [][]byte {
 		if end >= 0 {
 			next = i + end + 1
 		}
-		line := bytes.TrimRight(data[i:next], " \t\r\n")
-		if bytes.HasPrefix(line, []byte("---")) && (len(line) == 3 || line[3] == ' ' || line[3] == '\t') {
+		line := data[i:next]
+		if rest, ok := bytes.CutPrefix(line, []byte("---")); ok {
 			docs = append(docs, data[start:i])
+			if rest = bytes.TrimSpace(rest); len(rest) > 0 && rest[0] != '#' {
+				return docs, bytes.TrimSpace(line)
+			}
 			start = next
 		}
 		i = next
 	}
-	return append(docs, data[start:])
+	return append(docs, data[start:]), nil
 }
 
 func (p *parsed) fail(src Source, field string, err error) {
