@@ -57,10 +57,11 @@ type set struct {
 // kernel layout, back to back in one string. A fragment keeps its
 // elements packed in runs (see run), and an elem is made from a run while
 // it is walked: a cold start makes hundreds of thousands of elements, and
-// slices and strings of their own were most of its garbage. Their text, as nft lists it, is spelled from the bytes only to
-// render a ruleset (see set.keyText): building it for every element cost
-// a fresh process more than half of its memory for elements, and fresh
-// memory is what a fresh process pays for most.
+// slices and strings of their own were most of its garbage. Their text,
+// as nft lists it, is spelled from the bytes only to render a ruleset
+// (see set.keyText): building it for every element cost a fresh process
+// more than half of its memory for elements, and fresh memory is what a
+// fresh process pays for most.
 type elem struct {
 	s string
 	k uint16 // where the key ends in s

@@ -116,18 +116,16 @@ func cloneInto[T any](s *slab[T], src []T) []T {
 	}
 	out := s.take(len(src))
 	copy(out, src)
-	return out[:len(src):len(src)]
+	return out
 }
 
 // parts yields the fragment's run of elements of each base set, by the
 // set's index.
 func (fr *frag) parts(yield func(set int, r run) bool) {
-	start := int32(0)
-	for _, s := range fr.spans {
-		if !yield(int(s.set), run{fr.elems[start:s.end], int(s.n)}) {
+	for i, s := range fr.spans {
+		if !yield(int(s.set), fr.part(i)) {
 			return
 		}
-		start = s.end
 	}
 }
 
@@ -351,7 +349,7 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 		if old != nil && old.gen == g {
 			// The first listing keeps its place; swap refuses a new
 			// service port listed twice.
-			refused = append(refused, refusal{i, PortError{id, fmt.Errorf("service %q: listed twice: %w", sp.ID(), ErrConflict)}})
+			refused = append(refused, refusal{i, PortError{id, listedTwiceErr(sp)}})
 			order[i] = nil
 			continue
 		}
@@ -487,7 +485,7 @@ func listedTwice(upsert []ServicePort, remove []Key) error {
 		switch {
 		case !twice:
 		case i < len(upsert):
-			return fmt.Errorf("service %q: listed twice: %w", upsert[i].ID(), ErrConflict)
+			return listedTwiceErr(&upsert[i])
 		default:
 			return fmt.Errorf("service %s/%s:%s/%s: both updated and removed: %w", k.Namespace, k.Name, k.PortName, k.Protocol.nftName(), ErrConflict)
 		}
@@ -501,9 +499,10 @@ const listedMax = 8
 // swap takes the gone fragments out and puts the changed ones (nil entries
 // skipped) in, recording what changed in d when it is not nil; it returns
 // the fragments refused for a frontend another holds, or for a key an
-// earlier one of changed has, with their err set. Removing first frees a frontend moving between services before its new
-// owner claims it; a new version of a service port that was already there
-// claims before a newcomer, so that the established one keeps its place.
+// earlier one of changed has, with their err set. Removing first frees a
+// frontend moving between services before its new owner claims it; a new
+// version of a service port that was already there claims before a
+// newcomer, so that the established one keeps its place.
 func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 	st.reserve(changed)
 	if d == nil && len(st.frags) == 0 && len(gone) == 0 && len(changed) >= parallelMin {
@@ -530,9 +529,7 @@ func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 			if fr == nil || was[fr.sp.Key()] != first || st.frags[fr.sp.Key()] == fr {
 				continue
 			}
-			if _, twice := st.frags[fr.sp.Key()]; twice {
-				fr.err = fmt.Errorf("service %q: listed twice: %w", fr.sp.ID(), ErrConflict)
-			} else {
+			if fr.err = st.taken(fr); fr.err == nil {
 				fr.err = st.add(fr, d)
 			}
 			if fr.err != nil {
@@ -577,9 +574,7 @@ func (st *state) addAll(changed []*frag) []*frag {
 		if fr == nil {
 			continue
 		}
-		if _, twice := st.frags[fr.sp.Key()]; twice {
-			fr.err = fmt.Errorf("service %q: listed twice: %w", fr.sp.ID(), ErrConflict)
-		} else {
+		if fr.err = st.taken(fr); fr.err == nil {
 			fr.err = st.claim(fr)
 		}
 		if fr.err != nil {
@@ -593,6 +588,19 @@ func (st *state) addAll(changed []*frag) []*frag {
 		st.remove(fr, &delta{}) // a throwaway: nothing of it was sent
 	}
 	return refused
+}
+
+// taken refuses fr when the state already holds its key: an earlier
+// listing of the same update took it.
+func (st *state) taken(fr *frag) error {
+	if _, twice := st.frags[fr.sp.Key()]; twice {
+		return listedTwiceErr(&fr.sp)
+	}
+	return nil
+}
+
+func listedTwiceErr(sp *ServicePort) error {
+	return fmt.Errorf("service %q: listed twice: %w", sp.ID(), ErrConflict)
 }
 
 // spKey is the key of fr's service port, the zero Key for a nil fr.
