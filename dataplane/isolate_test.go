@@ -89,7 +89,7 @@ func TestIsolationEstablishedKeepsItsPlace(t *testing.T) {
 	if len(refused) != 1 || refused[0].Key != newcomer.Key() || !errors.Is(refused[0].Err, ErrConflict) {
 		t.Fatalf("refused %v; want only the newcomer, with ErrConflict", refused)
 	}
-	if st.frags[holder.Key()] == nil || st.frags[holder.Key()].sp.Endpoints[0] != holder.Endpoints[0] {
+	if fr := st.frags[holder.Key()]; fr == nil || fr.packed() != string(holder.pack(nil)) {
 		t.Error("the holder's new version was not programmed")
 	}
 }

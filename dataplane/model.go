@@ -373,7 +373,11 @@ func (o *Options) validate() error {
 func (sp *ServicePort) ID() string {
 	// Concatenation allocates once, where fmt took three allocations per
 	// service port of a cold start.
-	return sp.Namespace + "/" + sp.Name + ":" + sp.PortName + "/" + sp.Protocol.nftName()
+	return sp.Key().id()
+}
+
+func (k Key) id() string {
+	return k.Namespace + "/" + k.Name + ":" + k.PortName + "/" + k.Protocol.nftName()
 }
 
 func (sp *ServicePort) validate() error {
@@ -586,10 +590,10 @@ func (b *builder) resetElems() {
 }
 
 // elems returns the fragment's elements, one run per base set, back to
-// back in one string, and where the runs end.
-func (b *builder) elems() (string, []span) {
+// back in one string followed by sp packed, and where the runs end.
+func (b *builder) elems(sp *ServicePort) (string, []span) {
 	if len(b.pend) == 0 {
-		return "", nil
+		return string(sp.pack(b.out[:0])), nil
 	}
 	spans := b.slabs.spans.take(len(b.partNames))
 	for i, name := range b.partNames {
@@ -616,6 +620,7 @@ func (b *builder) elems() (string, []span) {
 		b.out[at], b.out[at+1] = byte(k), byte(d)
 		b.counts[p.part] += 2 + copy(b.out[at+2:], b.arena[p.start:p.end])
 	}
+	b.out = sp.pack(b.out)
 	return string(b.out), spans
 }
 

@@ -154,6 +154,14 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	}
 	aff := web(3)
 	aff.AffinityTimeout = 60e9
+	// Maglev balancing, then a table of another size, then hashing the
+	// source port too: each changes the pick chain only.
+	mag := web(3)
+	mag.Balancing = Maglev
+	magSize := mag
+	magSize.MaglevSize = 13
+	magPort := magSize
+	magPort.HashSourcePort = true
 	inputs := [][]ServicePort{
 		{web(3), dns()},
 		{web(2), dns(), local()},
@@ -162,6 +170,9 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		{dns()},
 		nil,
 		{web(1), aff2(), dns()},
+		{mag, dns()},
+		{magSize, dns()},
+		{magPort, dns()},
 	}
 	for i, in := range inputs {
 		d, err := st.update(in, true)

@@ -14,13 +14,18 @@ import (
 // own sets (affinity), and the chains it points at, which other service
 // ports with the same shape share.
 type frag struct {
-	sp     ServicePort // a deep copy, to tell an unchanged service cheaply
-	sets   []*set      // its own sets (affinity), with their elements
-	chains []*chain    // the chains it uses
-	elems  string      // its elements of base sets, a run per set (see parts)
-	spans  []span
-	gen    uint64 // the last update that wanted it
-	err    error  // why swap refused it
+	key    Key
+	sets   []*set   // its own sets (affinity), with their elements
+	chains []*chain // the chains it uses
+	// elems holds its elements of base sets, a run per set (see parts),
+	// then its service port packed (see packed).
+	elems string
+	spans []span
+	// udp is a deep copy of a UDP service port, whose old endpoints and
+	// frontends tell which flows a change leaves stale (see staleUDP).
+	udp *ServicePort
+	gen uint64 // the last update that wanted it
+	err error  // why swap refused it
 }
 
 // newFrag builds sp's fragment with b, one worker's builder, which keeps
@@ -42,8 +47,12 @@ func newFrag(b *builder, sp *ServicePort) (*frag, error) {
 	b.resetElems()
 	b.service(sp)
 	fr := &b.slabs.frags.take(1)[0]
-	fr.sp = b.clone(sp)
-	fr.elems, fr.spans = b.elems()
+	fr.key = sp.Key()
+	fr.elems, fr.spans = b.elems(sp)
+	if sp.Protocol == UDP {
+		c := b.clone(sp)
+		fr.udp = &c
+	}
 	fr.chains = b.slabs.chains.take(len(b.frs.chains))[:0]
 	for _, c := range b.frs.chains {
 		fr.chains = append(fr.chains, c)
@@ -129,14 +138,19 @@ func (fr *frag) parts(yield func(set int, r run) bool) {
 	}
 }
 
-func sameSP(a, b *ServicePort) bool {
-	return a.Namespace == b.Namespace && a.Name == b.Name && a.PortName == b.PortName && a.Protocol == b.Protocol &&
-		a.Port == b.Port && a.NodePort == b.NodePort && a.AffinityTimeout == b.AffinityTimeout &&
-		a.ExternalPolicy == b.ExternalPolicy && a.InternalPolicy == b.InternalPolicy && a.Balancing == b.Balancing &&
-		slices.Equal(a.ClusterIPs, b.ClusterIPs) && slices.Equal(a.ExternalIPs, b.ExternalIPs) &&
-		slices.Equal(a.LoadBalancerIPs, b.LoadBalancerIPs) &&
-		slices.Equal(a.LoadBalancerSourceRanges, b.LoadBalancerSourceRanges) && slices.Equal(a.Endpoints, b.Endpoints) &&
-		slices.Equal(a.LocalEndpoints, b.LocalEndpoints)
+// packed is fr's service port as pack wrote it, after fr's runs.
+func (fr *frag) packed() string {
+	if n := len(fr.spans); n > 0 {
+		return fr.elems[fr.spans[n-1].end:]
+	}
+	return fr.elems
+}
+
+// same tells whether sp is the service port fr was built from; scratch
+// is a buffer to pack sp into, returned for reuse.
+func (fr *frag) same(sp *ServicePort, scratch []byte) (bool, []byte) {
+	scratch = sp.pack(scratch[:0])
+	return string(scratch) == fr.packed(), scratch
 }
 
 // state is a ruleset kept as the base plus the fragments of every service
@@ -158,6 +172,7 @@ type state struct {
 	gen       uint64
 	dl        *delta   // the last sync's delta, reused (see newDelta)
 	ub        *builder // builds the fragments of a small update (see build)
+	scratch   []byte   // a service port packed, to compare with a fragment's
 }
 
 // elemID names an element of a base set by the set's index and the
@@ -340,7 +355,7 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 		sp := &svcs[i]
 		id := sp.Key()
 		var old *frag
-		if inOrder && order[i].sp.Key() == id {
+		if inOrder && order[i].key == id {
 			old = order[i]
 		} else {
 			inOrder = false
@@ -349,20 +364,23 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 		if old != nil && old.gen == g {
 			// The first listing keeps its place; swap refuses a new
 			// service port listed twice.
-			refused = append(refused, refusal{i, PortError{id, listedTwiceErr(sp)}})
+			refused = append(refused, refusal{i, PortError{id, listedTwiceErr(id)}})
 			order[i] = nil
 			continue
 		}
-		if old != nil && sameSP(&old.sp, sp) {
+		if old == nil {
+			todo = append(todo, i)
+			continue
+		}
+		same := false
+		if same, st.scratch = old.same(sp, st.scratch); same {
 			old.gen = g
 			order[i] = old
 			continue
 		}
 		todo = append(todo, i)
-		if old != nil {
-			old.gen = g // its replacement is the first listing
-			replaced = append(replaced, old)
-		}
+		old.gen = g // its replacement is the first listing
+		replaced = append(replaced, old)
 	}
 	changed, bad := st.build(svcs, todo)
 	for k, i := range todo {
@@ -387,7 +405,7 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 	for _, fr := range st.swap(gone, changed, d) {
 		at := slices.Index(order, fr)
 		order[at] = nil
-		refused = append(refused, refusal{at, PortError{fr.sp.Key(), fr.err}})
+		refused = append(refused, refusal{at, PortError{fr.key, fr.err}})
 	}
 	st.order = order
 	if len(refused) > 0 {
@@ -432,8 +450,11 @@ func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, []PortError,
 	var gone []*frag
 	for i := range upsert {
 		old := st.frags[upsert[i].Key()]
-		if old != nil && sameSP(&old.sp, &upsert[i]) {
-			continue
+		if old != nil {
+			same := false
+			if same, st.scratch = old.same(&upsert[i], st.scratch); same {
+				continue
+			}
 		}
 		todo = append(todo, i)
 		if old != nil {
@@ -452,7 +473,7 @@ func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, []PortError,
 		}
 	}
 	for _, fr := range st.swap(gone, changed, d) {
-		refused = append(refused, PortError{fr.sp.Key(), fr.err})
+		refused = append(refused, PortError{fr.key, fr.err})
 	}
 	return d, refused, nil
 }
@@ -485,7 +506,7 @@ func listedTwice(upsert []ServicePort, remove []Key) error {
 		switch {
 		case !twice:
 		case i < len(upsert):
-			return listedTwiceErr(&upsert[i])
+			return listedTwiceErr(upsert[i].Key())
 		default:
 			return fmt.Errorf("service %s/%s:%s/%s: both updated and removed: %w", k.Namespace, k.Name, k.PortName, k.Protocol.nftName(), ErrConflict)
 		}
@@ -510,7 +531,7 @@ func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 	}
 	was := make(map[Key]bool, len(gone))
 	for _, old := range gone {
-		was[old.sp.Key()] = true
+		was[old.key] = true
 	}
 	for _, fr := range changed {
 		if k := fr.spKey(); was[k] && st.replace(st.frags[k], fr, d) {
@@ -518,7 +539,7 @@ func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 		}
 	}
 	for _, old := range gone {
-		if k := old.sp.Key(); st.frags[k] == old {
+		if k := old.key; st.frags[k] == old {
 			st.remove(old, d)
 			delete(st.frags, k)
 		}
@@ -526,7 +547,7 @@ func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 	var refused []*frag
 	for _, first := range []bool{true, false} {
 		for _, fr := range changed {
-			if fr == nil || was[fr.sp.Key()] != first || st.frags[fr.sp.Key()] == fr {
+			if fr == nil || was[fr.key] != first || st.frags[fr.key] == fr {
 				continue
 			}
 			if fr.err = st.taken(fr); fr.err == nil {
@@ -536,17 +557,17 @@ func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 				refused = append(refused, fr)
 				continue
 			}
-			st.frags[fr.sp.Key()] = fr
+			st.frags[fr.key] = fr
 		}
 	}
 	if d != nil {
 		for _, old := range gone {
 			var now *ServicePort
-			if fr := st.frags[old.sp.Key()]; fr != nil {
-				now = &fr.sp
+			if fr := st.frags[old.key]; fr != nil {
+				now = fr.udp
 			}
-			if old.sp.Protocol == UDP {
-				staleUDP(made(&d.stale), &old.sp, now)
+			if old.udp != nil {
+				staleUDP(made(&d.stale), old.udp, now)
 			}
 		}
 	}
@@ -581,7 +602,7 @@ func (st *state) addAll(changed []*frag) []*frag {
 			refused = append(refused, fr)
 			continue
 		}
-		st.frags[fr.sp.Key()] = fr
+		st.frags[fr.key] = fr
 	}
 	<-done
 	for _, fr := range refused {
@@ -593,14 +614,14 @@ func (st *state) addAll(changed []*frag) []*frag {
 // taken refuses fr when the state already holds its key: an earlier
 // listing of the same update took it.
 func (st *state) taken(fr *frag) error {
-	if _, twice := st.frags[fr.sp.Key()]; twice {
-		return listedTwiceErr(&fr.sp)
+	if _, twice := st.frags[fr.key]; twice {
+		return listedTwiceErr(fr.key)
 	}
 	return nil
 }
 
-func listedTwiceErr(sp *ServicePort) error {
-	return fmt.Errorf("service %q: listed twice: %w", sp.ID(), ErrConflict)
+func listedTwiceErr(k Key) error {
+	return fmt.Errorf("service %q: listed twice: %w", k.id(), ErrConflict)
 }
 
 // spKey is the key of fr's service port, the zero Key for a nil fr.
@@ -608,7 +629,7 @@ func (fr *frag) spKey() Key {
 	if fr == nil {
 		return Key{}
 	}
-	return fr.sp.Key()
+	return fr.key
 }
 
 // replace puts fr in old's place when it is a new version of the same
@@ -792,10 +813,10 @@ func (st *state) claim(fr *frag) error {
 		keys := seen[:0]
 		for e := range r.all {
 			if other, ok := st.owner[idOf(set, e)]; ok {
-				return fmt.Errorf("service %q: %s %s already used by %q: %w", fr.sp.ID(), s.name, s.keyText(e), other.sp.ID(), ErrConflict)
+				return fmt.Errorf("service %q: %s %s already used by %q: %w", fr.key.id(), s.name, s.keyText(e), other.key.id(), ErrConflict)
 			}
 			if slices.Contains(keys, e.key()) {
-				return fmt.Errorf("service %q: %s %s listed twice: %w", fr.sp.ID(), s.name, s.keyText(e), ErrConflict)
+				return fmt.Errorf("service %q: %s %s listed twice: %w", fr.key.id(), s.name, s.keyText(e), ErrConflict)
 			}
 			keys = append(keys, e.key())
 		}

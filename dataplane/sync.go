@@ -186,7 +186,7 @@ func (d *Dataplane) send(t *nftables.Table, stats *Stats, fill func(*tx) error) 
 // of st and replaces the whole table with the rest. cause is the error of
 // the failed full sync, returned when no single service port is to blame.
 func (d *Dataplane) isolate(st *state, stats *Stats, cause error) ([]PortError, error) {
-	frs := slices.SortedFunc(maps.Values(st.frags), func(a, b *frag) int { return cmp.Compare(a.sp.ID(), b.sp.ID()) })
+	frs := slices.SortedFunc(maps.Values(st.frags), func(a, b *frag) int { return cmp.Compare(a.key.id(), b.key.id()) })
 	bad := d.probe(frs, stats)
 	if len(bad) == 0 {
 		return nil, cause
@@ -195,8 +195,8 @@ func (d *Dataplane) isolate(st *state, stats *Stats, cause error) ([]PortError, 
 	dl := &delta{}
 	for _, fr := range bad {
 		st.remove(fr, dl)
-		delete(st.frags, fr.sp.Key())
-		refused = append(refused, PortError{fr.sp.Key(), fmt.Errorf("service %q: refused by the kernel: %w", fr.sp.ID(), fr.err)})
+		delete(st.frags, fr.key)
+		refused = append(refused, PortError{fr.key, fmt.Errorf("service %q: refused by the kernel: %w", fr.key.id(), fr.err)})
 	}
 	st.order = nil
 	d.log.Warn("dataplane: left out service ports the kernel refused", "count", len(bad))
