@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -590,10 +591,14 @@ func (b *builder) resetElems() {
 }
 
 // elems returns the fragment's elements, one run per base set, back to
-// back in one string followed by sp packed, and where the runs end.
+// back in one string followed by sp packed, and where the runs end. The
+// string is cut from the builder's byte slab, written once and never
+// again: a string allocated for each of a cold start's fragments was most
+// of its allocations.
 func (b *builder) elems(sp *ServicePort) (string, []span) {
+	b.out = sp.pack(b.out[:0])
 	if len(b.pend) == 0 {
-		return string(sp.pack(b.out[:0])), nil
+		return b.frozen(nil, 0), nil
 	}
 	spans := b.slabs.spans.take(len(b.partNames))
 	for i, name := range b.partNames {
@@ -610,18 +615,28 @@ func (b *builder) elems(sp *ServicePort) (string, []span) {
 		off += int(spans[i].end)
 		spans[i].end = int32(off)
 	}
-	b.out = slices.Grow(b.out[:0], off)[:off]
+	dst := b.slabs.bytes.take(off + len(b.out))
 	for _, p := range b.pend {
 		k, d := p.k-p.start, p.end-p.k
 		if k > 255 || d > 255 {
 			panic(fmt.Sprintf("dataplane: an element of %d key and %d data bytes", k, d))
 		}
 		at := b.counts[p.part]
-		b.out[at], b.out[at+1] = byte(k), byte(d)
-		b.counts[p.part] += 2 + copy(b.out[at+2:], b.arena[p.start:p.end])
+		dst[at], dst[at+1] = byte(k), byte(d)
+		b.counts[p.part] += 2 + copy(dst[at+2:], b.arena[p.start:p.end])
 	}
-	b.out = sp.pack(b.out)
-	return string(b.out), spans
+	return b.frozen(dst, off), spans
+}
+
+// frozen copies the packed service port in b.out into dst at off (dst
+// taken from the slab when nil) and returns dst as a string, which nothing
+// writes to again.
+func (b *builder) frozen(dst []byte, off int) string {
+	if dst == nil {
+		dst = b.slabs.bytes.take(len(b.out))
+	}
+	copy(dst[off:], b.out)
+	return unsafe.String(&dst[0], len(dst)) // a packed service port is never empty
 }
 
 // have tells whether the fragment has a chain, taking it from known rather

@@ -96,6 +96,7 @@ type slabs struct {
 	chains slab[*chain]
 	addrs  slab[netip.Addr]
 	eps    slab[Endpoint]
+	bytes  slab[byte]
 }
 
 // bulk sizes the chunks for a build of n fragments.
@@ -105,6 +106,7 @@ func (s *slabs) bulk(n int) {
 	}
 	s.frags.chunk, s.spans.chunk = 256, 1024
 	s.chains.chunk, s.addrs.chunk, s.eps.chunk = 1024, 1024, 4096
+	s.bytes.chunk = 64 << 10
 }
 
 // clone deep-copies sp, its slices cut from the builder's slabs.
