@@ -110,28 +110,8 @@ func TestKernelIsolatesRefusedServicePort(t *testing.T) {
 	if _, refused := st.update(append(slices.Clone(good), bad), false); refused != nil {
 		t.Fatal(refused)
 	}
-	fr := st.frags[bad.Key()]
-	// Its first endpoint's key shrinks to 3 bytes, the rest counted as
-	// data: a key the kernel refuses.
-	i := slices.IndexFunc(fr.spans, func(s span) bool { return st.base[s.set].name == "endpoints4" })
-	start := 0
-	if i > 0 {
-		start = int(fr.spans[i-1].end)
-	}
-	b := []byte(fr.elems)
-	b[start+1] += b[start] - 3
-	b[start] = 3
-	fr.elems = string(b)
-	var stats Stats
-	d.mu.Lock()
-	refused, err := d.commit(st, nil, &stats)
-	d.mu.Unlock()
-	if err != nil {
-		t.Fatalf("commit: %v", err)
-	}
-	if len(refused) != 1 || refused[0].Key != bad.Key() {
-		t.Fatalf("refused %v; want only %v", refused, bad.Key())
-	}
+	breakKey(st, st.frags[bad.Key()])
+	stats := commitRefusing(t, d, st, bad.Key())
 	if !stats.Full || stats.Batches < 3 {
 		t.Errorf("stats %+v; want a full sync of several batches (failed, probes, final)", stats)
 	}
@@ -141,6 +121,37 @@ func TestKernelIsolatesRefusedServicePort(t *testing.T) {
 		t.Fatalf("Sync after isolation: %v", err)
 	}
 	assertKernel(t, d, o, good)
+}
+
+// commitRefusing has d commit st whole, which must succeed with only
+// the service port of key bad refused, and returns the commit's Stats.
+func commitRefusing(t *testing.T, d *Dataplane, st *state, bad Key) Stats {
+	t.Helper()
+	var stats Stats
+	d.mu.Lock()
+	refused, err := d.commit(st, nil, &stats)
+	d.mu.Unlock()
+	if err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	if len(refused) != 1 || refused[0].Key != bad {
+		t.Fatalf("refused %v; want only %v", refused, bad)
+	}
+	return stats
+}
+
+// breakKey shrinks the key of fr's first endpoint to 3 bytes, the rest
+// counted as data: a key the kernel refuses.
+func breakKey(st *state, fr *frag) {
+	i := slices.IndexFunc(fr.spans, func(s span) bool { return st.base[s.set].name == "endpoints4" })
+	start := 0
+	if i > 0 {
+		start = int(fr.spans[i-1].end)
+	}
+	b := []byte(fr.elems)
+	b[start+1] += b[start] - 3
+	b[start] = 3
+	fr.elems = string(b)
 }
 
 func svcNamed(name, ip string) ServicePort {

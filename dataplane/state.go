@@ -175,6 +175,11 @@ type state struct {
 	dl        *delta   // the last sync's delta, reused (see newDelta)
 	ub        *builder // builds the fragments of a small update (see build)
 	scratch   []byte   // a service port packed, to compare with a fragment's
+	// overlap lets a cold start fill the maps frags, owner and shared
+	// behind the kernel's commit (see behind); pending is that cold start
+	// until settle, which the commit calls.
+	overlap bool
+	pending *cold
 }
 
 // elemID names an element of a base set by the set's index and the
@@ -527,10 +532,14 @@ const listedMax = 8
 // version of a service port that was already there claims before a
 // newcomer, so that the established one keeps its place.
 func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
-	st.reserve(changed)
 	if d == nil && len(st.frags) == 0 && len(gone) == 0 && len(changed) >= parallelMin {
+		if st.overlap && st.behind(changed) {
+			return nil
+		}
+		st.reserve(changed)
 		return st.addAll(changed)
 	}
+	st.reserve(changed)
 	was := make(map[Key]bool, len(gone))
 	for _, old := range gone {
 		was[old.key] = true
@@ -837,6 +846,15 @@ func (st *state) claim(fr *frag) error {
 // in d (when not nil) what the kernel lacks. It touches none of the maps
 // claim does.
 func (st *state) count(fr *frag, d *delta) {
+	st.declare(fr, d)
+	for set, r := range fr.parts {
+		st.addElems(st.base[set].name, set, r, d)
+	}
+}
+
+// declare counts in fr's own sets, with their elements, and its chains:
+// what count does but for the elements of base sets.
+func (st *state) declare(fr *frag, d *delta) {
 	for _, s := range fr.sets {
 		st.setRefs[s.name]++
 		if st.setRefs[s.name] == 1 {
@@ -851,9 +869,6 @@ func (st *state) count(fr *frag, d *delta) {
 			}
 		}
 		st.addElems(s.name, -1, runOf(s.elems), d)
-	}
-	for set, r := range fr.parts {
-		st.addElems(st.base[set].name, set, r, d)
 	}
 	for _, c := range fr.chains {
 		st.chainRefs[c.name]++

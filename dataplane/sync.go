@@ -49,8 +49,8 @@ type Stats struct {
 // conntrack entries DNATed through them are deleted, as kube-proxy does,
 // so that UDP clients move on; a failure there is logged, not returned,
 // since the rules are committed by then. A cold start of thousands of
-// service ports builds their rules on every core; Sync returns after all
-// of them.
+// service ports builds their rules on every core, and its bookkeeping for
+// later syncs while the kernel commits; Sync returns after all of them.
 func (d *Dataplane) Sync(ctx context.Context, svcs []ServicePort) (Stats, error) {
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
@@ -70,6 +70,7 @@ func (d *Dataplane) Sync(ctx context.Context, svcs []ServicePort) (Stats, error)
 		if st, err = newState(&d.opts); err != nil {
 			return stats, err
 		}
+		st.overlap = true
 		_, refused = st.update(svcs, false)
 	} else {
 		dl, refused = st.update(svcs, true)
@@ -134,7 +135,9 @@ func (d *Dataplane) commit(st *state, dl *delta, stats *Stats) ([]PortError, err
 	var refused []PortError
 	if dl == nil || err != nil {
 		stats.Full = true
-		if err = d.send(d.table(), stats, func(x *tx) error { return x.full(st) }); err != nil {
+		err = d.send(d.table(), stats, func(x *tx) error { return x.full(st) })
+		st.settle()
+		if err != nil {
 			refused, err = d.isolate(st, stats, err)
 		}
 	}

@@ -90,14 +90,15 @@ type content struct {
 // are sized by counting first: grown by appending, they were a tenth of a
 // cold start's garbage.
 func (st *state) contents() map[string]*content {
+	frs := st.fragments()
 	n := make([]int, len(st.base))
-	for _, fr := range st.frags {
+	for _, fr := range frs {
 		for _, s := range fr.spans {
 			n[s.set]++
 		}
 	}
-	for id := range st.shared {
-		n[id.set]++
+	for set := range st.sharedElems {
+		n[set]++
 	}
 	byIndex := make([]content, len(st.base))
 	for i, s := range st.base {
@@ -107,21 +108,21 @@ func (st *state) contents() map[string]*content {
 			byIndex[i] = content{elems: s.elems, runs: make([]run, 0, n[i])}
 		}
 	}
-	for _, fr := range st.frags {
+	for _, fr := range frs {
 		for set, r := range fr.parts {
 			if !st.base[set].shared {
 				byIndex[set].runs = append(byIndex[set].runs, r)
 			}
 		}
 	}
-	for id, se := range st.shared {
-		byIndex[id.set].elems = append(byIndex[id.set].elems, se.e)
+	for set, e := range st.sharedElems {
+		byIndex[set].elems = append(byIndex[set].elems, e)
 	}
 	cs := make(map[string]*content, len(st.rs.sets))
 	for i, s := range st.base {
 		cs[s.name] = &byIndex[i]
 	}
-	for _, fr := range st.frags {
+	for _, fr := range frs {
 		for _, s := range fr.sets {
 			c := cs[s.name]
 			if c == nil {
