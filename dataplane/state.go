@@ -348,9 +348,6 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 	// map of every service port on each sync.
 	st.gen++
 	g := st.gen
-	var replaced []*frag
-	var todo []int // positions in svcs that need a new fragment
-	var refused []refusal
 	// A caller that lists its services in the same order as last time
 	// finds each one's fragment by position, without hashing its key.
 	inOrder := len(svcs) == len(st.order)
@@ -358,37 +355,7 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 	if !inOrder {
 		order = make([]*frag, len(svcs))
 	}
-	for i := range svcs {
-		sp := &svcs[i]
-		id := sp.Key()
-		var old *frag
-		if inOrder && order[i].key == id {
-			old = order[i]
-		} else {
-			inOrder = false
-			old = st.frags[id]
-		}
-		if old != nil && old.gen == g {
-			// The first listing keeps its place; swap refuses a new
-			// service port listed twice.
-			refused = append(refused, refusal{i, PortError{id, listedTwiceErr(id)}})
-			order[i] = nil
-			continue
-		}
-		if old == nil {
-			todo = append(todo, i)
-			continue
-		}
-		same := false
-		if same, st.scratch = old.same(sp, st.scratch); same {
-			old.gen = g
-			order[i] = old
-			continue
-		}
-		todo = append(todo, i)
-		old.gen = g // its replacement is the first listing
-		replaced = append(replaced, old)
-	}
+	todo, replaced, refused, inOrder := st.match(svcs, order, inOrder, g)
 	changed, bad := st.build(svcs, todo)
 	for k, i := range todo {
 		order[i] = changed[k]
@@ -420,6 +387,59 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 		st.order = nil
 	}
 	return d, inInputOrder(refused)
+}
+
+// match finds the fragment each of svcs had after the last update, by
+// position in order while inOrder, else by key, and reports whether all
+// were in order. An unchanged one keeps its place in order and is marked
+// with generation g; the positions of the others are returned in todo
+// (positions in svcs that need a new fragment), with the fragments they
+// replace and the refusals of service ports listed twice. An empty state,
+// as on a cold start, finds nothing and reads no service port: every
+// position is to do.
+func (st *state) match(svcs []ServicePort, order []*frag, inOrder bool, g uint64) ([]int, []*frag, []refusal, bool) {
+	if len(st.frags) == 0 {
+		todo := make([]int, len(svcs))
+		for i := range todo {
+			todo[i] = i
+		}
+		return todo, nil, nil, false
+	}
+	var replaced []*frag
+	var todo []int
+	var refused []refusal
+	for i := range svcs {
+		sp := &svcs[i]
+		id := sp.Key()
+		var old *frag
+		if inOrder && order[i].key == id {
+			old = order[i]
+		} else {
+			inOrder = false
+			old = st.frags[id]
+		}
+		if old != nil && old.gen == g {
+			// The first listing keeps its place; swap refuses a new
+			// service port listed twice.
+			refused = append(refused, refusal{i, PortError{id, listedTwiceErr(id)}})
+			order[i] = nil
+			continue
+		}
+		if old == nil {
+			todo = append(todo, i)
+			continue
+		}
+		same := false
+		if same, st.scratch = old.same(sp, st.scratch); same {
+			old.gen = g
+			order[i] = old
+			continue
+		}
+		todo = append(todo, i)
+		old.gen = g // its replacement is the first listing
+		replaced = append(replaced, old)
+	}
+	return todo, replaced, refused, inOrder
 }
 
 // refusal is a refused service port and its position in the input.
