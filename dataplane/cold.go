@@ -53,9 +53,10 @@ func (st *state) settle() {
 }
 
 // behind puts in the fragments of a cold start when distinct finds that
-// none is refused, and reports whether it did: their sets and chains now,
-// for the batch declares them, and their maps on another goroutine, which
-// settle waits for. The other way (false), nothing changed.
+// none is refused, and reports whether it did: their sets and chains at
+// once (distinct declares them), for the batch declares them, and their
+// maps on another goroutine, which settle waits for. The other way
+// (false), nothing changed.
 func (st *state) behind(changed []*frag) bool {
 	frs := make([]*frag, 0, len(changed))
 	for _, fr := range changed {
@@ -67,9 +68,6 @@ func (st *state) behind(changed []*frag) bool {
 	shared, ok := st.distinct(frs, func(s string) uint64 { return maphash.String(seed, s) })
 	if !ok {
 		return false
-	}
-	for _, fr := range frs {
-		st.declare(fr, nil)
 	}
 	c := &cold{frags: frs, shared: shared, done: make(chan struct{})}
 	st.pending = c
@@ -106,8 +104,13 @@ func (st *state) fill(fr *frag) {
 // (none repeats one of its own either), so that an empty state refuses
 // none of them, and returns the elements of shared sets, each once, as
 // the first fragment listing it has it. Any two equal hashes make it
-// report false, whether their keys are equal or not. The frontends are
-// hashed and ordered on another core. hash is a 64-bit hash of a string.
+// report false, whether their keys are equal or not. hash is a 64-bit
+// hash of a string.
+//
+// The frontends are hashed and ordered on another core, which then also
+// declares the fragments' sets and chains (see declare) when they are
+// distinct, taking its time from the shared elements' on this one; they
+// are forgotten again if the shared elements are not.
 func (st *state) distinct(frs []*frag, hash func(string) uint64) ([]sharedPick, bool) {
 	fronts := true
 	done := make(chan struct{})
@@ -118,10 +121,20 @@ func (st *state) distinct(frs []*frag, hash func(string) uint64) ([]sharedPick, 
 		for i := 1; ok && i < len(order); i++ {
 			ok = hs[order[i]] != hs[order[i-1]]
 		}
-		fronts = ok
+		if fronts = ok; ok {
+			for _, fr := range frs {
+				st.declare(fr, nil)
+			}
+		}
 	}()
 	shared, ok := st.sharedOnce(hash, frs)
 	<-done
+	if fronts && !ok {
+		throwaway := &delta{} // nothing was sent
+		for _, fr := range frs {
+			st.forget(fr, throwaway)
+		}
+	}
 	return shared, ok && fronts
 }
 

@@ -167,6 +167,7 @@ func TestDistinctCollisions(t *testing.T) {
 	if refused != nil {
 		t.Fatal(refused)
 	}
+	base := ruleset{chains: maps.Clone(st.rs.chains), sets: maps.Clone(st.rs.sets)}
 	seed := maphash.MakeSeed()
 	exact := func(s string) uint64 { return maphash.String(seed, s) }
 	// collide is exact, but for b, which it hashes as a.
@@ -201,6 +202,9 @@ func TestDistinctCollisions(t *testing.T) {
 	} {
 		if _, ok := st.distinct(frs, tc.hash); ok {
 			t.Errorf("distinct with %s of one hash = true; want false", tc.name)
+		}
+		if n := len(st.chainRefs) + len(st.setRefs) + len(st.rs.chains) + len(st.rs.sets); n != len(base.chains)+len(base.sets) {
+			t.Errorf("distinct with %s of one hash left %d declarations; want the base's %d", tc.name, n, len(base.chains)+len(base.sets))
 		}
 	}
 	once, ok := st.distinct(frs, exact)

@@ -943,14 +943,6 @@ func (st *state) removeElems(name string, set int, es run, d *delta) {
 }
 
 func (st *state) remove(fr *frag, d *delta) {
-	for _, c := range fr.chains {
-		st.chainRefs[c.name]--
-		if st.chainRefs[c.name] == 0 {
-			delete(st.chainRefs, c.name)
-			delete(st.rs.chains, c.name)
-			made(&d.delChains)[c.name] = c
-		}
-	}
 	for set, r := range fr.parts {
 		if st.base[set].dispatch {
 			for e := range r.all {
@@ -960,6 +952,19 @@ func (st *state) remove(fr *frag, d *delta) {
 			}
 		}
 		st.removeElems(st.base[set].name, set, r, d)
+	}
+	st.forget(fr, d)
+}
+
+// forget undoes declare, recording in d what the kernel must delete.
+func (st *state) forget(fr *frag, d *delta) {
+	for _, c := range fr.chains {
+		st.chainRefs[c.name]--
+		if st.chainRefs[c.name] == 0 {
+			delete(st.chainRefs, c.name)
+			delete(st.rs.chains, c.name)
+			made(&d.delChains)[c.name] = c
+		}
 	}
 	for _, s := range fr.sets {
 		st.removeElems(s.name, -1, runOf(s.elems), d)
