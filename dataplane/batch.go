@@ -231,32 +231,74 @@ func (b *batch) endElems() {
 // elem writes one element of the open run, starting another message of
 // the run when this one's list is full. A range of a plain interval set
 // takes a second element, flagged as an interval end, one past the range
-// (none when the range runs to the end of the address space).
+// (none when the range runs to the end of the address space). The keyed
+// kinds, almost every element of a full sync, are written in one stretch
+// whose size is known up front: an append per header was most of the
+// encoder's time.
 func (b *batch) elem(e elem) {
 	if len(b.buf)-b.list > elemListMax {
 		b.endElems()
 		b.openElems()
 	}
-	n := b.nest(unix.NFTA_LIST_ELEM)
-	b.value(unix.NFTA_SET_ELEM_KEY, e.key())
+	k, d := e.key(), e.data()
 	switch b.kind {
-	case elemMap:
-		b.value(unix.NFTA_SET_ELEM_DATA, e.data())
-	case elemVerdict:
-		b.verdict(e.data())
-	case elemConcatRange:
-		b.value(nftables.NFTA_SET_ELEM_KEY_END, e.data())
-	}
-	b.unnest(n)
-	if b.kind != elemRange {
+	case elemPlain:
+		p := b.extend(nlaHdrLen + valueLen(k))
+		putAttrHeader(p, len(p), unix.NFTA_LIST_ELEM|unix.NLA_F_NESTED)
+		putValue(p[nlaHdrLen:], unix.NFTA_SET_ELEM_KEY, k)
+		return
+	case elemMap, elemConcatRange:
+		typ := uint16(unix.NFTA_SET_ELEM_DATA)
+		if b.kind == elemConcatRange {
+			typ = nftables.NFTA_SET_ELEM_KEY_END
+		}
+		p := b.extend(nlaHdrLen + valueLen(k) + valueLen(d))
+		putAttrHeader(p, len(p), unix.NFTA_LIST_ELEM|unix.NLA_F_NESTED)
+		putValue(p[nlaHdrLen+putValue(p[nlaHdrLen:], unix.NFTA_SET_ELEM_KEY, k):], typ, d)
 		return
 	}
-	n = b.nest(unix.NFTA_LIST_ELEM)
+	if b.kind == elemVerdict {
+		b.verdictElem(k, d)
+		return
+	}
+	n := b.nest(unix.NFTA_LIST_ELEM)
+	b.value(unix.NFTA_SET_ELEM_KEY, k)
+	b.unnest(n)
+	b.rangeEnd(d)
+}
+
+// verdictElem writes a verdict map's element of key k and verdict text:
+// what value and verdict append, in one stretch.
+func (b *batch) verdictElem(k, text string) {
+	v := parseVerdict(text)
+	chain := 0
+	if v.Chain != "" {
+		chain = nlaHdrLen + (len(v.Chain)+1+3)&^3
+	}
+	data := 2*nlaHdrLen + nlaHdrLen + 4 + chain // DATA, VERDICT, the code, the chain
+	p := b.extend(nlaHdrLen + valueLen(k) + data)
+	putAttrHeader(p, len(p), unix.NFTA_LIST_ELEM|unix.NLA_F_NESTED)
+	p = p[nlaHdrLen+putValue(p[nlaHdrLen:], unix.NFTA_SET_ELEM_KEY, k):]
+	putAttrHeader(p, data, unix.NFTA_SET_ELEM_DATA|unix.NLA_F_NESTED)
+	putAttrHeader(p[4:], data-nlaHdrLen, unix.NFTA_DATA_VERDICT|unix.NLA_F_NESTED)
+	putAttrHeader(p[8:], nlaHdrLen+4, unix.NFTA_VERDICT_CODE)
+	binary.BigEndian.PutUint32(p[12:], uint32(v.Kind))
+	if chain > 0 {
+		clear(p[16+chain-4 : 16+chain])
+		putAttrHeader(p[16:], nlaHdrLen+len(v.Chain)+1, unix.NFTA_VERDICT_CHAIN)
+		copy(p[20:], v.Chain) // and its terminating zero, cleared above
+	}
+}
+
+// rangeEnd writes the interval-end element one past last, the last key of
+// a range, unless the range runs to the end of the address space.
+func (b *batch) rangeEnd(last string) {
+	n := b.nest(unix.NFTA_LIST_ELEM)
 	b.attrBE32(unix.NFTA_SET_ELEM_FLAGS, unix.NFT_SET_ELEM_INTERVAL_END)
 	k := b.nest(unix.NFTA_SET_ELEM_KEY)
-	b.attrHeader(unix.NFTA_DATA_VALUE, len(e.data()))
+	b.attrHeader(unix.NFTA_DATA_VALUE, len(last))
 	end := len(b.buf)
-	b.buf = append(b.buf, e.data()...)
+	b.buf = append(b.buf, last...)
 	if !incrementInPlace(b.buf[end:]) {
 		b.buf = b.buf[:n]
 		return
@@ -266,17 +308,33 @@ func (b *batch) elem(e elem) {
 	b.unnest(n)
 }
 
-// verdict writes a verdict map element's data from its text.
-func (b *batch) verdict(text string) {
-	v := parseVerdict(text)
-	d := b.nest(unix.NFTA_SET_ELEM_DATA)
-	vd := b.nest(unix.NFTA_DATA_VERDICT)
-	b.attrBE32(unix.NFTA_VERDICT_CODE, uint32(v.Kind))
-	if v.Chain != "" {
-		b.attrString(unix.NFTA_VERDICT_CHAIN, v.Chain)
-	}
-	b.unnest(vd)
-	b.unnest(d)
+// extend lengthens buf by n bytes and returns them, to be written whole.
+func (b *batch) extend(n int) []byte {
+	l := len(b.buf)
+	b.buf = slices.Grow(b.buf, n)[:l+n]
+	return b.buf[l:]
+}
+
+// valueLen is the size of a nested attribute holding one NFTA_DATA_VALUE
+// of v, padded.
+func valueLen(v string) int {
+	return 2*nlaHdrLen + (len(v)+3)&^3
+}
+
+// putValue writes what value appends into p, which it fills for
+// valueLen(v) bytes, padding zeroed; it returns that size.
+func putValue(p []byte, typ uint16, v string) int {
+	n := valueLen(v)
+	clear(p[n-4 : n]) // the padding, if any, is in the last four bytes
+	putAttrHeader(p, n, typ|unix.NLA_F_NESTED)
+	putAttrHeader(p[nlaHdrLen:], nlaHdrLen+len(v), unix.NFTA_DATA_VALUE)
+	copy(p[2*nlaHdrLen:], v)
+	return n
+}
+
+func putAttrHeader(p []byte, n int, typ uint16) {
+	binary.NativeEndian.PutUint16(p, uint16(n))
+	binary.NativeEndian.PutUint16(p[2:], typ)
 }
 
 // incrementInPlace adds one to the big-endian number in p and reports
@@ -356,29 +414,19 @@ func (b *batch) trim() {
 	}
 }
 
-// grow makes room for the elements of cs at once: growing a buffer of
-// tens of megabytes by appending copies it a dozen times, which a fresh
-// process pays in page faults. Each element is counted at its key, data
-// and verdict text plus the most attribute headers and padding any kind
-// takes.
+// grow makes room for n more bytes at once: growing a buffer of tens of
+// megabytes by appending copies it a dozen times, which a fresh process
+// pays in page faults.
 //
-// A batch larger than offHeap (a full sync: 28 MB at 10,000 service ports
+// A batch larger than offHeap (a full sync: 10 MB at 10,000 service ports
 // × 10 endpoints) is built in anonymous memory mapped for it and unmapped
 // once it is sent. On the Go heap it would be live during the sync, when
 // a node's heap peaks, and Go's default GC lets the heap grow to twice
 // what is live: the buffer would cost a node twice its size in RSS, and
-// keep costing it between syncs. Should the count fall short, append
-// moves buf back to the heap and only the speed suffers.
-func (b *batch) grow(cs map[string]*content) {
-	n := 1 << 16
-	for _, c := range cs {
-		for _, e := range c.elems {
-			n += 48 + len(e.s)
-		}
-		for _, r := range c.runs {
-			n += 48*r.n + len(r.s) // a run's own two bytes per element to spare
-		}
-	}
+// keep costing it between syncs. Should n fall short, append moves buf
+// back to the heap and only the speed suffers. The mapping's pages cost
+// only once written, so n may be an estimate from above.
+func (b *batch) grow(n int) {
 	if n <= offHeap || b.mapped != nil {
 		b.buf = slices.Grow(b.buf, n)
 		return
@@ -391,4 +439,50 @@ func (b *batch) grow(cs map[string]*content) {
 	_ = unix.Madvise(m, unix.MADV_HUGEPAGE)
 	b.heap, b.mapped = b.buf[:0], m
 	b.buf = append(m[:0], b.buf...)
+}
+
+// elemsMax is the most bytes the element messages of one set take for n
+// elements whose keys and data, with a run's two length bytes each, add
+// up to size: each element's attribute headers and padding, a verdict
+// being no longer than its text, and one message header per full list.
+func elemsMax(table, set string, n, size int) int {
+	body := 48*n + size
+	header := nlmsgHdrLen + nfgenLen + 3*nlaHdrLen + len(table) + len(set) + 8
+	return body + (body/elemListMax+1)*header
+}
+
+// part returns a batch that writes into the n bytes of buf's spare
+// capacity from at on, for the element messages of one set to be
+// written beside those of others and joined in later. Written past n,
+// it moves to the heap, and join copies it from there.
+func (b *batch) part(at, n int) batch {
+	return batch{buf: b.buf[at : at : at+n], list: -1}
+}
+
+// join appends the messages of parts, each made by part with the size in
+// sizes, giving them their sequence numbers in b. The parts lie past b's
+// end, in order, so their bytes move down within the buffer, into pages
+// mostly written already. A part that outgrew its size was moved to the
+// heap, and b's end may then pass the start of the next part before that
+// is joined: the parts still in the buffer are copied out first.
+func (b *batch) join(parts []batch, sizes []int) {
+	b.endElems()
+	for i := range parts {
+		if cap(parts[i].buf) != sizes[i] {
+			for j := range parts {
+				parts[j].buf = slices.Clone(parts[j].buf)
+			}
+			break
+		}
+	}
+	for i := range parts {
+		p := &parts[i]
+		p.endElems()
+		base := len(b.buf)
+		b.buf = append(b.buf, p.buf...)
+		for _, off := range p.offs {
+			b.offs = append(b.offs, base+off)
+			binary.NativeEndian.PutUint32(b.buf[base+off+8:], uint32(len(b.offs)))
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/nftables"
@@ -156,7 +157,8 @@ var fuzzSets = []*set{
 // FuzzBatchElems holds the element encoder to a round trip: n elements
 // derived from key, data and verdict, written into a batch of any set
 // kind, read back through mdlayher/netlink's decoders as exactly those
-// elements, in order, across as many messages as the lists' limit takes.
+// elements, in order, across as many messages as the lists' limit takes,
+// in no more bytes than elemsMax, by which a full sync sizes its parts.
 // Seeds: testdata/fuzz/FuzzBatchElems.
 func FuzzBatchElems(f *testing.F) {
 	f.Fuzz(func(t *testing.T, kind uint8, n uint16, key, data []byte, verdict string) {
@@ -166,6 +168,9 @@ func FuzzBatchElems(f *testing.F) {
 			t.Skip("an element has a key, and a map element data")
 		}
 		if kindOf(s) == elemVerdict {
+			if strings.Contains(verdict, "\x00") {
+				t.Skip("a chain's name is a C string: the kernel reads it up to its first zero")
+			}
 			data = []byte(verdict) // a verdict map element's data is its verdict's text
 		}
 		var in []elem
@@ -175,9 +180,14 @@ func FuzzBatchElems(f *testing.F) {
 		}
 		var b batch
 		b.reset()
+		start := len(b.buf)
 		b.startElems(unix.NFPROTO_INET, "svcnet", "set-a", s, kind%2 == 0)
 		for _, e := range in {
 			b.elem(e)
+		}
+		b.endElems()
+		if n, size := elemsSize(in); len(b.buf)-start > elemsMax("svcnet", "set-a", n, size) {
+			t.Fatalf("%d elements took %d bytes; elemsMax = %d", n, len(b.buf)-start, elemsMax("svcnet", "set-a", n, size))
 		}
 		if !b.finish() {
 			t.Fatal("finish found nothing to send after startElems")
@@ -302,7 +312,8 @@ func TestBatchOffHeap(t *testing.T) {
 	for round := range 2 { // the second reuses what trim kept
 		b.reset()
 		before := slices.Clone(b.buf)
-		b.grow(map[string]*content{"set-a": {elems: es}})
+		n, size := elemsSize(es)
+		b.grow(elemsMax("svcnet", "set-a", n, size))
 		if b.mapped == nil {
 			t.Fatalf("round %d: a batch of %d elements was not mapped off the heap", round, len(es))
 		}
@@ -334,6 +345,158 @@ func TestBatchOffHeap(t *testing.T) {
 		b.trim()
 		if b.mapped != nil || cap(b.buf) > offHeap {
 			t.Fatalf("round %d: after trim mapped=%v, buf cap %d", round, b.mapped != nil, cap(b.buf))
+		}
+	}
+}
+
+// TestFullBatch reads back the elements of a full sync's batch, whose sets
+// are written side by side and joined: every set's elements are those of
+// the ruleset the state describes, in messages of that set only, and the
+// batch's framing holds (sequence numbers in order, offs at each message).
+// The states cover every set kind, a service's own sets, shared elements
+// and sets that take several messages, in input order, after an Update
+// has dropped it, and on a cold start whose maps are filled meanwhile.
+func TestFullBatch(t *testing.T) {
+	cases := goldenCases()
+	many := append(benchServices(3000, 3)[100:], cases[len(cases)-2].svcs...) // past the affinity case's addresses
+	cases = append(cases, goldenCase{"many", Options{ClusterCIDRs: cases[1].opts.ClusterCIDRs}, many})
+	for _, tc := range cases {
+		for _, how := range []string{"input order", "updated", "behind"} {
+			t.Run(tc.name+"/"+how, func(t *testing.T) {
+				st, err := newState(&tc.opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st.overlap = how == "behind"
+				if _, refused := st.update(tc.svcs, false); refused != nil {
+					t.Fatal(refusedErr(refused))
+				}
+				if how == "updated" && len(tc.svcs) > 0 {
+					if _, refused, err := st.apply(tc.svcs[:1], nil); err != nil || refused != nil {
+						t.Fatalf("apply: %v, %v", refused, err)
+					}
+				}
+				got, stats := fullElems(t, st)
+				st.settle()
+				checkFullBatch(t, st, got, stats)
+			})
+		}
+	}
+}
+
+// checkFullBatch checks got and stats, what a full sync of st wrote, against
+// the ruleset st describes.
+func checkFullBatch(t *testing.T, st *state, got map[string][]string, stats Stats) {
+	t.Helper()
+	rs := st.ruleset()
+	n := 0
+	for name, s := range rs.sets {
+		n += len(s.elems)
+		want := decodedTexts(wantElems(s, s.elems))
+		slices.Sort(want)
+		if !slices.Equal(got[name], want) {
+			t.Errorf("set %s: %d elements in the batch; want %d\ngot  %q\nwant %q", name, len(got[name]), len(want), got[name][:min(len(got[name]), 4)], want[:min(len(want), 4)])
+		}
+	}
+	if len(got) > len(rs.sets) {
+		t.Errorf("elements for %d sets; the ruleset has %d", len(got), len(rs.sets))
+	}
+	if stats.ElementsAdded != n {
+		t.Errorf("ElementsAdded = %d; want %d", stats.ElementsAdded, n)
+	}
+}
+
+// fullElems returns the elements a full sync of st writes into each set
+// as the kernel reads them, sorted (their order in a set does not
+// matter), and the sync's stats. It checks the batch's framing: sequence
+// numbers in order, offs at each message.
+func fullElems(t testing.TB, st *state) (map[string][]string, Stats) {
+	t.Helper()
+	d := &Dataplane{t: &nftables.Table{Name: st.o.table(), Family: nftables.TableFamilyINet}}
+	if err := d.newEncoder(); err != nil {
+		t.Fatal(err)
+	}
+	d.b.reset()
+	var stats Stats
+	x := &tx{c: d.enc, b: &d.b, t: d.table(), stats: &stats}
+	if err := x.full(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.encode(); err != nil {
+		t.Fatal(err)
+	}
+	d.b.finish()
+	defer d.b.trim()
+	got := map[string][]string{}
+	for i, buf := 0, d.b.buf; len(buf) > 0; i++ {
+		l := int(binary.NativeEndian.Uint32(buf))
+		var m netlink.Message
+		if err := m.UnmarshalBinary(buf[:l]); err != nil {
+			t.Fatal(err)
+		}
+		if m.Header.Sequence != uint32(i+1) || d.b.offs[i] != len(d.b.buf)-len(buf) {
+			t.Fatalf("message %d: sequence %d at %d; want %d at %d", i, m.Header.Sequence, len(d.b.buf)-len(buf), i+1, d.b.offs[i])
+		}
+		buf = buf[l:]
+		if m.Header.Type != unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_NEWSETELEM {
+			continue
+		}
+		dm, err := decodeElemMsg(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[dm.set] = append(got[dm.set], decodedTexts(dm.elems)...)
+	}
+	for _, es := range got {
+		slices.Sort(es)
+	}
+	return got, stats
+}
+
+func decodedTexts(es []decodedElem) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = fmt.Sprintf("%+v", e)
+	}
+	return out
+}
+
+// A part of a batch that outgrows the size it was given moves to the heap
+// and is joined from there, and the parts after it are not overwritten.
+func TestBatchJoinOutgrown(t *testing.T) {
+	s := fuzzSets[1] // a map: key and data
+	var b batch
+	b.reset()
+	sizes := []int{200, 5000, 200} // the first and the last too small
+	b.grow(1 << 16)
+	parts := make([]batch, len(sizes))
+	var want [][]elem
+	for i, at := 0, len(b.buf); i < len(parts); i++ {
+		parts[i] = b.part(at, sizes[i])
+		at += sizes[i]
+		parts[i].startElems(unix.NFPROTO_INET, "svcnet", fmt.Sprintf("set-%d", i), s, true)
+		var es []elem
+		for j := range 40 {
+			es = append(es, newElem([]byte{byte(i), 0, 0, byte(j)}, []byte{0x1f, byte(j)}))
+			parts[i].elem(es[j])
+		}
+		want = append(want, es)
+	}
+	b.join(parts, sizes)
+	if !b.finish() {
+		t.Fatal("finish found nothing to send")
+	}
+	msgs, err := decodeBatch(b.buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != len(parts) {
+		t.Fatalf("%d messages; want %d", len(msgs), len(parts))
+	}
+	for i, m := range msgs {
+		if w := wantElems(s, want[i]); m.set != fmt.Sprintf("set-%d", i) || len(m.elems) != len(w) ||
+			!sameDecoded(m.elems[0], w[0]) || !sameDecoded(m.elems[len(w)-1], w[len(w)-1]) {
+			t.Errorf("message %d: set %s, %d elements; want set-%d, %d, first and last equal", i, m.set, len(m.elems), i, len(w))
 		}
 	}
 }

@@ -42,9 +42,9 @@ type summary struct {
 	RefusedKeys, RefusedTexts []string
 }
 
-func summarize(st *state, refused []PortError) summary {
+func summarize(t *testing.T, st *state, refused []PortError) summary {
 	s := summary{Owner: map[string]string{}, Shared: map[string]string{}, ChainRefs: maps.Clone(st.chainRefs),
-		SetRefs: maps.Clone(st.setRefs), Contents: contentsText(st.contents()), Order: len(st.order)}
+		SetRefs: maps.Clone(st.setRefs), Contents: contentsText(t, st), Order: len(st.order)}
 	for k, fr := range st.frags {
 		if fr.key != k {
 			s.Frags = append(s.Frags, fmt.Sprintf("%v under %v", fr.key, k))
@@ -68,22 +68,14 @@ func summarize(st *state, refused []PortError) summary {
 	return s
 }
 
-// contentsText is what contents has a full sync write into each set,
-// sorted, since the order of a set's elements in a batch does not matter.
-func contentsText(cs map[string]*content) map[string]string {
+// contentsText is what a full sync of st writes into each set, as the
+// kernel reads it, sorted, since the order of a set's elements in a batch
+// does not matter.
+func contentsText(t *testing.T, st *state) map[string]string {
+	es, _ := fullElems(t, st)
 	out := map[string]string{}
-	for name, c := range cs {
-		var es []string
-		for _, e := range c.elems {
-			es = append(es, fmt.Sprintf("%q", e.s))
-		}
-		for _, r := range c.runs {
-			for e := range r.all {
-				es = append(es, fmt.Sprintf("%q", e.s))
-			}
-		}
-		slices.Sort(es)
-		out[name] = strings.Join(es, " ")
+	for name, e := range es {
+		out[name] = strings.Join(e, " ")
 	}
 	return out
 }
@@ -119,18 +111,18 @@ func TestBehindSameState(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, wantRefused := exact.update(tc.in, false)
-			want := summarize(exact, wantRefused)
+			want := summarize(t, exact, wantRefused)
 			st, _ := newState(&Options{})
 			st.overlap = true
 			_, refused := st.update(tc.in, false)
 			if behind := st.pending != nil; behind != tc.behind {
 				t.Fatalf("maps filled behind the commit: %v; want %v", behind, tc.behind)
 			}
-			if got := contentsText(st.contents()); !reflect.DeepEqual(got, want.Contents) {
+			if got := contentsText(t, st); !reflect.DeepEqual(got, want.Contents) {
 				t.Error("before settle, contents differ from the exact path's")
 			}
 			st.settle()
-			if got := summarize(st, refused); !reflect.DeepEqual(got, want) {
+			if got := summarize(t, st, refused); !reflect.DeepEqual(got, want) {
 				t.Errorf("settled state differs from the exact path's:\n got %+v\nwant %+v", got.RefusedTexts, want.RefusedTexts)
 				for _, f := range []string{"Frags", "Owner", "Shared", "ChainRefs", "SetRefs", "Sets", "Chains", "Rendering", "Contents", "Order"} {
 					if !reflect.DeepEqual(reflect.ValueOf(got).FieldByName(f).Interface(), reflect.ValueOf(want).FieldByName(f).Interface()) {
@@ -146,7 +138,7 @@ func TestBehindSameState(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got, want := summarize(st, nil), summarize(exact, nil); !reflect.DeepEqual(got, want) {
+			if got, want := summarize(t, st, nil), summarize(t, exact, nil); !reflect.DeepEqual(got, want) {
 				t.Error("after an Update, the state differs from the exact path's")
 			}
 		})

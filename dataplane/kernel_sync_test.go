@@ -323,7 +323,7 @@ func TestKernelBatchLargerThanSocketBuffer(t *testing.T) {
 			return err
 		}
 		x.start("no-such-set", fuzzSets[0], true)
-		x.add([]elem{newElem([]byte{10, 0, 0, 1}, nil)}, true)
+		x.add(x.b, []elem{newElem([]byte{10, 0, 0, 1}, nil)})
 		return nil
 	})
 	size := len(d.b.buf)
