@@ -53,10 +53,10 @@ func (st *state) settle() {
 }
 
 // behind puts in the fragments of a cold start when distinct finds that
-// none is refused, and reports whether it did: their sets and chains at
-// once (distinct declares them), for the batch declares them, and their
-// maps on another goroutine, which settle waits for. The other way
-// (false), nothing changed.
+// none is refused, and reports whether it did. Their sets and chains are
+// declared at once (by distinct), since the batch declares them before
+// anything else; their maps are filled on another goroutine, which settle
+// waits for. When it reports false, nothing changed.
 func (st *state) behind(changed []*frag) bool {
 	frs := make([]*frag, 0, len(changed))
 	for _, fr := range changed {
@@ -103,9 +103,10 @@ func (st *state) fill(fr *frag) {
 // distinct tells whether frs have distinct keys and distinct frontends
 // (none repeats one of its own either), so that an empty state refuses
 // none of them, and returns the elements of shared sets, each once, as
-// the first fragment listing it has it. Any two equal hashes make it
-// report false, whether their keys are equal or not. hash is a 64-bit
-// hash of a string.
+// the first fragment listing it has it. Two equal hashes of keys or
+// frontends make it report false, whether or not the keys are equal, and
+// so do two different shared elements of one hash. hash is a 64-bit hash
+// of a string.
 //
 // The frontends are hashed and ordered on another core, which then also
 // declares the fragments' sets and chains (see declare) when they are
