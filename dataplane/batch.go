@@ -441,14 +441,30 @@ func (b *batch) grow(n int) {
 	b.buf = append(m[:0], b.buf...)
 }
 
-// elemsMax is the most bytes the element messages of one set take for n
-// elements whose keys and data, with a run's two length bytes each, add
-// up to size: each element's attribute headers and padding, a verdict
-// being no longer than its text, and one message header per full list.
-func elemsMax(table, set string, n, size int) int {
-	body := 48*n + size
+// elemsMax is the most bytes the element messages of set s, named set,
+// take for n elements whose keys and data, with a run's two length bytes
+// each, add up to size: each element's attribute headers and padding (see
+// elemOver), and one message header per full list. The bound is tight so
+// that the parts a full sync is written in leave few pages between them
+// that the join then writes for the first time.
+func elemsMax(table, set string, s *set, n, size int) int {
+	body := elemOver[kindOf(s)]*n + size
 	header := nlmsgHdrLen + nfgenLen + 3*nlaHdrLen + len(table) + len(set) + 8
 	return body + (body/elemListMax+1)*header
+}
+
+// elemOver is, by kind, the most bytes an element takes beyond its key
+// and data, less the two its run gives each: attribute headers and up to
+// three bytes of padding after each value. A verdict takes at most 3
+// bytes more than its text: "goto " or "jump " gives way to a code of 4
+// bytes, the chain's terminating zero and padding. A range's interval end
+// is its last key plus one.
+var elemOver = [...]int{
+	elemPlain:       3*nlaHdrLen + 3 - 2,
+	elemMap:         5*nlaHdrLen + 6 - 2,
+	elemVerdict:     7*nlaHdrLen + 3 + 3 - 2,
+	elemConcatRange: 5*nlaHdrLen + 6 - 2,
+	elemRange:       8*nlaHdrLen + 6 - 2,
 }
 
 // part returns a batch that writes into the n bytes of buf's spare

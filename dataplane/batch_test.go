@@ -186,8 +186,8 @@ func FuzzBatchElems(f *testing.F) {
 			b.elem(e)
 		}
 		b.endElems()
-		if n, size := elemsSize(in); len(b.buf)-start > elemsMax("svcnet", "set-a", n, size) {
-			t.Fatalf("%d elements took %d bytes; elemsMax = %d", n, len(b.buf)-start, elemsMax("svcnet", "set-a", n, size))
+		if n, size := elemsSize(in); len(b.buf)-start > elemsMax("svcnet", "set-a", s, n, size) {
+			t.Fatalf("%d elements took %d bytes; elemsMax = %d", n, len(b.buf)-start, elemsMax("svcnet", "set-a", s, n, size))
 		}
 		if !b.finish() {
 			t.Fatal("finish found nothing to send after startElems")
@@ -313,7 +313,7 @@ func TestBatchOffHeap(t *testing.T) {
 		b.reset()
 		before := slices.Clone(b.buf)
 		n, size := elemsSize(es)
-		b.grow(elemsMax("svcnet", "set-a", n, size))
+		b.grow(elemsMax("svcnet", "set-a", s, n, size))
 		if b.mapped == nil {
 			t.Fatalf("round %d: a batch of %d elements was not mapped off the heap", round, len(es))
 		}

@@ -104,7 +104,7 @@ func (x *tx) fill(st *state) {
 	}
 	total := 1 << 16 // the batch's end, and what follows a probe's full sync
 	for i, name := range names {
-		size[i] = elemsMax(x.t.Name, name, n[i], size[i])
+		size[i] = elemsMax(x.t.Name, name, st.rs.sets[name], n[i], size[i])
 		total += size[i]
 	}
 	x.b.endElems()
