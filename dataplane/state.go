@@ -7,6 +7,9 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // frag is what one service port contributes: elements of the base sets
@@ -46,6 +49,9 @@ func newFrag(b *builder, sp *ServicePort) (*frag, error) {
 	b.rs = &b.frs
 	b.resetElems()
 	b.service(sp)
+	if p := b.slabs.prog; p != nil {
+		p.done, p.left = p.done+1, p.left-1
+	}
 	fr := &b.slabs.frags.take(1)[0]
 	fr.key = sp.Key()
 	fr.elems, fr.spans = b.elems(sp)
@@ -69,10 +75,22 @@ func newFrag(b *builder, sp *ServicePort) (*frag, error) {
 // garbage collector's work. A zero chunk allocates each slice on its own,
 // as an update of a few service ports should: a slice keeps its whole
 // chunk alive.
+//
+// In a bulk build, a chunk that runs out is followed by one sized for the
+// fragments left at the rate the slab was used so far, so that a worker's
+// share ends up in one large chunk, which asks the kernel for huge pages
+// (see adviseHuge): a fresh process pays 11-15 µs for each 4 KiB page it
+// touches first on this kind of machine, and a 45,000 service port build
+// touched 5,000 of them.
 type slab[T any] struct {
 	free  []T
-	chunk int
+	chunk int       // the size of a chunk
+	used  int       // how many elements it handed out
+	prog  *progress // of the bulk build it serves; nil for others
 }
+
+// progress counts a bulk builder's fragments, built and still to build.
+type progress struct{ done, left int }
 
 func (s *slab[T]) take(n int) []T {
 	if n == 0 {
@@ -82,11 +100,40 @@ func (s *slab[T]) take(n int) []T {
 		if n > s.chunk/4 {
 			return make([]T, n)
 		}
-		s.free = make([]T, s.chunk)
+		size := s.chunk
+		if p := s.prog; p != nil && p.done > 0 {
+			size = max(size, s.used*p.left/p.done*17/16)
+		}
+		s.free = chunk[T](size)
 	}
+	s.used += n
 	out := s.free[:n:n]
 	s.free = s.free[n:]
 	return out
+}
+
+// chunk returns at least n zeroed T's. A chunk of 2 MiB or more is
+// rounded up to whole 2 MiB pages, allocated 2 MiB larger so that it can
+// start on a 2 MiB boundary, and advised to be huge pages before anything
+// is written to it: on this kind of machine a fresh 2 MiB page costs a
+// small part of what 512 fresh 4 KiB pages do. The head skipped and the
+// pages never reached are not written, so fresh from the kernel they cost
+// only address space (and count in the heap's size). The advice stays on
+// that range of the heap when the chunk is freed, and lets later
+// allocations there use huge pages too.
+func chunk[T any](n int) []T {
+	const huge = 2 << 20
+	size := unsafe.Sizeof(*new(T))
+	want := uintptr(n) * size
+	if want < huge {
+		return make([]T, n)
+	}
+	want = (want + huge - 1) &^ (huge - 1)
+	c := make([]T, (want+huge)/size+1)
+	p := unsafe.Pointer(unsafe.SliceData(c))
+	skip := -uintptr(p) & (huge - 1)
+	_ = unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(p, skip)), want), unix.MADV_HUGEPAGE) // advice only
+	return c[(skip+size-1)/size:]
 }
 
 // slabs are a builder's, one per kind of piece.
@@ -97,16 +144,20 @@ type slabs struct {
 	addrs  slab[netip.Addr]
 	eps    slab[Endpoint]
 	bytes  slab[byte]
+	prog   *progress
 }
 
-// bulk sizes the chunks for a build of n fragments.
+// bulk sizes the chunks for a build of n fragments, which newFrag counts
+// in prog.
 func (s *slabs) bulk(n int) {
 	if n < parallelMin {
 		return
 	}
+	s.prog = &progress{left: n}
 	s.frags.chunk, s.spans.chunk = 256, 1024
 	s.chains.chunk, s.addrs.chunk, s.eps.chunk = 1024, 1024, 4096
 	s.bytes.chunk = 64 << 10
+	s.frags.prog, s.spans.prog, s.chains.prog, s.bytes.prog = s.prog, s.prog, s.prog, s.prog
 }
 
 // clone deep-copies sp, its slices cut from the builder's slabs.
@@ -809,7 +860,8 @@ func (st *state) build(svcs []ServicePort, todo []int) ([]*frag, []PortError) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				run(st.newBuilder(len(todo)), w*len(todo)/workers, (w+1)*len(todo)/workers)
+				lo, hi := w*len(todo)/workers, (w+1)*len(todo)/workers
+				run(st.newBuilder(hi-lo), lo, hi)
 			}()
 		}
 		wg.Wait()
