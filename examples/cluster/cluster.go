@@ -236,14 +236,7 @@ func (c *Cluster) Kill(ctl *controller) {
 }
 
 // Synced returns node i's state once its kernel and DNS have it, else nil.
-func (c *Cluster) Synced(i int) *resolved.State {
-	p := c.Proxies[i]
-	st := p.State()
-	if h := p.Health(); st == nil || h.Agent.LastSync.IsZero() || h.Agent.Version < st.Version || p.DNSAddr() == "" {
-		return nil
-	}
-	return st
-}
+func (c *Cluster) Synced(i int) *resolved.State { return c.Proxies[i].Served() }
 
 // WaitNodes waits until every node has synced a state that satisfies ok.
 func (c *Cluster) WaitNodes(what string, ok func(*resolved.State) bool) error {

@@ -170,7 +170,7 @@ func (e *Env) StartProxy(ctx context.Context) error {
 		return <-done
 	}
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if st := e.Synced(); st != nil && len(st.Services) > 0 && p.DNSAddr() != "" {
+		if st := e.Synced(); st != nil && len(st.Services) > 0 {
 			return nil
 		}
 		select {
@@ -184,13 +184,7 @@ func (e *Env) StartProxy(ctx context.Context) error {
 
 // Synced returns the last state the proxy delivered once the kernel and
 // DNS have it, else nil.
-func (e *Env) Synced() *resolved.State {
-	st := e.Proxy.State()
-	if h := e.Proxy.Health(); st == nil || h.Agent.LastSync.IsZero() || h.Agent.Version < st.Version {
-		return nil
-	}
-	return st
-}
+func (e *Env) Synced() *resolved.State { return e.Proxy.Served() }
 
 // StopProxy stops the proxy; its rules stay in the kernel.
 func (e *Env) StopProxy() error {

@@ -158,6 +158,19 @@ func (p *Proxy) Resolve() (*resolved.State, error) {
 // before the first. It may not be in the kernel yet: see Health.
 func (p *Proxy) State() *resolved.State { return p.rec.last.Load() }
 
+// Served returns the last state handed to the node agent once the kernel
+// and DNS serve it, else nil: the agent has synced it, and the DNS server,
+// if any, answers from the catalog (it turns ready a poll after the first
+// sync; before, it answers SERVFAIL).
+func (p *Proxy) Served() *resolved.State {
+	st := p.State()
+	h := p.Health()
+	if st == nil || h.Agent.LastSync.IsZero() || h.Agent.Version < st.Version || h.DNS != nil {
+		return nil
+	}
+	return st
+}
+
 // DNSAddr returns the DNS server's address once Run has opened it, else "".
 func (p *Proxy) DNSAddr() string {
 	if a := p.dnsAddr.Load(); a != nil {
