@@ -112,7 +112,7 @@ func (s *slab[T]) take(n int) []T {
 	return out
 }
 
-// chunk returns at least n zeroed T's. A chunk of 2 MiB or more is
+// chunk returns at least n zeroed T's. A chunk of 1 MiB or more is
 // rounded up to whole 2 MiB pages, allocated 2 MiB larger so that it can
 // start on a 2 MiB boundary, and advised to be huge pages before anything
 // is written to it: on this kind of machine a fresh 2 MiB page costs a
@@ -125,7 +125,7 @@ func chunk[T any](n int) []T {
 	const huge = 2 << 20
 	size := unsafe.Sizeof(*new(T))
 	want := uintptr(n) * size
-	if want < huge {
+	if want < huge/2 {
 		return make([]T, n)
 	}
 	want = (want + huge - 1) &^ (huge - 1)
