@@ -82,22 +82,11 @@ func (st *state) behind(changed []*frag) bool {
 	return true
 }
 
-// fill makes fr the owner of its frontends and counts in its elements of
-// shared sets, which distinct found to be free and new to the state.
+// fill does for fr what claim and count do, less the checks distinct
+// made and the declarations it did.
 func (st *state) fill(fr *frag) {
-	for i, sp := range fr.spans {
-		set, s := int(sp.set), st.base[sp.set]
-		switch {
-		case s.dispatch:
-			for e := range fr.part(i).all {
-				st.owner[idOf(set, e)] = fr
-			}
-		case s.shared:
-			for e := range fr.part(i).all {
-				st.ref(set, e, 1)
-			}
-		}
-	}
+	st.own(fr)
+	st.countElems(fr, nil)
 }
 
 // distinct tells whether frs have distinct keys and distinct frontends

@@ -79,7 +79,7 @@ func newFrag(b *builder, sp *ServicePort) (*frag, error) {
 // In a bulk build, a chunk that runs out is followed by one sized for the
 // fragments left at the rate the slab was used so far, so that a worker's
 // share ends up in one large chunk, which asks the kernel for huge pages
-// (see adviseHuge): a fresh process pays 11-15 µs for each 4 KiB page it
+// (see chunk): a fresh process pays 11-15 µs for each 4 KiB page it
 // touches first on this kind of machine, and a 45,000 service port build
 // touched 5,000 of them.
 type slab[T any] struct {
@@ -586,7 +586,7 @@ func listedTwice(upsert []ServicePort, remove []Key) error {
 		case i < len(upsert):
 			return listedTwiceErr(upsert[i].Key())
 		default:
-			return fmt.Errorf("service %s/%s:%s/%s: both updated and removed: %w", k.Namespace, k.Name, k.PortName, k.Protocol.nftName(), ErrConflict)
+			return fmt.Errorf("service %s: both updated and removed: %w", k.id(), ErrConflict)
 		}
 	}
 	return nil
@@ -616,8 +616,8 @@ func (st *state) swap(gone, changed []*frag, d *delta) []*frag {
 		was[old.key] = true
 	}
 	for _, fr := range changed {
-		if k := fr.spKey(); was[k] && st.replace(st.frags[k], fr, d) {
-			st.frags[k] = fr
+		if fr != nil && was[fr.key] && st.replace(st.frags[fr.key], fr, d) {
+			st.frags[fr.key] = fr
 		}
 	}
 	for _, old := range gone {
@@ -704,14 +704,6 @@ func (st *state) taken(fr *frag) error {
 
 func listedTwiceErr(k Key) error {
 	return fmt.Errorf("service %q: listed twice: %w", k.id(), ErrConflict)
-}
-
-// spKey is the key of fr's service port, the zero Key for a nil fr.
-func (fr *frag) spKey() Key {
-	if fr == nil {
-		return Key{}
-	}
-	return fr.key
 }
 
 // replace puts fr in old's place when it is a new version of the same
@@ -904,6 +896,12 @@ func (st *state) claim(fr *frag) error {
 			keys = append(keys, e.key())
 		}
 	}
+	st.own(fr)
+	return nil
+}
+
+// own makes fr the owner of its frontends.
+func (st *state) own(fr *frag) {
 	for set, r := range fr.parts {
 		if st.base[set].dispatch {
 			for e := range r.all {
@@ -911,7 +909,6 @@ func (st *state) claim(fr *frag) error {
 			}
 		}
 	}
-	return nil
 }
 
 // count counts in fr's own sets, its elements and its chains, recording
@@ -919,6 +916,12 @@ func (st *state) claim(fr *frag) error {
 // claim does.
 func (st *state) count(fr *frag, d *delta) {
 	st.declare(fr, d)
+	st.countElems(fr, d)
+}
+
+// countElems counts in fr's elements of base sets, recording in d (when
+// not nil) what the kernel lacks.
+func (st *state) countElems(fr *frag, d *delta) {
 	for set, r := range fr.parts {
 		st.addElems(st.base[set].name, set, r, d)
 	}
