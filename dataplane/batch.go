@@ -256,8 +256,7 @@ func (b *batch) elem(e elem) {
 		putAttrHeader(p, len(p), unix.NFTA_LIST_ELEM|unix.NLA_F_NESTED)
 		putValue(p[nlaHdrLen+putValue(p[nlaHdrLen:], unix.NFTA_SET_ELEM_KEY, k):], typ, d)
 		return
-	}
-	if b.kind == elemVerdict {
+	case elemVerdict:
 		b.verdictElem(k, d)
 		return
 	}

@@ -178,15 +178,18 @@ func (st *state) sharedOnce(hash func(string) uint64, frs []*frag) ([]sharedPick
 	ps := make([]sharedPick, 0, n)
 	hs := make([]uint64, 0, n)
 	for f, fr := range frs {
-		start := int32(0)
+		at := int32(0)
 		for _, sp := range fr.spans {
-			for at := start; at < sp.end && st.base[sp.set].shared; {
+			if !st.base[sp.set].shared {
+				at = sp.end
+				continue
+			}
+			for at < sp.end {
 				e, _ := cut(fr.elems[at:])
 				ps = append(ps, sharedPick{sp.set, int32(f), at})
 				hs = append(hs, elemHash(hash, int(sp.set), e))
 				at += 2 + int32(len(e.s))
 			}
-			start = sp.end
 		}
 	}
 	order, ok := byHash(hs)

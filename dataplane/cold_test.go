@@ -293,12 +293,3 @@ func TestByHash(t *testing.T) {
 		}
 	}
 }
-
-// positions returns the positions of svcs, for state.build to build all.
-func positions(svcs []ServicePort) []int {
-	out := make([]int, len(svcs))
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}

@@ -199,11 +199,11 @@ func (fr *frag) packed() string {
 	return fr.elems
 }
 
-// same tells whether sp is the service port fr was built from; scratch
-// is a buffer to pack sp into, returned for reuse.
-func (fr *frag) same(sp *ServicePort, scratch []byte) (bool, []byte) {
-	scratch = sp.pack(scratch[:0])
-	return string(scratch) == fr.packed(), scratch
+// unchanged tells whether sp is the service port fr was built from,
+// packing sp into st's scratch buffer.
+func (st *state) unchanged(fr *frag, sp *ServicePort) bool {
+	st.scratch = sp.pack(st.scratch[:0])
+	return string(st.scratch) == fr.packed()
 }
 
 // state is a ruleset kept as the base plus the fragments of every service
@@ -450,11 +450,7 @@ func (st *state) update(svcs []ServicePort, track bool) (*delta, []PortError) {
 // position is to do.
 func (st *state) match(svcs []ServicePort, order []*frag, inOrder bool, g uint64) ([]int, []*frag, []refusal, bool) {
 	if len(st.frags) == 0 {
-		todo := make([]int, len(svcs))
-		for i := range todo {
-			todo[i] = i
-		}
-		return todo, nil, nil, false
+		return positions(svcs), nil, nil, false
 	}
 	var replaced []*frag
 	var todo []int
@@ -480,8 +476,7 @@ func (st *state) match(svcs []ServicePort, order []*frag, inOrder bool, g uint64
 			todo = append(todo, i)
 			continue
 		}
-		same := false
-		if same, st.scratch = old.same(sp, st.scratch); same {
+		if st.unchanged(old, sp) {
 			old.gen = g
 			order[i] = old
 			continue
@@ -491,6 +486,15 @@ func (st *state) match(svcs []ServicePort, order []*frag, inOrder bool, g uint64
 		replaced = append(replaced, old)
 	}
 	return todo, replaced, refused, inOrder
+}
+
+// positions returns the positions of svcs: all of them to build.
+func positions(svcs []ServicePort) []int {
+	out := make([]int, len(svcs))
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // refusal is a refused service port and its position in the input.
@@ -528,11 +532,8 @@ func (st *state) apply(upsert []ServicePort, remove []Key) (*delta, []PortError,
 	var gone []*frag
 	for i := range upsert {
 		old := st.frags[upsert[i].Key()]
-		if old != nil {
-			same := false
-			if same, st.scratch = old.same(&upsert[i], st.scratch); same {
-				continue
-			}
+		if old != nil && st.unchanged(old, &upsert[i]) {
+			continue
 		}
 		todo = append(todo, i)
 		if old != nil {
